@@ -1,0 +1,20 @@
+"""legacyconv: Theano's convolutions, exactly, without Theano; and the road to TensorFlow."""
+
+from ._config import get_workspace_limit, set_workspace_limit, workspace_limit
+from ._errors import LegacyconvError
+from ._params import get_conv_output_shape
+from .conv import conv2d, conv3d
+from . import nnet
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LegacyconvError",
+    "conv2d",
+    "conv3d",
+    "get_conv_output_shape",
+    "get_workspace_limit",
+    "nnet",
+    "set_workspace_limit",
+    "workspace_limit",
+]

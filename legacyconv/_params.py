@@ -1,0 +1,252 @@
+"""Normalise Theano-style convolution arguments once, and the output-shape arithmetic.
+
+Every public op validates its arguments here, so each engine receives plain tuples:
+explicit ``(low, high)`` padding per spatial axis, strides and dilations.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any, Union
+
+import numpy as np
+
+from ._errors import LegacyconvError
+
+__all__ = [
+    "BorderMode",
+    "Pads",
+    "as_array",
+    "check_hint",
+    "compute_dtype",
+    "conv_out_size",
+    "explicit_pads",
+    "get_conv_output_shape",
+    "get_conv_shape_1axis",
+    "normalize_border_mode",
+    "normalize_int_tuple",
+    "positive_int",
+]
+
+#: A normalised border mode: one of the three names, or one ``(low, high)`` pair per axis.
+BorderMode = Union[str, tuple[tuple[int, int], ...]]
+Pads = tuple[tuple[int, int], ...]
+
+_NAMED_MODES = ("valid", "full", "half")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def positive_int(value: Any, name: str) -> int:
+    """Return ``value`` as an int, or raise naming ``name`` unless it is an integer >= 1."""
+    if not _is_int(value) or value < 1:
+        raise LegacyconvError(f"{name} must be a positive integer. Received: {name}={value!r}")
+    return int(value)
+
+
+def normalize_int_tuple(value: Any, n: int, name: str, minimum: int = 1) -> tuple[int, ...]:
+    """Return ``value`` as a tuple of ``n`` ints >= ``minimum`` (a lone int is repeated).
+
+    >>> normalize_int_tuple((2, 1), 2, "subsample")
+    (2, 1)
+    >>> normalize_int_tuple(3, 2, "subsample")
+    (3, 3)
+    """
+    if _is_int(value):
+        value = (value,) * n
+    if (
+        not isinstance(value, (tuple, list))
+        or len(value) != n
+        or not all(_is_int(v) and v >= minimum for v in value)
+    ):
+        what = "positive integers" if minimum == 1 else f"integers >= {minimum}"
+        raise LegacyconvError(f"{name} must be a tuple of {n} {what}. Received: {name}={value!r}")
+    return tuple(int(v) for v in value)
+
+
+def normalize_border_mode(border_mode: Any, n: int) -> BorderMode:
+    """Validate a Theano ``border_mode`` for ``n`` spatial axes.
+
+    Returns ``'valid'``, ``'full'`` or ``'half'``, or a tuple of ``n`` ``(low, high)`` pairs.
+    Ints, per-axis ints and per-axis pairs (also mixed, like ``(1, (2, 0))``) are accepted;
+    lists are read as tuples.
+
+    >>> normalize_border_mode(1, 2)
+    ((1, 1), (1, 1))
+    >>> normalize_border_mode((1, (2, 0)), 2)
+    ((1, 1), (2, 0))
+    """
+    if isinstance(border_mode, str):
+        if border_mode in _NAMED_MODES:
+            return border_mode
+        hint = " (Theano's name for TF's 'same' is 'half')" if border_mode.lower() == "same" else ""
+        raise LegacyconvError(
+            f"border_mode must be one of {{'valid', 'full', 'half'}}, an integer, a tuple of {n} "
+            f"integers or a tuple of {n} (low, high) pairs{hint}. Received: border_mode={border_mode!r}"
+        )
+    expected = (
+        f"border_mode must be 'valid', 'full', 'half', a non-negative integer, a tuple of {n} "
+        f"non-negative integers or a tuple of {n} (low, high) pairs of non-negative integers. "
+        f"Received: border_mode={border_mode!r}"
+    )
+    if _is_int(border_mode):
+        if border_mode < 0:
+            raise LegacyconvError(expected)
+        return ((int(border_mode), int(border_mode)),) * n
+    if not isinstance(border_mode, (tuple, list)) or len(border_mode) != n:
+        raise LegacyconvError(expected)
+    pads = []
+    for item in border_mode:
+        if _is_int(item) and item >= 0:
+            pads.append((int(item), int(item)))
+        elif (
+            isinstance(item, (tuple, list))
+            and len(item) == 2
+            and all(_is_int(p) and p >= 0 for p in item)
+        ):
+            pads.append((int(item[0]), int(item[1])))
+        else:
+            raise LegacyconvError(expected)
+    return tuple(pads)
+
+
+def explicit_pads(
+    border_mode: BorderMode, kernel: Sequence[int], dilation: Sequence[int]
+) -> Pads:
+    """Turn a normalised border mode into ``(low, high)`` zero padding per axis.
+
+    'half' and 'full' use the *dilated* kernel size, as Theano did.
+
+    >>> explicit_pads("half", (3, 4), (1, 2))
+    ((1, 1), (3, 3))
+    """
+    if not isinstance(border_mode, str):
+        return border_mode
+    pads = []
+    for k, d in zip(kernel, dilation):
+        dk = (k - 1) * d + 1
+        p = {"valid": 0, "full": dk - 1, "half": dk // 2}[border_mode]
+        pads.append((p, p))
+    return tuple(pads)
+
+
+def conv_out_size(size: int, kernel: int, pad: tuple[int, int], stride: int, dilation: int) -> int:
+    """Output length of one axis: ``(size + low + high - dilated_kernel) // stride + 1``."""
+    return (size + pad[0] + pad[1] - ((kernel - 1) * dilation + 1)) // stride + 1
+
+
+def get_conv_shape_1axis(
+    image_shape: int | None,
+    kernel_shape: int | None,
+    border_mode: Any,
+    subsample: int | None,
+    dilation: int | None = 1,
+) -> int | None:
+    """Theano's ``abstract_conv.get_conv_shape_1axis``: one axis, ``None`` passes through.
+
+    >>> get_conv_shape_1axis(224, 11, "valid", 1)
+    214
+    """
+    if None in (image_shape, kernel_shape, border_mode, subsample, dilation):
+        return None
+    dil_kernel = (kernel_shape - 1) * dilation + 1
+    if border_mode == "half":
+        pad_l = pad_r = dil_kernel // 2
+    elif border_mode == "full":
+        pad_l = pad_r = dil_kernel - 1
+    elif border_mode == "valid":
+        pad_l = pad_r = 0
+    else:
+        if isinstance(border_mode, (tuple, list)):
+            pad_l, pad_r = border_mode
+        else:
+            pad_l = pad_r = border_mode
+        if pad_l < 0 or pad_r < 0:
+            raise LegacyconvError(f"border_mode must be >= 0. Received: border_mode={border_mode!r}")
+    return (image_shape + pad_l + pad_r - dil_kernel) // subsample + 1
+
+
+def get_conv_output_shape(
+    image_shape: Sequence[int | None],
+    kernel_shape: Sequence[int | None],
+    border_mode: Any,
+    subsample: Sequence[int],
+    filter_dilation: Sequence[int] | None = None,
+) -> tuple[int | None, ...]:
+    """Theano's ``abstract_conv.get_conv_output_shape``, exactly.
+
+    ``image_shape`` is ``(batch, channels, *spatial)`` and ``kernel_shape`` is
+    ``(nkern, channels, *spatial)``; unknown (``None``) entries give ``None`` in the result.
+    Like Theano, it does not reject sizes that come out zero or negative: ``conv2d`` does.
+
+    >>> get_conv_output_shape((2, 3, 224, 224), (1, 3, 11, 11), "valid", (1, 1))
+    (2, 1, 214, 214)
+    >>> get_conv_output_shape((None, 3, 224, 224), (96, 3, 4, 4), "valid", (4, 4))
+    (None, 96, 56, 56)
+    """
+    bsize, imshp = image_shape[0], tuple(image_shape[2:])
+    convdim = len(image_shape) - 2
+    nkern, kshp = kernel_shape[0], tuple(kernel_shape[-convdim:])
+    if filter_dilation is None:
+        filter_dilation = (1,) * len(subsample)
+    if isinstance(border_mode, (tuple, list)):
+        modes = tuple(border_mode)
+    else:
+        modes = (border_mode,) * len(subsample)
+    out = tuple(
+        get_conv_shape_1axis(imshp[i], kshp[i], modes[i], subsample[i], filter_dilation[i])
+        for i in range(len(subsample))
+    )
+    return (bsize, nkern) + out
+
+
+def as_array(value: Any, name: str) -> np.ndarray:
+    """Return ``value`` as an ndarray of a real numeric dtype, or raise ``TypeError`` naming it."""
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be a real numeric array; could not convert it: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"{name} must have a real numeric dtype (bool, int or float). "
+            f"Received: {name}.dtype={arr.dtype} with shape {arr.shape}"
+        )
+    return arr
+
+
+def compute_dtype(*arrays: np.ndarray) -> tuple[np.dtype, np.dtype]:
+    """Return ``(compute dtype, result dtype)`` for the given arrays.
+
+    The result dtype is NumPy's promotion of the *floating* arrays: float32 with float32 gives
+    float32, anything with float64 gives float64. Integer and bool arrays take the dtype of the
+    floating ones, or float64 when no array is floating. float16 is computed in float32 and
+    returned as float16; longer floats are computed in float64.
+
+    >>> compute_dtype(np.zeros(1, np.float32), np.zeros(1, np.int64))
+    (dtype('float32'), dtype('float32'))
+    """
+    floats = [a.dtype for a in arrays if a.dtype.kind == "f"]
+    result = np.result_type(*floats) if floats else np.dtype(np.float64)
+    if result == np.float16:
+        return np.dtype(np.float32), result
+    if result.itemsize > 8:  # long double: BLAS has no kernel for it
+        return np.dtype(np.float64), result
+    return result, result
+
+
+def check_hint(hint: Any, actual: tuple[int, ...], hint_name: str, array_name: str) -> None:
+    """Check a Theano shape hint (``None`` entries allowed) against the array's real shape."""
+    if hint is None:
+        return
+    if not isinstance(hint, (tuple, list)) or not all(h is None or _is_int(h) for h in hint):
+        raise LegacyconvError(
+            f"{hint_name} must be a tuple of {len(actual)} integers or None. Received: {hint_name}={hint!r}"
+        )
+    if len(hint) != len(actual) or any(h is not None and h != a for h, a in zip(hint, actual)):
+        raise LegacyconvError(
+            f"shape hint does not match the array: {hint_name}={tuple(hint)!r} but "
+            f"{array_name}.shape={actual!r}"
+        )

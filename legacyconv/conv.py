@@ -1,0 +1,248 @@
+"""The public convolution ops: ``conv2d`` (Theano 1.0's ``theano.tensor.nnet.conv2d``) and
+the validation they share with the rest of the family."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._errors import LegacyconvError
+from ._params import (
+    Pads,
+    as_array,
+    check_hint,
+    compute_dtype,
+    conv_out_size,
+    explicit_pads,
+    normalize_border_mode,
+    normalize_int_tuple,
+    positive_int,
+)
+from .engines import get_engine
+
+__all__ = ["ConvArgs", "conv2d", "conv3d", "prepare_conv", "run_conv"]
+
+_AXES = {2: "(batch, channels, rows, cols)", 3: "(batch, channels, depth, rows, cols)"}
+_KAXES = {2: "(out_channels, in_channels // num_groups, rows, cols)",
+          3: "(out_channels, in_channels // num_groups, depth, rows, cols)"}
+
+
+@dataclass(frozen=True)
+class ConvArgs:
+    """A validated convolution call: arrays in the compute dtype, the kernel already flipped
+    when ``filter_flip`` asked for it, and explicit per-axis padding."""
+
+    x: np.ndarray
+    w: np.ndarray
+    pads: Pads
+    strides: tuple[int, ...]
+    dilations: tuple[int, ...]
+    groups: int
+    out_shape: tuple[int, ...]
+    result_dtype: np.dtype
+
+
+def prepare_conv(
+    input: Any,
+    filters: Any,
+    nd: int,
+    input_shape: Any = None,
+    filter_shape: Any = None,
+    border_mode: Any = "valid",
+    subsample: Any = 1,
+    filter_flip: bool = True,
+    filter_dilation: Any = 1,
+    num_groups: Any = 1,
+) -> ConvArgs:
+    """Validate Theano-style arguments for an ``nd``-dimensional convolution."""
+    x = as_array(input, "input")
+    w = as_array(filters, "filters")
+    if x.ndim != nd + 2:
+        raise LegacyconvError(
+            f"input must be a {nd + 2}-d array {_AXES[nd]}. Received: input.shape={x.shape}"
+        )
+    if w.ndim != nd + 2:
+        raise LegacyconvError(
+            f"filters must be a {nd + 2}-d array {_KAXES[nd]}. Received: filters.shape={w.shape}"
+        )
+    check_hint(input_shape, x.shape, "input_shape", "input")
+    check_hint(filter_shape, w.shape, "filter_shape", "filters")
+    mode = normalize_border_mode(border_mode, nd)
+    strides = normalize_int_tuple(subsample, nd, "subsample")
+    dilations = normalize_int_tuple(filter_dilation, nd, "filter_dilation")
+    groups = positive_int(num_groups, "num_groups")
+    if not isinstance(filter_flip, (bool, np.bool_)):
+        raise LegacyconvError(f"filter_flip must be True or False. Received: filter_flip={filter_flip!r}")
+    if any(k < 1 for k in w.shape[2:]):
+        raise LegacyconvError(f"filters must have spatial sizes >= 1. Received: filters.shape={w.shape}")
+
+    channels, n_out = x.shape[1], w.shape[0]
+    if channels % groups:
+        raise LegacyconvError(
+            f"input channels must be divisible by num_groups: input.shape={x.shape} has "
+            f"{channels} channels, num_groups={groups}"
+        )
+    if n_out % groups:
+        raise LegacyconvError(
+            f"number of filters must be divisible by num_groups: filters.shape={w.shape} has "
+            f"{n_out} filters, num_groups={groups}"
+        )
+    if channels != w.shape[1] * groups:
+        expects = f"{w.shape[1]}" if groups == 1 else f"{w.shape[1]} x num_groups={groups} = {w.shape[1] * groups}"
+        raise LegacyconvError(
+            f"images and kernel must have the same stack size: input.shape={x.shape} has "
+            f"{channels} channels, filters.shape={w.shape} expects {expects}"
+        )
+
+    pads = explicit_pads(mode, w.shape[2:], dilations)
+    out_sp = tuple(
+        conv_out_size(s, k, p, st, d)
+        for s, k, p, st, d in zip(x.shape[2:], w.shape[2:], pads, strides, dilations)
+    )
+    if any(
+        s + p[0] + p[1] < (k - 1) * d + 1
+        for s, k, p, d in zip(x.shape[2:], w.shape[2:], pads, dilations)
+    ):
+        dilated = tuple((k - 1) * d + 1 for k, d in zip(w.shape[2:], dilations))
+        padded = tuple(s + p[0] + p[1] for s, p in zip(x.shape[2:], pads))
+        raise LegacyconvError(
+            f"impossible output shape: the (dilated) kernel {dilated} is larger than the padded "
+            f"input {padded} (input.shape={x.shape}, filters.shape={w.shape}, "
+            f"border_mode={border_mode!r}, filter_dilation={dilations})"
+        )
+
+    compute, result = compute_dtype(x, w)
+    x = x.astype(compute, copy=False)
+    w = w.astype(compute, copy=False)
+    if filter_flip:
+        w = w[(slice(None), slice(None)) + (slice(None, None, -1),) * nd]
+    return ConvArgs(x, w, pads, strides, dilations, groups, (x.shape[0], n_out) + out_sp, result)
+
+
+def run_conv(args: ConvArgs, backend: str) -> np.ndarray:
+    """Run a validated convolution on ``backend`` and return it in the result dtype."""
+    engine = get_engine(backend)
+    if math.prod(args.out_shape) == 0:
+        return np.zeros(args.out_shape, dtype=args.result_dtype)
+    out = engine.correlate(args.x, args.w, args.pads, args.strides, args.dilations, args.groups)
+    return out.astype(args.result_dtype, copy=False)
+
+
+def conv2d(
+    input: Any,
+    filters: Any,
+    input_shape: Any = None,
+    filter_shape: Any = None,
+    border_mode: Any = "valid",
+    subsample: Any = (1, 1),
+    filter_flip: bool = True,
+    image_shape: Any = None,
+    filter_dilation: Any = (1, 1),
+    num_groups: int = 1,
+    unshared: bool = False,
+    *,
+    backend: str = "numpy",
+) -> np.ndarray:
+    """Compute what ``theano.tensor.nnet.conv2d`` computed, eagerly, on NumPy arrays.
+
+    Parameters
+    ----------
+    input : array_like, shape (batch, channels, rows, cols)
+        NCHW images.
+    filters : array_like, shape (out_channels, channels // num_groups, rows, cols)
+        Theano-layout kernels.
+    input_shape, filter_shape : tuple of int or None, optional
+        Theano's shape hints; ``None`` entries are unknown. A hint that contradicts the
+        array raises :class:`LegacyconvError`.
+    border_mode : {'valid', 'full', 'half'}, int, tuple, optional
+        'half' pads ``dilated_kernel // 2`` and 'full' pads ``dilated_kernel - 1`` on both
+        sides; an int or per-axis ints pad symmetrically; per-axis ``(low, high)`` pairs pad
+        asymmetrically, e.g. ``((1, 0), (2, 1))`` or ``(1, (2, 0))``.
+    subsample : tuple of int, optional
+        Strides.
+    filter_flip : bool, optional
+        True (Theano's default) flips the kernel: true convolution. False is cross-correlation.
+    image_shape : tuple, optional
+        Theano's deprecated alias of ``input_shape``.
+    filter_dilation : tuple of int, optional
+        Kernel dilation (atrous convolution).
+    num_groups : int, optional
+        Grouped convolution: channels and filters split into ``num_groups`` consecutive blocks.
+    unshared : bool, optional
+        Theano's locally connected variant; not implemented (raises NotImplementedError).
+    backend : {'numpy', 'scipy', 'tensorflow'}, optional
+        The engine: im2col + GEMM in NumPy, FFT/direct through SciPy, or TensorFlow's ops.
+
+    Returns
+    -------
+    numpy.ndarray, shape (batch, out_channels, out_rows, out_cols)
+        float32 for float32 inputs, float64 when either is float64. Integer and bool arrays
+        take the other argument's float dtype (float64 if neither is floating). float16 is
+        computed in float32 and returned as float16.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.arange(25.0).reshape(1, 1, 5, 5)
+    >>> conv2d(x, np.ones((1, 1, 3, 3)), border_mode="full").shape
+    (1, 1, 7, 7)
+    >>> conv2d(x, np.ones((1, 1, 3, 3)))[0, 0]
+    array([[ 54.,  63.,  72.],
+           [ 99., 108., 117.],
+           [144., 153., 162.]])
+    """
+    if image_shape is not None:
+        if input_shape is not None:
+            raise LegacyconvError(
+                "input_shape and image_shape must not both be given (image_shape is the "
+                f"deprecated name of input_shape). Received: input_shape={input_shape!r}, "
+                f"image_shape={image_shape!r}"
+            )
+        warnings.warn(
+            "image_shape is deprecated, use input_shape (as in Theano 1.0)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        input_shape = image_shape
+    if unshared:
+        raise NotImplementedError(
+            "unshared=True (Theano's locally connected convolution) is not implemented in legacyconv."
+        )
+    args = prepare_conv(
+        input, filters, 2, input_shape, filter_shape, border_mode, subsample,
+        filter_flip, filter_dilation, num_groups,
+    )
+    return run_conv(args, backend)
+
+
+def conv3d(
+    input: Any,
+    filters: Any,
+    input_shape: Any = None,
+    filter_shape: Any = None,
+    border_mode: Any = "valid",
+    subsample: Any = (1, 1, 1),
+    filter_flip: bool = True,
+    filter_dilation: Any = (1, 1, 1),
+    num_groups: int = 1,
+    *,
+    backend: str = "numpy",
+) -> np.ndarray:
+    """What ``theano.tensor.nnet.conv3d`` computed: :func:`conv2d`'s rules in three dimensions.
+
+    ``input`` is NCDHW ``(batch, channels, depth, rows, cols)`` and ``filters`` is
+    ``(out_channels, channels // num_groups, depth, rows, cols)``.
+
+    >>> import numpy as np
+    >>> conv3d(np.ones((1, 2, 4, 5, 6)), np.ones((3, 2, 2, 2, 2)), border_mode="half").shape
+    (1, 3, 5, 6, 7)
+    """
+    args = prepare_conv(
+        input, filters, 3, input_shape, filter_shape, border_mode, subsample,
+        filter_flip, filter_dilation, num_groups,
+    )
+    return run_conv(args, backend)

@@ -1,0 +1,1 @@
+"""Keras layers (the Keras shipped with TensorFlow) built from Theano weights. Needs TensorFlow."""
