@@ -57,8 +57,13 @@ def prepare_conv(
     filter_flip: bool = True,
     filter_dilation: Any = 1,
     num_groups: Any = 1,
+    *,
+    input_hint_name: str = "input_shape",
 ) -> ConvArgs:
-    """Validate Theano-style arguments for an ``nd``-dimensional convolution."""
+    """Validate Theano-style arguments for an ``nd``-dimensional convolution.
+
+    ``input_hint_name`` is the name the caller gave the input hint (the deprecated API calls it
+    ``image_shape``), so that errors use the caller's words."""
     x = as_array(input, "input")
     w = as_array(filters, "filters")
     if x.ndim != nd + 2:
@@ -69,7 +74,7 @@ def prepare_conv(
         raise LegacyconvError(
             f"filters must be a {nd + 2}-d array {_KAXES[nd]}. Received: filters.shape={w.shape}"
         )
-    check_hint(input_shape, x.shape, "input_shape", "input")
+    check_hint(input_shape, x.shape, input_hint_name, "input")
     check_hint(filter_shape, w.shape, "filter_shape", "filters")
     mode = normalize_border_mode(border_mode, nd)
     strides = normalize_int_tuple(subsample, nd, "subsample")

@@ -134,11 +134,12 @@ def correlate(
 
 def _gemm(wm: np.ndarray, cols: np.ndarray, out: np.ndarray) -> None:
     """``out[b, g] = wm[g] @ cols[b, g]``, as BLAS calls or, for tiny grouped kernels,
-    as broadcasted multiply-adds."""
+    as broadcasted multiply-adds. Inf * 0 = NaN is the direct sum's answer: no warning."""
     groups, _, k_len = wm.shape
-    if groups > 1 and k_len <= _SMALL_GROUP_K:
-        np.multiply(wm[None, :, :, 0, None], cols[:, :, None, 0, :], out=out)
-        for k in range(1, k_len):
-            out += wm[None, :, :, k, None] * cols[:, :, None, k, :]
-        return
-    np.matmul(wm, cols, out=out)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if groups > 1 and k_len <= _SMALL_GROUP_K:
+            np.multiply(wm[None, :, :, 0, None], cols[:, :, None, 0, :], out=out)
+            for k in range(1, k_len):
+                out += wm[None, :, :, k, None] * cols[:, :, None, k, :]
+        else:
+            np.matmul(wm, cols, out=out)

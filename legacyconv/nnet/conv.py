@@ -63,5 +63,6 @@ def conv2d(
         )
     args = prepare_conv(
         input, filters, 2, image_shape, filter_shape, border_mode, subsample, True, (1, 1), 1,
+        input_hint_name="image_shape",
     )
     return run_conv(args, backend)

@@ -1,0 +1,62 @@
+"""Load the outputs recorded from real Theano 1.0.5 (tests/data/theano_reference.*; see
+tests/data/GOLDEN_README.md for their origin and format)."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(__file__).parent / "data"
+
+
+def as_tuples(value):
+    """JSON lists back to the tuples Theano was called with, recursively."""
+    if isinstance(value, list):
+        return tuple(as_tuples(v) for v in value)
+    return value
+
+
+@lru_cache(maxsize=None)
+def _load():
+    meta = json.loads((DATA / "theano_reference.json").read_text())
+    arrays = np.load(DATA / "theano_reference.npz", allow_pickle=False)
+    return meta, {k: arrays[k] for k in arrays.files}
+
+
+def cases(*ops: str) -> list[dict]:
+    """Golden cases of the given ops, each with 'inputs' (arrays), 'kwargs' (tuples restored),
+    and either 'expected' + 'dtype' or 'error'."""
+    meta, arrays = _load()
+    out = []
+    for case in meta["cases"]:
+        if case["op"] not in ops:
+            continue
+        item = {
+            "name": case["name"],
+            "op": case["op"],
+            "kwargs": {k: as_tuples(v) for k, v in case["kwargs"].items()},
+            "inputs": [arrays[k] for k in case["inputs"]],
+        }
+        if "error" in case:
+            item["error"] = case["error"]
+        else:
+            item["expected"] = arrays[case["output"]]
+            item["dtype"] = np.dtype(case["output_dtype"])
+        out.append(item)
+    return out
+
+
+def output_shape_cases() -> list[dict]:
+    return _load()[0]["output_shapes"]
+
+
+def tolerance(dtype: np.dtype, expected: np.ndarray) -> dict:
+    """assert_allclose tolerances for a comparison with Theano: rtol per dtype, and an atol
+    scaled to the output's magnitude (sums of many terms cancel to near zero)."""
+    scale = float(np.max(np.abs(expected))) if expected.size else 1.0
+    if np.dtype(dtype) == np.float32:
+        return {"rtol": 1e-5, "atol": 2e-6 * max(scale, 1.0)}
+    return {"rtol": 1e-12, "atol": 1e-12 * max(scale, 1.0)}

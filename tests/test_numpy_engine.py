@@ -1,0 +1,192 @@
+"""The numpy engine's behaviour beyond Theano's cases: memory bounds, strided views, dtypes,
+empty batches, immutability. Expected values come from a naive loop reference in this file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import legacyconv
+from legacyconv import conv2d, conv3d, workspace_limit
+from legacyconv.engines import numpy_gemm
+
+
+def naive_conv2d(x, w, pads, strides=(1, 1), dil=(1, 1), groups=1, flip=True):
+    """Theano's conv2d written as the textbook loop, independent of legacyconv."""
+    x = np.asarray(x, np.float64)
+    w = np.asarray(w, np.float64)
+    if flip:
+        w = w[:, :, ::-1, ::-1]
+    n, c, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    xp = np.zeros((n, c, h + pads[0][0] + pads[0][1], wd + pads[1][0] + pads[1][1]))
+    xp[:, :, pads[0][0]:pads[0][0] + h, pads[1][0]:pads[1][0] + wd] = x
+    oh = (xp.shape[2] - (kh - 1) * dil[0] - 1) // strides[0] + 1
+    ow = (xp.shape[3] - (kw - 1) * dil[1] - 1) // strides[1] + 1
+    out = np.zeros((n, o, oh, ow))
+    og = o // groups
+    for b in range(n):
+        for f in range(o):
+            g = f // og
+            for i in range(oh):
+                for j in range(ow):
+                    acc = 0.0
+                    for ci in range(cg):
+                        for a in range(kh):
+                            for bb in range(kw):
+                                with np.errstate(invalid="ignore"):
+                                    acc += w[f, ci, a, bb] * xp[b, g * cg + ci, i * strides[0] + a * dil[0], j * strides[1] + bb * dil[1]]
+                    out[b, f, i, j] = acc
+    return out
+
+
+RNG = np.random.default_rng(0)
+
+
+def test_chunked_workspace_gives_identical_results():
+    x = RNG.standard_normal((9, 6, 40, 37)).astype(np.float32)
+    w = RNG.standard_normal((6, 3, 4, 3)).astype(np.float32)
+    kwargs = {"border_mode": ((2, 1), (0, 3)), "subsample": (2, 1), "filter_dilation": (1, 2), "num_groups": 2}
+    whole = conv2d(x, w, **kwargs)
+    per_image = 3 * 2 * 4 * 3 * whole.shape[2] * whole.shape[3] * 4
+    assert per_image * 9 > 2**20  # the 1 MiB limit below really splits the batch
+    with workspace_limit(2**20):
+        chunked = conv2d(x, w, **kwargs)
+    np.testing.assert_array_equal(whole, chunked)
+    expected = naive_conv2d(x, w, ((2, 1), (0, 3)), (2, 1), (1, 2), 2)
+    np.testing.assert_allclose(whole, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_row_chunking_when_one_image_exceeds_the_limit():
+    x = RNG.standard_normal((2, 16, 70, 64))
+    w = RNG.standard_normal((4, 16, 5, 5))
+    images, rows = numpy_gemm.im2col_plan(x.shape, (5, 5), (70, 64), 8)
+    with workspace_limit(2**20):
+        images, rows = numpy_gemm.im2col_plan(x.shape, (5, 5), (70, 64), 8)
+        assert images == 1 and rows < 70
+        chunked = conv2d(x, w, border_mode="half")
+    np.testing.assert_allclose(chunked, conv2d(x, w, border_mode="half"), rtol=1e-12, atol=1e-12)
+    ref = naive_conv2d(x[:1, :, :12, :12], w, ((2, 2), (2, 2)))
+    np.testing.assert_allclose(conv2d(x[:1, :, :12, :12], w, border_mode="half"), ref, rtol=1e-10, atol=1e-10)
+
+
+def test_workspace_buffer_respects_the_limit(monkeypatch):
+    seen = []
+    real_zeros = np.zeros
+
+    def spy(shape, dtype=float, *a, **k):
+        arr = real_zeros(shape, dtype, *a, **k)
+        seen.append(arr.nbytes)
+        return arr
+
+    monkeypatch.setattr(numpy_gemm.np, "zeros", spy)
+    x = RNG.standard_normal((64, 8, 20, 20)).astype(np.float32)
+    w = RNG.standard_normal((4, 8, 3, 3)).astype(np.float32)
+    with workspace_limit(2**20):
+        conv2d(x, w, border_mode="half")
+    assert seen and max(seen) <= 2**20
+
+
+@pytest.mark.parametrize(
+    "make_view",
+    [
+        lambda a: np.asfortranarray(a),
+        lambda a: a[:, :, ::-1, ::-1],
+        lambda a: a[::-1, ::-1],
+        lambda a: np.repeat(a, 2, axis=3)[..., ::2],
+        lambda a: np.moveaxis(np.ascontiguousarray(np.moveaxis(a, 1, 3)), 3, 1),
+    ],
+    ids=["fortran", "neg-spatial", "neg-batch-chan", "step2", "nhwc-view"],
+)
+def test_strided_views(make_view):
+    x = RNG.standard_normal((3, 4, 7, 6))
+    w = RNG.standard_normal((5, 4, 3, 2))
+    xv, wv = make_view(x), make_view(w)
+    assert not (xv.flags.c_contiguous and wv.flags.c_contiguous)
+    out = conv2d(xv, wv, border_mode=(1, (0, 2)), subsample=(2, 1))
+    ref = naive_conv2d(np.ascontiguousarray(xv), np.ascontiguousarray(wv), ((1, 1), (0, 2)), (2, 1))
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
+
+
+def test_inputs_not_modified_and_not_aliased():
+    x = RNG.standard_normal((2, 3, 5, 5)).astype(np.float32)
+    w = RNG.standard_normal((3, 3, 1, 1)).astype(np.float32)
+    x0, w0 = x.copy(), w.copy()
+    x.flags.writeable = False
+    w.flags.writeable = False
+    out = conv2d(x, w)  # the 1x1 path reads the input directly
+    assert not np.shares_memory(out, x)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(w, w0)
+
+
+def test_pointwise_fast_path_equals_reference():
+    x = RNG.standard_normal((3, 6, 4, 5))
+    w = RNG.standard_normal((4, 3, 1, 1))
+    np.testing.assert_allclose(conv2d(x, w, num_groups=2), naive_conv2d(x, w, ((0, 0), (0, 0)), groups=2), rtol=1e-12)
+
+
+def test_depthwise_small_group_path_equals_reference():
+    x = RNG.standard_normal((2, 6, 7, 7))
+    w = RNG.standard_normal((12, 1, 3, 3))  # depthwise, multiplier 2
+    np.testing.assert_allclose(
+        conv2d(x, w, num_groups=6, border_mode="half"), naive_conv2d(x, w, ((1, 1), (1, 1)), groups=6), rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize("n", [0])
+def test_empty_batch(n):
+    out = conv2d(np.zeros((n, 3, 5, 5), np.float32), np.zeros((2, 3, 3, 3), np.float32), border_mode="full")
+    assert out.shape == (0, 2, 7, 7) and out.dtype == np.float32
+    assert conv3d(np.zeros((0, 1, 3, 3, 3)), np.zeros((2, 1, 2, 2, 2))).shape == (0, 2, 2, 2, 2)
+
+
+def test_zero_filters_and_zero_channels():
+    assert conv2d(np.ones((2, 3, 5, 5)), np.ones((0, 3, 3, 3))).shape == (2, 0, 3, 3)
+    out = conv2d(np.ones((2, 0, 5, 5)), np.ones((4, 0, 3, 3)))
+    assert out.shape == (2, 4, 3, 3) and not out.any()
+
+
+@pytest.mark.parametrize(
+    "xdt, wdt, expected",
+    [
+        (np.float32, np.float32, np.float32),
+        (np.float64, np.float32, np.float64),
+        (np.float32, np.float64, np.float64),
+        (np.float16, np.float16, np.float16),
+        (np.float16, np.float32, np.float32),
+        (np.int64, np.int64, np.float64),
+        (np.int32, np.float32, np.float32),
+        (np.uint8, np.float64, np.float64),
+        (np.bool_, np.bool_, np.float64),
+    ],
+)
+def test_output_dtype(xdt, wdt, expected):
+    x = (np.arange(2 * 2 * 4 * 4) % 3).reshape(2, 2, 4, 4).astype(xdt)
+    w = (np.arange(3 * 2 * 2 * 2) % 2).reshape(3, 2, 2, 2).astype(wdt)
+    out = conv2d(x, w)
+    assert out.dtype == expected
+    np.testing.assert_array_equal(out, naive_conv2d(x, w, ((0, 0), (0, 0))))  # small integers: exact
+
+
+def test_float16_is_accumulated_in_float32():
+    x = np.full((1, 1, 1, 4096), 1.0, np.float16)
+    w = np.full((1, 1, 1, 4096), 1.0, np.float16)
+    # float16 accumulation would stall at 2048; float32 accumulation reaches 4096 exactly
+    assert conv2d(x, w)[0, 0, 0, 0] == 4096
+
+
+def test_non_finite_values_propagate_like_the_direct_sum():
+    x = np.zeros((1, 1, 5, 5))
+    x[0, 0, 2, 2] = np.inf
+    w = np.ones((1, 1, 3, 3))
+    w[0, 0, 0, 0] = 0.0
+    out = conv2d(x, w, border_mode="half")
+    ref = naive_conv2d(np.where(np.isinf(x), np.inf, x), w, ((1, 1), (1, 1)))
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(ref))
+    np.testing.assert_array_equal(np.isinf(out), np.isinf(ref))
+    assert np.isnan(out).sum() == 1 and np.isinf(out).sum() == 8
+
+
+def test_nnet_mirror_is_the_same_function():
+    assert legacyconv.nnet.conv2d is legacyconv.conv2d is legacyconv.nnet.abstract_conv.conv2d
