@@ -1,5 +1,5 @@
 """Load the outputs recorded from real Theano 1.0.5 (tests/data/theano_reference.*; see
-tests/data/GOLDEN_README.md for their origin and format)."""
+tests/data/README.md for their origin and format)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+"""Time legacyconv's engines against TensorFlow and a bare GEMM, in one process.
+
+For each case (float32, 2 threads everywhere), the columns are timed interleaved (A B C ... A B
+C ...), with a pause between libraries (OpenBLAS threads spin after a GEMM and slow the next
+library down), and the median of the repeats is reported:
+
+- ``numpy``: ``legacyconv.conv2d(..., backend='numpy')`` on NCHW data, output allocated per call;
+- ``scipy``: ``backend='scipy'``;
+- ``tf_engine``: ``backend='tensorflow'`` (layout conversions included);
+- ``tf``: a bare ``tf.nn.conv2d`` on pre-converted NHWC data with the flipped HWIO kernel;
+- ``gemm``: a bare ``np.matmul`` of the im2col GEMM shape ``(O, C*kh*kw) @ (C*kh*kw, N*oh*ow)``
+  (per group), preallocated output: what the numpy engine would cost with free im2col;
+- ``loop``: the per-plane ``scipy.signal.convolve2d`` loop Theano's Python code ran; it is far
+  too slow for the big cases, so a slice of the output planes is timed and scaled linearly by
+  the number of planes (the loop's cost is linear in it). Marked ``(scaled)``.
+
+Prints a table (ms, GFLOP/s, ratios) and writes JSON (``--json``). ``--memory`` instead measures
+the peak extra memory of one numpy-engine call on (64, 256, 28, 28) * (256, 256, 3, 3) 'half' with
+``/usr/bin/time -v``, against the same process without the call.
+
+    python scripts/bench_conv.py [--repeats 7] [--cases 0,2] [--json bench_conv.json]
+    python scripts/bench_conv.py --memory
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "2"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+import scipy.signal  # noqa: E402
+
+import legacyconv  # noqa: E402
+from legacyconv._params import explicit_pads, normalize_border_mode  # noqa: E402
+
+CASES = [
+    # (input shape, filter shape, border_mode, subsample, num_groups)
+    ((64, 1, 28, 28), (20, 1, 5, 5), "valid", (1, 1), 1),
+    ((64, 20, 12, 12), (50, 20, 5, 5), "valid", (1, 1), 1),
+    ((8, 64, 56, 56), (64, 64, 3, 3), "half", (1, 1), 1),
+    ((8, 256, 28, 28), (256, 256, 3, 3), "half", (1, 1), 1),
+    ((16, 3, 227, 227), (96, 3, 11, 11), "valid", (4, 4), 1),
+    ((16, 256, 28, 28), (128, 256, 1, 1), "valid", (1, 1), 1),
+    ((4, 8, 128, 128), (8, 8, 15, 15), "full", (1, 1), 1),
+]
+PAUSE = 0.15
+
+
+def _have(module: str) -> bool:
+    try:
+        __import__(module)
+        return True
+    except ImportError:
+        return False
+
+
+def case_label(case) -> str:
+    xs, ws, mode, sub, groups = case
+    extra = f" s{sub[0]}" if sub != (1, 1) else ""
+    extra += f" g{groups}" if groups != 1 else ""
+    return f"{xs}*{ws} {mode}{extra}"
+
+
+def flops(out_shape, ws, groups) -> float:
+    return 2.0 * np.prod(out_shape, dtype=float) * ws[1] * ws[2] * ws[3]
+
+
+def make_columns(case, with_tf: bool, with_tf_engine: bool, with_scipy: bool):
+    """Return {name: zero-argument callable} for one case, and the output shape."""
+    xs, ws, mode, sub, groups = case
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(xs, dtype=np.float32)
+    w = rng.standard_normal(ws, dtype=np.float32)
+    out = legacyconv.conv2d(x, w, border_mode=mode, subsample=sub, num_groups=groups)
+    cols: dict = {
+        "numpy": lambda: legacyconv.conv2d(x, w, border_mode=mode, subsample=sub, num_groups=groups),
+    }
+    if with_scipy:
+        cols["scipy"] = lambda: legacyconv.conv2d(
+            x, w, border_mode=mode, subsample=sub, num_groups=groups, backend="scipy"
+        )
+    k = ws[1] * ws[2] * ws[3]
+    p = out.shape[0] * out.shape[2] * out.shape[3]
+    a = rng.standard_normal((groups, ws[0] // groups, k), dtype=np.float32)
+    b = rng.standard_normal((groups, k, p), dtype=np.float32)
+    c = np.empty((groups, ws[0] // groups, p), np.float32)
+    cols["gemm"] = lambda: np.matmul(a, b, out=c)
+    if with_tf_engine:
+        cols["tf_engine"] = lambda: legacyconv.conv2d(
+            x, w, border_mode=mode, subsample=sub, num_groups=groups, backend="tensorflow"
+        )
+    if with_tf:
+        import tensorflow as tf
+
+        pads = explicit_pads(normalize_border_mode(mode, 2), ws[2:], (1, 1))
+        x_nhwc = tf.constant(np.ascontiguousarray(x.transpose(0, 2, 3, 1)))
+        w_hwio = tf.constant(np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(2, 3, 1, 0)))
+        padding = [[0, 0], list(pads[0]), list(pads[1]), [0, 0]]
+        if all(q == (0, 0) for q in pads):
+            padding = "VALID"
+        cols["tf"] = lambda: tf.nn.conv2d(x_nhwc, w_hwio, strides=(1, *sub, 1), padding=padding).numpy()
+    cols["loop"] = _plane_loop(x, w, mode, sub, groups)
+    return cols, out.shape
+
+
+def _plane_loop(x, w, mode, sub, groups):
+    """Theano's Python path: one scipy.signal.convolve2d per (image, filter, channel) plane.
+    Times the first image and at most 2 filters; returns (callable, scale factor)."""
+    pads = explicit_pads(normalize_border_mode(mode, 2), w.shape[2:], (1, 1))
+    n_f = min(2, w.shape[0])
+    xp = np.pad(x[:1], ((0, 0), (0, 0), pads[0], pads[1]))
+
+    def run():
+        for f in range(n_f):
+            acc = None
+            for c in range(w.shape[1]):
+                plane = scipy.signal.convolve2d(xp[0, c], w[f, c], mode="valid")[:: sub[0], :: sub[1]]
+                acc = plane if acc is None else acc + plane
+    scale = x.shape[0] * w.shape[0] / n_f
+    return run, scale
+
+
+def time_case(case, repeats, with_tf, with_tf_engine, with_scipy):
+    cols, out_shape = make_columns(case, with_tf, with_tf_engine, with_scipy)
+    loop_fn, loop_scale = cols.pop("loop")
+    times: dict = {name: [] for name in cols}
+    for name, fn in cols.items():  # warm-up
+        fn()
+        time.sleep(PAUSE)
+    for _ in range(repeats):
+        for name, fn in cols.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+            time.sleep(PAUSE)
+    loop_times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        loop_fn()
+        loop_times.append(time.perf_counter() - t0)
+    result = {name: statistics.median(ts) * 1e3 for name, ts in times.items()}
+    result["loop"] = statistics.median(loop_times) * 1e3 * loop_scale
+    return result, flops(out_shape, case[1], case[4])
+
+
+def main_table(args) -> int:
+    with_tf = _have("tensorflow") and not args.no_tf
+    with_scipy = _engine_available("scipy")
+    with_tf_engine = with_tf and _engine_available("tensorflow")
+    if with_tf:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(2)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    selected = [CASES[int(i)] for i in args.cases.split(",")] if args.cases else CASES
+    print(f"threads: OpenBLAS/OMP=2, TF intra=2 inter=1; repeats={args.repeats}; numpy {np.__version__}")
+    if with_tf:
+        print(f"tensorflow {tf.__version__}")
+    rows = []
+    header = f"{'case':<44} {'column':<10} {'ms':>9} {'GFLOP/s':>8}"
+    print(header)
+    for case in selected:
+        res, fl = time_case(case, args.repeats, with_tf, with_tf_engine, with_scipy)
+        label = case_label(case)
+        for name, ms in res.items():
+            note = " (scaled)" if name == "loop" else ""
+            print(f"{label:<44} {name:<10} {ms:>9.2f} {fl / ms / 1e6:>8.1f}{note}")
+        ratios = {
+            "numpy/gemm": res["numpy"] / res["gemm"],
+            "loop/numpy": res["loop"] / res["numpy"],
+        }
+        if "tf" in res:
+            ratios["numpy/tf"] = res["numpy"] / res["tf"]
+        if "scipy" in res:
+            ratios["loop/scipy"] = res["loop"] / res["scipy"]
+            if "tf" in res:
+                ratios["scipy/tf"] = res["scipy"] / res["tf"]
+        if "tf_engine" in res:
+            ratios["tf_engine/tf"] = res["tf_engine"] / res["tf"]
+        print(f"{'':<44} ratios: " + ", ".join(f"{k}={v:.2f}" for k, v in ratios.items()))
+        rows.append({"case": label, "gflop": fl / 1e9, "ms": res, "ratios": ratios})
+    if "tf" in rows[0]["ms"]:
+        med = statistics.median(r["ratios"]["numpy/tf"] for r in rows)
+        print(f"median numpy/tf over the cases: {med:.2f}")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"threads": 2, "repeats": args.repeats, "rows": rows}, fh, indent=1)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _engine_available(name: str) -> bool:
+    try:
+        legacyconv.conv2d(np.ones((1, 1, 3, 3), np.float32), np.ones((1, 1, 2, 2), np.float32), backend=name)
+        return True
+    except (ImportError, ModuleNotFoundError):
+        return False
+
+
+def memory_probe(run: bool) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((64, 256, 28, 28), dtype=np.float32)
+    w = rng.standard_normal((256, 256, 3, 3), dtype=np.float32)
+    if run:
+        out = legacyconv.conv2d(x, w, border_mode="half")
+        print(f"output {out.nbytes / 2**20:.0f} MiB")
+
+
+def main_memory() -> int:
+    def max_rss(run: bool) -> float:
+        cmd = ["/usr/bin/time", "-v", sys.executable, __file__, "--memory-probe" if run else "--memory-baseline"]
+        err = subprocess.run(cmd, capture_output=True, text=True, check=True).stderr
+        line = next(l for l in err.splitlines() if "Maximum resident set size" in l)
+        return int(line.split(":")[1]) / 1024  # MiB
+
+    base, full = max_rss(False), max_rss(True)
+    limit = legacyconv.get_workspace_limit() / 2**20
+    out_mib = 64 * 256 * 28 * 28 * 4 / 2**20
+    print(f"max RSS without the call {base:.0f} MiB, with it {full:.0f} MiB: extra {full - base:.0f} MiB")
+    print(f"bound: workspace limit {limit:.0f} MiB + output {out_mib:.0f} MiB = {limit + out_mib:.0f} MiB")
+    print("within bound" if full - base <= limit + out_mib else "OVER the bound")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--cases", help="comma-separated case indices (default: all)")
+    parser.add_argument("--json", help="write the results to this JSON file")
+    parser.add_argument("--no-tf", action="store_true", help="skip TensorFlow even if installed")
+    parser.add_argument("--memory", action="store_true", help="measure peak extra memory instead")
+    parser.add_argument("--memory-probe", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--memory-baseline", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_probe or args.memory_baseline:
+        memory_probe(args.memory_probe)
+        return 0
+    if args.memory:
+        return main_memory()
+    return main_table(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
