@@ -150,7 +150,7 @@ def get_conv_shape_1axis(
     >>> get_conv_shape_1axis(224, 11, "valid", 1)
     214
     """
-    if None in (image_shape, kernel_shape, border_mode, subsample, dilation):
+    if image_shape is None or kernel_shape is None or border_mode is None or subsample is None or dilation is None:
         return None
     dil_kernel = (kernel_shape - 1) * dilation + 1
     if border_mode == "half":

@@ -135,7 +135,7 @@ def time_case(case, repeats, with_tf, with_tf_engine, with_scipy):
     cols, out_shape = make_columns(case, with_tf, with_tf_engine, with_scipy)
     loop_fn, loop_scale = cols.pop("loop")
     times: dict = {name: [] for name in cols}
-    for name, fn in cols.items():  # warm-up
+    for fn in cols.values():  # warm-up
         fn()
         time.sleep(PAUSE)
     for _ in range(repeats):
@@ -221,7 +221,7 @@ def main_memory() -> int:
     def max_rss(run: bool) -> float:
         cmd = ["/usr/bin/time", "-v", sys.executable, __file__, "--memory-probe" if run else "--memory-baseline"]
         err = subprocess.run(cmd, capture_output=True, text=True, check=True).stderr
-        line = next(l for l in err.splitlines() if "Maximum resident set size" in l)
+        line = next(ln for ln in err.splitlines() if "Maximum resident set size" in ln)
         return int(line.split(":")[1]) / 1024  # MiB
 
     base, full = max_rss(False), max_rss(True)

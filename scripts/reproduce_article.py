@@ -15,6 +15,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import legacyconv  # noqa: E402
+
 from article import article_blocks  # noqa: E402
 
 EXAMPLES = [
@@ -58,7 +59,7 @@ def _side_by_side(a: np.ndarray, b: np.ndarray) -> str:
     left = np.array2string(a.reshape(-1, a.shape[-1])).splitlines()
     right = np.array2string(b.reshape(-1, b.shape[-1])).splitlines()
     width = max(len(line) for line in left)
-    return "\n".join(f"  {l:<{width}}    {r}" for l, r in zip(left, right))
+    return "\n".join(f"  {a_line:<{width}}    {b_line}" for a_line, b_line in zip(left, right))
 
 
 if __name__ == "__main__":

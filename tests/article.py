@@ -29,24 +29,20 @@ def article_blocks() -> list[dict]:
     for raw in re.findall(r"```txt\n(.*?)```", ARTICLE.read_text(encoding="utf-8"), re.S):
         parsed: dict = {}
         library, key, lines = None, None, []
-
-        def flush():
-            if key is not None and any(line.strip() for line in lines):
-                parsed[key] = _parse_value("\n".join(lines))
-
-        for line in raw.splitlines():
+        for line in raw.splitlines() + ["full:"]:  # a final header flushes the last section
             stripped = line.strip()
-            if stripped in _HEADERS:
-                flush()
-                library, key, lines = _HEADERS[stripped], None, []
-            elif stripped in ("full:", "valid:"):
-                flush()
-                key, lines = (library, stripped[:-1]), []
-            elif stripped in ("m_arr =", "w_arr ="):
-                flush()
-                key, lines = stripped[:5], []
-            else:
+            header = stripped in _HEADERS or stripped in ("full:", "valid:", "m_arr =", "w_arr =")
+            if not header:
                 lines.append(line)
-        flush()
+                continue
+            if key is not None and any(text.strip() for text in lines):
+                parsed[key] = _parse_value("\n".join(lines))
+            lines = []
+            if stripped in _HEADERS:
+                library, key = _HEADERS[stripped], None
+            elif stripped in ("full:", "valid:"):
+                key = (library, stripped[:-1])
+            else:
+                key = stripped[:5]
         blocks.append(parsed)
     return blocks

@@ -4,7 +4,7 @@ tests/data/README.md for their origin and format)."""
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,7 @@ def as_tuples(value):
     return value
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load():
     meta = json.loads((DATA / "theano_reference.json").read_text())
     arrays = np.load(DATA / "theano_reference.npz", allow_pickle=False)

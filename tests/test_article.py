@@ -11,6 +11,7 @@ import pytest
 import scipy.signal
 
 import legacyconv
+
 from article import ARTICLE, article_blocks
 
 BLOCKS = article_blocks()

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import legacyconv
+
 from golden import as_tuples, cases, output_shape_cases, tolerance
 
 OPS = {
