@@ -1,10 +1,10 @@
 """legacyconv: Theano's convolutions, exactly, without Theano; and the road to TensorFlow."""
 
+from . import nnet
 from ._config import get_workspace_limit, set_workspace_limit, workspace_limit
 from ._errors import LegacyconvError
 from ._params import get_conv_output_shape
 from .conv import conv2d, conv3d
-from . import nnet
 
 __version__ = "0.1.0"
 
