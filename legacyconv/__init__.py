@@ -1,6 +1,6 @@
 """legacyconv: Theano's convolutions, exactly, without Theano; and the road to TensorFlow."""
 
-from . import nnet
+from . import layouts, nnet, padding
 from ._config import get_workspace_limit, set_workspace_limit, workspace_limit
 from ._errors import LegacyconvError
 from ._params import get_conv_output_shape
@@ -14,7 +14,9 @@ __all__ = [
     "conv3d",
     "get_conv_output_shape",
     "get_workspace_limit",
+    "layouts",
     "nnet",
+    "padding",
     "set_workspace_limit",
     "workspace_limit",
 ]

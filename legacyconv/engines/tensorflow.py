@@ -1,0 +1,156 @@
+"""The tensorflow engine: Theano's convolution through ``tf.raw_ops`` on converted layouts.
+
+Same contract as :mod:`legacyconv.engines.numpy_gemm`: NCHW (NCDHW) NumPy arrays in, the
+grouped cross-correlation of the zero-padded input out, as NumPy in the input's dtype.
+The input and kernel are converted with :mod:`legacyconv.layouts` (the kernel arrives already
+flipped, so it is converted with ``filter_flip=False``); TensorFlow is imported on first use.
+
+What TensorFlow's CPU kernels can and cannot do decides the route:
+
+- 2-D: ``Conv2D`` takes explicit (asymmetric) padding, any strides *with* dilation, and grouped
+  kernels ``(rows, cols, in // groups, out)``. A depthwise convolution (one input channel per
+  group) goes to ``DepthwiseConv2dNative`` instead, an order of magnitude faster than a
+  ``Conv2D`` with ``groups=channels``; that kernel needs equal row/column strides and no
+  dilation, so other strides are reached by slicing a finer-strided result, and dilation goes
+  through ``tf.nn.depthwise_conv2d`` at stride 1 (its stride-with-dilation result is wrong).
+- 3-D: ``Conv3D`` has no explicit padding, no dilation and no groups on CPU: the input is
+  zero-padded while it is transposed, dilation uses ``tf.nn.convolution`` (space-to-batch) at
+  stride 1 or a zero-inflated kernel otherwise, and groups run one by one.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._params import Pads, conv_out_size
+from .._tf import import_tensorflow
+from ..layouts import (
+    nchw_to_nhwc,
+    ndhwc_to_ncdhw,
+    nhwc_to_nchw,
+    theano_depthwise_kernel_to_tf,
+    theano_kernel3d_to_tf,
+    theano_kernel_to_tf,
+)
+
+__all__ = ["correlate"]
+
+
+def correlate(
+    x: np.ndarray,
+    w: np.ndarray,
+    pads: Pads,
+    strides: tuple[int, ...],
+    dilations: tuple[int, ...],
+    groups: int,
+) -> np.ndarray:
+    """N-d grouped cross-correlation of zero-padded ``x`` with ``w``, computed by TensorFlow.
+
+    >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
+    >>> correlate(x, np.ones((1, 1, 2, 2)), ((0, 0), (0, 0)), (2, 2), (1, 1), 1)[0, 0]
+    array([[10., 18.],
+           [42., 50.]])
+    """
+    nd = x.ndim - 2
+    if w.shape[1] == 0:  # no input channels: a sum of nothing, which TF's kernels refuse
+        out_sp = tuple(
+            conv_out_size(s, k, p, st, d) for s, k, p, st, d in zip(x.shape[2:], w.shape[2:], pads, strides, dilations)
+        )
+        return np.zeros((x.shape[0], w.shape[0], *out_sp), dtype=x.dtype)
+    if nd == 2:
+        return _correlate2d(x, w, pads, strides, dilations, groups)
+    if nd == 3:
+        return _correlate3d(x, w, pads, strides, dilations, groups)
+    if nd == 1:  # a row of one pixel
+        out = _correlate2d(
+            x[:, :, None], w[:, :, None], ((0, 0), *pads), (1, *strides), (1, *dilations), groups
+        )
+        return out[:, :, 0]
+    raise NotImplementedError(
+        f"the tensorflow engine computes 1-, 2- and 3-d convolutions; a {nd}-d one is not implemented."
+    )
+
+
+def _correlate2d(
+    x: np.ndarray,
+    w: np.ndarray,
+    pads: Pads,
+    strides: tuple[int, ...],
+    dilations: tuple[int, ...],
+    groups: int,
+) -> np.ndarray:
+    tf = import_tensorflow()
+    xh = nchw_to_nhwc(x)
+    padded = any(p != (0, 0) for p in pads)
+    padding = "EXPLICIT" if padded else "VALID"
+    flat_pads = [0, 0, *pads[0], *pads[1], 0, 0] if padded else []
+    sr, sc = strides
+    if groups > 1 and w.shape[1] == 1:
+        kernel = theano_depthwise_kernel_to_tf(w, filter_flip=False, num_channels=groups)
+        if dilations == (1, 1):
+            step = math.gcd(sr, sc)
+            y = tf.raw_ops.DepthwiseConv2dNative(
+                input=xh, filter=kernel, strides=[1, step, step, 1], padding=padding,
+                explicit_paddings=flat_pads,
+            )
+        else:
+            step = 1
+            y = tf.nn.depthwise_conv2d(
+                xh, kernel, strides=[1, 1, 1, 1],
+                padding=[[0, 0], list(pads[0]), list(pads[1]), [0, 0]] if padded else "VALID",
+                dilations=list(dilations),
+            )
+        if (sr, sc) != (step, step):
+            y = y[:, :: sr // step, :: sc // step, :]
+    else:
+        kernel = theano_kernel_to_tf(w, filter_flip=False)
+        y = tf.raw_ops.Conv2D(
+            input=xh, filter=kernel, strides=[1, sr, sc, 1], padding=padding,
+            explicit_paddings=flat_pads, dilations=[1, *dilations, 1],
+        )
+    return nhwc_to_nchw(y.numpy())
+
+
+def _correlate3d(
+    x: np.ndarray,
+    w: np.ndarray,
+    pads: Pads,
+    strides: tuple[int, ...],
+    dilations: tuple[int, ...],
+    groups: int,
+) -> np.ndarray:
+    tf = import_tensorflow()
+    n, channels = x.shape[:2]
+    # Conv3D takes no explicit padding: write the transposed input into a zeroed, padded buffer.
+    shape = (n, *(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads)), channels)
+    if any(p != (0, 0) for p in pads):
+        xh = np.zeros(shape, dtype=x.dtype)
+        inner = tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape[2:], pads))
+        xh[(slice(None), *inner, slice(None))] = x.transpose(0, 2, 3, 4, 1)
+    else:
+        xh = np.ascontiguousarray(x.transpose(0, 2, 3, 4, 1))
+    kernel = theano_kernel3d_to_tf(w, filter_flip=False)
+    conv_strides = [1, *strides, 1]
+    atrous = any(d > 1 for d in dilations)
+    if atrous and any(s > 1 for s in strides):
+        # Spread the taps into a zero-filled kernel of the dilated size.
+        spread = np.zeros(
+            (*((k - 1) * d + 1 for k, d in zip(kernel.shape[:3], dilations)), *kernel.shape[3:]),
+            dtype=kernel.dtype,
+        )
+        spread[tuple(slice(None, None, d) for d in dilations)] = kernel
+        kernel, atrous = spread, False
+
+    cg, og = w.shape[1], w.shape[0] // groups
+    outs = []
+    for g in range(groups):
+        xg = xh if groups == 1 else xh[..., g * cg : (g + 1) * cg]
+        kg = kernel if groups == 1 else kernel[..., g * og : (g + 1) * og]
+        if atrous:
+            outs.append(tf.nn.convolution(xg, kg, padding="VALID", dilations=list(dilations)))
+        else:
+            outs.append(tf.nn.conv3d(xg, kg, strides=conv_strides, padding="VALID"))
+    y = outs[0] if groups == 1 else tf.concat(outs, axis=-1)
+    return ndhwc_to_ncdhw(y.numpy())

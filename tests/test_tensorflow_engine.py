@@ -1,0 +1,249 @@
+"""backend='tensorflow': every golden (real Theano) conv2d/conv3d case, property tests against the
+numpy engine, the routes TF's CPU kernels force (depthwise, unequal strides, stride with
+dilation, 3-D groups and dilation), dtypes, and that TensorFlow is only imported on use."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import legacyconv
+from legacyconv import LegacyconvError
+
+from golden import cases, tolerance
+
+pytest.importorskip("tensorflow")
+
+GOLDEN = cases("conv2d", "conv3d")
+OPS = {"conv2d": legacyconv.conv2d, "conv3d": legacyconv.conv3d}
+
+
+def _tol(dtype, expected):
+    # TF sums in another order than Theano's BLAS: a float32 rounding-level difference.
+    if np.dtype(dtype) == np.float32:
+        scale = float(np.max(np.abs(expected))) if expected.size else 1.0
+        return {"rtol": 1e-5, "atol": 1e-5 * max(scale, 1.0)}
+    return tolerance(dtype, expected)
+
+
+def test_golden_has_conv2d_and_conv3d_cases():
+    assert sum(c["op"] == "conv2d" for c in GOLDEN) >= 140
+    assert sum(c["op"] == "conv3d" for c in GOLDEN) >= 3
+
+
+@pytest.mark.parametrize("case", GOLDEN, ids=[c["name"] for c in GOLDEN])
+def test_matches_theano(case):
+    fn = OPS[case["op"]]
+    originals = [a.copy() for a in case["inputs"]]
+    if "error" in case:
+        with pytest.raises(LegacyconvError):
+            fn(*case["inputs"], **case["kwargs"], backend="tensorflow")
+        return
+    out = fn(*case["inputs"], **case["kwargs"], backend="tensorflow")
+    assert out.dtype == case["dtype"]
+    assert out.shape == case["expected"].shape
+    np.testing.assert_allclose(out, case["expected"], **_tol(out.dtype, case["expected"]))
+    for before, after in zip(originals, case["inputs"]):
+        np.testing.assert_array_equal(before, after)
+
+
+# --------------------------------------------------------------------------- properties
+
+MODES = st.one_of(
+    st.sampled_from(["valid", "full", "half"]),
+    st.integers(0, 3),
+    st.tuples(st.integers(0, 3), st.integers(0, 3)),
+    st.tuples(st.tuples(st.integers(0, 3), st.integers(0, 3)), st.tuples(st.integers(0, 3), st.integers(0, 3))),
+)
+
+
+def _compare(op, x, w, **kwargs):
+    try:
+        expected = op(x, w, **kwargs)
+    except LegacyconvError:
+        with pytest.raises(LegacyconvError):
+            op(x, w, backend="tensorflow", **kwargs)
+        assume(False)
+    got = op(x, w, backend="tensorflow", **kwargs)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, **_tol(got.dtype, expected))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.data(),
+    groups=st.integers(1, 3),
+    cg=st.integers(1, 3),
+    og=st.integers(1, 3),
+    mode=MODES,
+    flip=st.booleans(),
+    dtype=st.sampled_from([np.float32, np.float64]),
+)
+def test_conv2d_numpy_equals_tensorflow(data, groups, cg, og, mode, flip, dtype):
+    rows, cols = data.draw(st.integers(1, 9)), data.draw(st.integers(1, 9))
+    kr, kc = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    strides = data.draw(st.tuples(st.integers(1, 3), st.integers(1, 3)))
+    dilation = data.draw(st.tuples(st.integers(1, 3), st.integers(1, 3)))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    x = rng.standard_normal((data.draw(st.integers(1, 2)), groups * cg, rows, cols)).astype(dtype)
+    w = rng.standard_normal((groups * og, cg, kr, kc)).astype(dtype)
+    _compare(
+        legacyconv.conv2d, x, w, border_mode=mode, subsample=strides, filter_dilation=dilation,
+        filter_flip=flip, num_groups=groups,
+    )
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    data=st.data(),
+    groups=st.integers(1, 2),
+    cg=st.integers(1, 2),
+    mode=st.one_of(st.sampled_from(["valid", "full", "half"]), st.integers(0, 2)),
+)
+def test_conv3d_numpy_equals_tensorflow(data, groups, cg, mode):
+    spatial = data.draw(st.tuples(*[st.integers(1, 6)] * 3))
+    kernel = data.draw(st.tuples(*[st.integers(1, 3)] * 3))
+    strides = data.draw(st.tuples(*[st.integers(1, 2)] * 3))
+    dilation = data.draw(st.tuples(*[st.integers(1, 2)] * 3))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    x = rng.standard_normal((1, groups * cg, *spatial)).astype(np.float32)
+    w = rng.standard_normal((groups * 2, cg, *kernel)).astype(np.float32)
+    _compare(legacyconv.conv3d, x, w, border_mode=mode, subsample=strides, filter_dilation=dilation, num_groups=groups)
+
+
+# --------------------------------------------------------------------------- targeted routes
+
+ROUTES = [
+    # (channels, multiplier or None for a dense kernel, groups, strides, dilation, border_mode)
+    (3, 2, 3, (1, 1), (1, 1), "half"),  # depthwise, multiplier 2
+    (4, 1, 4, (2, 2), (1, 1), ((1, 0), (2, 1))),  # depthwise, strided, asymmetric padding
+    (4, 1, 4, (2, 3), (1, 1), "full"),  # depthwise, unequal strides
+    (4, 1, 4, (1, 1), (2, 3), "half"),  # depthwise, dilated
+    (2, 3, 2, (2, 3), (2, 2), 1),  # depthwise, strided and dilated
+    (6, None, 3, (2, 2), (2, 1), "half"),  # grouped, strided and dilated
+    (3, None, 1, (3, 2), (2, 3), "full"),  # dense, strided and dilated
+    (3, None, 1, (1, 1), (1, 1), 5),  # padding wider than the kernel
+]
+
+
+@pytest.mark.parametrize("channels, mult, groups, strides, dilation, mode", ROUTES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_routes(channels, mult, groups, strides, dilation, mode, dtype):
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, channels, 11, 10)).astype(dtype)
+    if mult is None:
+        w = rng.standard_normal((2 * groups, channels // groups, 3, 2)).astype(dtype)
+    else:
+        w = rng.standard_normal((channels * mult, 1, 3, 2)).astype(dtype)
+    kwargs = dict(border_mode=mode, subsample=strides, filter_dilation=dilation, num_groups=groups)
+    expected = legacyconv.conv2d(x, w, **kwargs)
+    got = legacyconv.conv2d(x, w, backend="tensorflow", **kwargs)
+    assert got.dtype == dtype and got.flags.c_contiguous
+    np.testing.assert_allclose(got, expected, **_tol(dtype, expected))
+
+
+def test_depthwise_against_naive_loop():
+    """Independent reference: Theano's grouped convolution written out with loops."""
+    rng = np.random.default_rng(8)
+    channels, mult = 2, 3
+    x = rng.standard_normal((1, channels, 5, 6))
+    w = rng.standard_normal((channels * mult, 1, 2, 3))
+    got = legacyconv.conv2d(x, w, num_groups=channels, filter_flip=False, backend="tensorflow")
+    expected = np.zeros((1, channels * mult, 4, 4))
+    for o in range(channels * mult):
+        for i in range(4):
+            for j in range(4):
+                expected[0, o, i, j] = np.sum(x[0, o // mult, i : i + 2, j : j + 3] * w[o, 0])
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_float32_stays_float32_and_float16_comes_back():
+    x = np.ones((1, 2, 4, 4), np.float32)
+    assert legacyconv.conv2d(x, np.ones((1, 2, 3, 3), np.float32), backend="tensorflow").dtype == np.float32
+    out = legacyconv.conv2d(x.astype(np.float16), np.ones((1, 2, 3, 3), np.float16), backend="tensorflow")
+    assert out.dtype == np.float16 and np.all(out == 18)
+    out = legacyconv.conv2d(x.astype(np.int32), np.ones((1, 2, 3, 3)), backend="tensorflow")
+    assert out.dtype == np.float64 and np.all(out == 18)
+
+
+def test_non_contiguous_inputs_are_not_modified():
+    rng = np.random.default_rng(9)
+    base = rng.standard_normal((2, 3, 8, 9)).astype(np.float32)
+    x = base[:, ::-1, ::2, 1:]  # negative and step strides
+    w = np.asfortranarray(rng.standard_normal((4, 3, 2, 2)).astype(np.float32))
+    x0, w0 = x.copy(), w.copy()
+    got = legacyconv.conv2d(x, w, border_mode="half", backend="tensorflow")
+    np.testing.assert_allclose(got, legacyconv.conv2d(x0, w0, border_mode="half"), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(w, w0)
+
+
+def test_engine_1d_and_empty_axes():
+    from legacyconv.engines import numpy_gemm
+    from legacyconv.engines import tensorflow as tf_engine
+
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((2, 4, 9))
+    w = rng.standard_normal((6, 2, 3))
+    args = (((2, 1),), (2,), (2,), 2)
+    np.testing.assert_allclose(tf_engine.correlate(x, w, *args), numpy_gemm.correlate(x, w, *args), rtol=1e-10)
+    out = legacyconv.conv2d(np.zeros((0, 2, 5, 5)), np.ones((3, 2, 3, 3)), backend="tensorflow")
+    assert out.shape == (0, 3, 3, 3)
+    out = legacyconv.conv2d(np.ones((1, 0, 5, 5)), np.ones((2, 0, 3, 3)), border_mode="full", backend="tensorflow")
+    assert out.shape == (1, 2, 7, 7) and not out.any()
+    out = legacyconv.conv3d(np.ones((1, 0, 4, 4, 4)), np.ones((2, 0, 3, 3, 3)), backend="tensorflow")
+    assert out.shape == (1, 2, 2, 2, 2) and not out.any()
+
+
+def test_4d_engine_call_is_not_implemented():
+    from legacyconv.engines import tensorflow as tf_engine
+
+    with pytest.raises(NotImplementedError, match="4-d one is not implemented"):
+        tf_engine.correlate(np.ones((1, 1, 2, 2, 2, 2)), np.ones((1, 1, 1, 1, 1, 1)), ((0, 0),) * 4, (1,) * 4, (1,) * 4, 1)
+
+
+# --------------------------------------------------------------------------- lazy import
+
+
+def _run(code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+def test_import_legacyconv_does_not_import_tensorflow():
+    code = (
+        "import sys, legacyconv, legacyconv.layouts, legacyconv.padding, legacyconv.engines\n"
+        "import legacyconv.keras\n"
+        "legacyconv.conv2d([[[[1.0]]]], [[[[2.0]]]])\n"
+        "assert 'tensorflow' not in sys.modules, 'tensorflow imported'\n"
+        "assert 'keras' not in sys.modules, 'keras imported'\n"
+        "print('ok')\n"
+    )
+    result = _run(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
+
+
+def test_missing_tensorflow_gives_the_install_hint():
+    code = (
+        "import sys\n"
+        "sys.modules['tensorflow'] = None\n"
+        "import numpy as np, legacyconv\n"
+        "from legacyconv.keras.conv import to_keras_conv2d\n"
+        "for call in (lambda: legacyconv.conv2d(np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), backend='tensorflow'),\n"
+        "             lambda: to_keras_conv2d(np.ones((1, 1, 2, 2)))):\n"
+        "    try:\n"
+        "        call()\n"
+        "    except ImportError as exc:\n"
+        "        print(exc)\n"
+    )
+    result = _run(code)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2
+    for line in lines:
+        assert 'pip install "legacyconv[tf]"' in line
