@@ -1,22 +1,29 @@
 """legacyconv: Theano's convolutions, exactly, without Theano; and the road to TensorFlow."""
 
-from . import layouts, nnet, padding
+from . import layouts, nnet, padding, signal
 from ._config import get_workspace_limit, set_workspace_limit, workspace_limit
 from ._errors import LegacyconvError
 from ._params import get_conv_output_shape
 from .conv import conv2d, conv3d
+from .pool import pool_2d
+from .separable import separable_conv2d
+from .transpose import conv2d_transpose
 
 __version__ = "0.1.0"
 
 __all__ = [
     "LegacyconvError",
     "conv2d",
+    "conv2d_transpose",
     "conv3d",
     "get_conv_output_shape",
     "get_workspace_limit",
     "layouts",
     "nnet",
     "padding",
+    "pool_2d",
+    "separable_conv2d",
     "set_workspace_limit",
+    "signal",
     "workspace_limit",
 ]

@@ -16,14 +16,14 @@ import numpy as np
 from .._config import get_workspace_limit
 from .._params import Pads, conv_out_size
 
-__all__ = ["correlate", "im2col_plan", "winograd_applies"]
+__all__ = ["axis_range", "correlate", "im2col_plan", "winograd_applies"]
 
 # Below this many multiply-adds per output element and with several groups, one small
 # GEMM per group costs more in call overhead than K broadcasted multiply-adds.
 _SMALL_GROUP_K = 32
 
 
-def _axis_range(
+def axis_range(
     o_start: int, o_stop: int, size: int, offset: int, stride: int
 ) -> tuple[int, int, slice]:
     """Output indices ``[lo, hi)`` within ``[o_start, o_stop)`` whose input index
@@ -70,7 +70,7 @@ def _fill_cols(
         for axis, k in enumerate(offsets):
             start, stop = (rows if axis == 0 else (0, out_sp[axis]))
             shift = start if axis == 0 else 0
-            lo, hi, sl = _axis_range(
+            lo, hi, sl = axis_range(
                 start, stop, spatial[axis], k * dilations[axis] - pads[axis][0], strides[axis]
             )
             if hi <= lo:

@@ -4,5 +4,7 @@ Importing this package does not import TensorFlow; calling a builder does.
 """
 
 from .conv import to_keras_conv2d
+from .pool import to_keras_pool2d
+from .transpose import to_keras_conv2d_transpose
 
-__all__ = ["to_keras_conv2d"]
+__all__ = ["to_keras_conv2d", "to_keras_conv2d_transpose", "to_keras_pool2d"]

@@ -1,0 +1,111 @@
+"""``separable_conv2d``: Theano 1.0's ``theano.tensor.nnet.abstract_conv.separable_conv2d``.
+
+A depthwise step, ``conv2d(input, depthwise_filters, num_groups=num_channels)`` with the
+caller's border mode, stride and dilation, then a pointwise step,
+``conv2d(depthwise, pointwise_filters)`` with 'valid', stride 1, no dilation; both with the
+same ``filter_flip``. Like Theano, the pointwise filters are not required to be 1x1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._errors import LegacyconvError
+from ._params import as_array, check_hint, positive_int
+from .conv import prepare_conv, run_conv
+
+__all__ = ["separable_conv2d"]
+
+
+def separable_conv2d(
+    input: Any,
+    depthwise_filters: Any,
+    pointwise_filters: Any,
+    num_channels: int,
+    input_shape: Any = None,
+    depthwise_filter_shape: Any = None,
+    pointwise_filter_shape: Any = None,
+    border_mode: Any = "valid",
+    subsample: Any = (1, 1),
+    filter_flip: bool = True,
+    filter_dilation: Any = (1, 1),
+    *,
+    backend: str = "numpy",
+) -> np.ndarray:
+    """Compute what Theano's ``separable_conv2d`` computed, eagerly, on NumPy arrays.
+
+    Parameters
+    ----------
+    input : array_like, shape (batch, channels, rows, cols)
+    depthwise_filters : array_like, shape (channels * multiplier, 1, rows, cols)
+        Filter ``k * multiplier + q`` reads input channel ``k``.
+    pointwise_filters : array_like, shape (out_channels, channels * multiplier, 1, 1)
+    num_channels : int
+        The input's channel count: the depthwise step's ``num_groups``.
+    input_shape, depthwise_filter_shape, pointwise_filter_shape : tuple, optional
+        Shape hints; each must agree with its array.
+    border_mode, subsample, filter_dilation : optional
+        Of the depthwise step, as in :func:`legacyconv.conv2d`.
+    filter_flip : bool, optional
+        Of both steps.
+    backend : {'numpy', 'scipy', 'tensorflow'}, optional
+
+    Returns
+    -------
+    numpy.ndarray, shape (batch, out_channels, out_rows, out_cols)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.ones((1, 2, 5, 5))
+    >>> separable_conv2d(x, np.ones((4, 1, 3, 3)), np.ones((3, 4, 1, 1)), 2).shape
+    (1, 3, 3, 3)
+    >>> float(separable_conv2d(x, np.ones((4, 1, 3, 3)), np.ones((3, 4, 1, 1)), 2)[0, 0, 0, 0])
+    36.0
+    """
+    x = as_array(input, "input")
+    dw = as_array(depthwise_filters, "depthwise_filters")
+    pw = as_array(pointwise_filters, "pointwise_filters")
+    if x.ndim != 4:
+        raise LegacyconvError(
+            f"input must be a 4-d array (batch, channels, rows, cols). Received: input.shape={x.shape}"
+        )
+    if dw.ndim != 4:
+        raise LegacyconvError(
+            "depthwise_filters must be a 4-d array (channels * multiplier, 1, rows, cols). "
+            f"Received: depthwise_filters.shape={dw.shape}"
+        )
+    if pw.ndim != 4:
+        raise LegacyconvError(
+            "pointwise_filters must be a 4-d array (out_channels, channels * multiplier, 1, 1). "
+            f"Received: pointwise_filters.shape={pw.shape}"
+        )
+    check_hint(input_shape, x.shape, "input_shape", "input")
+    check_hint(depthwise_filter_shape, dw.shape, "depthwise_filter_shape", "depthwise_filters")
+    check_hint(pointwise_filter_shape, pw.shape, "pointwise_filter_shape", "pointwise_filters")
+    groups = positive_int(num_channels, "num_channels")
+    if x.shape[1] != dw.shape[1] * groups:
+        raise LegacyconvError(
+            f"num_channels must be the input's channel count: input.shape={x.shape} has "
+            f"{x.shape[1]} channels, depthwise_filters.shape={dw.shape} with num_channels={groups} "
+            f"expects {dw.shape[1] * groups}"
+        )
+    if dw.shape[0] % groups:
+        raise LegacyconvError(
+            "the number of depthwise filters must be a multiple of num_channels: "
+            f"depthwise_filters.shape={dw.shape} has {dw.shape[0]} filters, num_channels={groups}"
+        )
+    if pw.shape[1] != dw.shape[0]:
+        raise LegacyconvError(
+            f"pointwise_filters must read every depthwise output: depthwise_filters.shape={dw.shape} "
+            f"gives {dw.shape[0]} channels, pointwise_filters.shape={pw.shape} expects {pw.shape[1]}"
+        )
+    depthwise = run_conv(
+        prepare_conv(x, dw, 2, None, None, border_mode, subsample, filter_flip, filter_dilation, groups),
+        backend,
+    )
+    return run_conv(
+        prepare_conv(depthwise, pw, 2, None, None, "valid", 1, filter_flip, 1, 1), backend
+    )

@@ -1,0 +1,366 @@
+"""``conv2d_transpose``: Theano 1.0's ``theano.tensor.nnet.conv2d_transpose``.
+
+Theano defined the transposed convolution as the gradient of ``conv2d`` with respect to its
+input (``AbstractConv2d_gradInputs``): ``filters`` are the *forward* convolution's filters
+``(in, out // num_groups, rows, cols)`` read the other way round, ``input_dilation`` is the
+forward ``subsample``, ``border_mode`` the forward padding, and ``output_shape`` the forward
+input's shape, which the caller must give because several shapes give the same forward output.
+So ``<conv2d(x, w), y> == <x, conv2d_transpose(y, w, x.shape)>`` for every mode.
+
+The NumPy path is the exact adjoint of the im2col GEMM: one GEMM ``w.T @ y`` gives each
+input pixel's contributions (col2im columns), which are scattered back with one strided add
+per kernel offset. Other engines correlate the stride-dilated input with the flipped,
+in/out-swapped kernel, or call ``tf.nn.conv2d_transpose``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._config import get_workspace_limit
+from ._errors import LegacyconvError
+from ._params import (
+    Pads,
+    as_array,
+    check_hint,
+    compute_dtype,
+    conv_out_size,
+    explicit_pads,
+    normalize_border_mode,
+    normalize_int_tuple,
+    positive_int,
+)
+from .engines import BACKENDS, get_engine
+from .engines.numpy_gemm import axis_range
+
+__all__ = ["TransposeArgs", "conv2d_transpose", "prepare_transpose", "transpose_input_size"]
+
+
+@dataclass(frozen=True)
+class TransposeArgs:
+    """A validated transposed convolution.
+
+    ``w`` is in Theano's layout ``(in, out // groups, *kernel)``, in the compute dtype and *not*
+    flipped; ``pads``, ``strides`` and ``dilations`` are those of the forward convolution whose
+    gradient this is, and ``out_shape`` is the full output shape ``(batch, out, *spatial)``.
+    """
+
+    y: np.ndarray
+    w: np.ndarray
+    pads: Pads
+    strides: tuple[int, ...]
+    dilations: tuple[int, ...]
+    groups: int
+    filter_flip: bool
+    out_shape: tuple[int, ...]
+    result_dtype: np.dtype
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _normalize_output_shape(output_shape: Any, nd: int) -> tuple[Any, ...]:
+    """``(batch or None, channels or None, *spatial)`` or just ``spatial``, as a full tuple."""
+    ok = isinstance(output_shape, (tuple, list)) and len(output_shape) in (nd, nd + 2)
+    if ok:
+        full = tuple(output_shape) if len(output_shape) == nd + 2 else (None, None, *output_shape)
+        ok = all(v is None or (_is_int(v) and v >= 0) for v in full[:2]) and all(
+            _is_int(v) and v >= 1 for v in full[2:]
+        )
+    if not ok:
+        raise LegacyconvError(
+            f"output_shape must be (batch, channels, {', '.join(['rows', 'cols', 'depth'][:nd])}) "
+            "with positive spatial sizes (batch and channels may be None), or the spatial sizes "
+            f"alone. Received: output_shape={output_shape!r}"
+        )
+    return tuple(None if v is None else int(v) for v in full)
+
+
+def transpose_input_size(
+    out_size: int, kernel: int, pad: tuple[int, int], stride: int, dilation: int
+) -> int | None:
+    """The input length of a transposed convolution producing ``out_size``: the output length
+    of the forward convolution of an ``out_size`` image, or None if that image is smaller than
+    the dilated kernel.
+
+    >>> transpose_input_size(6, 3, (1, 1), 2, 1), transpose_input_size(5, 3, (1, 1), 2, 1)
+    (3, 3)
+    """
+    if out_size + pad[0] + pad[1] < (kernel - 1) * dilation + 1:
+        return None
+    return conv_out_size(out_size, kernel, pad, stride, dilation)
+
+
+def prepare_transpose(
+    input: Any,
+    filters: Any,
+    output_shape: Any,
+    nd: int = 2,
+    filter_shape: Any = None,
+    border_mode: Any = "valid",
+    input_dilation: Any = 1,
+    filter_flip: bool = True,
+    filter_dilation: Any = 1,
+    num_groups: Any = 1,
+) -> TransposeArgs:
+    """Validate Theano-style ``conv2d_transpose`` arguments (``nd`` spatial axes)."""
+    y = as_array(input, "input")
+    w = as_array(filters, "filters")
+    axes = ", ".join(["rows", "cols", "depth"][:nd])
+    if y.ndim != nd + 2:
+        raise LegacyconvError(
+            f"input must be a {nd + 2}-d array (batch, in_channels, {axes}). Received: input.shape={y.shape}"
+        )
+    if w.ndim != nd + 2:
+        raise LegacyconvError(
+            f"filters must be a {nd + 2}-d array (in_channels, out_channels // num_groups, {axes}). "
+            f"Received: filters.shape={w.shape}"
+        )
+    check_hint(filter_shape, w.shape, "filter_shape", "filters")
+    full = _normalize_output_shape(output_shape, nd)
+    mode = normalize_border_mode(border_mode, nd)
+    strides = normalize_int_tuple(input_dilation, nd, "input_dilation")
+    dilations = normalize_int_tuple(filter_dilation, nd, "filter_dilation")
+    groups = positive_int(num_groups, "num_groups")
+    if not isinstance(filter_flip, (bool, np.bool_)):
+        raise LegacyconvError(f"filter_flip must be True or False. Received: filter_flip={filter_flip!r}")
+    if any(k < 1 for k in w.shape[2:]):
+        raise LegacyconvError(f"filters must have spatial sizes >= 1. Received: filters.shape={w.shape}")
+    if y.shape[1] != w.shape[0]:
+        raise LegacyconvError(
+            f"input and filters must agree on the input channels: input.shape={y.shape} has "
+            f"{y.shape[1]} channels, filters.shape={w.shape} expects {w.shape[0]} "
+            "(filters are (in_channels, out_channels // num_groups, ...), as in Theano)"
+        )
+    if w.shape[0] % groups:
+        raise LegacyconvError(
+            f"input channels must be divisible by num_groups: filters.shape={w.shape} has "
+            f"{w.shape[0]} input channels, num_groups={groups}"
+        )
+    n_out = w.shape[1] * groups
+    if full[0] is not None and full[0] != y.shape[0]:
+        raise LegacyconvError(
+            f"output_shape and input must have the same batch size: output_shape={full}, "
+            f"input.shape={y.shape}"
+        )
+    if full[1] is not None and full[1] != n_out:
+        raise LegacyconvError(
+            f"output_shape does not match the filters: output_shape={full} has {full[1]} channels, "
+            f"filters.shape={w.shape} with num_groups={groups} give {n_out}"
+        )
+    out_sp = full[2:]
+    pads = explicit_pads(mode, w.shape[2:], dilations)
+    forward = tuple(
+        transpose_input_size(h, k, p, s, d)
+        for h, k, p, s, d in zip(out_sp, w.shape[2:], pads, strides, dilations)
+    )
+    if forward != y.shape[2:]:
+        lows: list[str] = []
+        for k, p, s, d in zip(w.shape[2:], pads, strides, dilations):
+            lo = (y.shape[2 + len(lows)] - 1) * s + (k - 1) * d + 1 - p[0] - p[1]
+            hi = lo + s - 1
+            lows.append("none" if hi < 1 else str(hi) if max(lo, 1) == hi else f"{max(lo, 1)}..{hi}")
+        would_give = (
+            "no output (the padded image is smaller than the dilated kernel)"
+            if None in forward else str(forward)
+        )
+        raise LegacyconvError(
+            f"output_shape is inconsistent with the input: conv2d of an image of size {out_sp} "
+            f"with filters.shape={w.shape}, border_mode={border_mode!r}, "
+            f"subsample=input_dilation={strides}, filter_dilation={dilations} would give "
+            f"{would_give}, but input.shape={y.shape} has "
+            f"{y.shape[2:]}. output_shape={full}; sizes consistent with the input: "
+            f"({', '.join(lows)})"
+        )
+    compute, result = compute_dtype(y, w)
+    return TransposeArgs(
+        y.astype(compute, copy=False),
+        w.astype(compute, copy=False),
+        pads,
+        strides,
+        dilations,
+        groups,
+        bool(filter_flip),
+        (y.shape[0], n_out) + tuple(out_sp),
+        result,
+    )
+
+
+def conv2d_transpose(
+    input: Any,
+    filters: Any,
+    output_shape: Any,
+    filter_shape: Any = None,
+    border_mode: Any = "valid",
+    input_dilation: Any = (1, 1),
+    filter_flip: bool = True,
+    filter_dilation: Any = (1, 1),
+    num_groups: int = 1,
+    *,
+    backend: str = "numpy",
+) -> np.ndarray:
+    """Compute what ``theano.tensor.nnet.conv2d_transpose`` computed, eagerly, on NumPy arrays.
+
+    Parameters
+    ----------
+    input : array_like, shape (batch, in_channels, rows, cols)
+    filters : array_like, shape (in_channels, out_channels // num_groups, rows, cols)
+        The filters of the forward ``conv2d`` whose gradient this is (Theano's layout).
+    output_shape : tuple
+        ``(batch, out_channels, out_rows, out_cols)`` (batch and channels may be None) or
+        ``(out_rows, out_cols)``. It must be an image size that the forward ``conv2d`` maps
+        to the input's size: with stride ``s`` there are ``s`` such sizes.
+    filter_shape : tuple, optional
+        Shape hint of ``filters``; it must agree with them.
+    border_mode : {'valid', 'full', 'half'}, int, tuple, optional
+        The forward convolution's padding (see :func:`legacyconv.conv2d`).
+    input_dilation : tuple of int, optional
+        The forward convolution's ``subsample``: the upsampling factor.
+    filter_flip : bool, optional
+        The forward convolution's ``filter_flip``.
+    filter_dilation : tuple of int, optional
+    num_groups : int, optional
+    backend : {'numpy', 'scipy', 'tensorflow'}, optional
+        'tensorflow' calls ``tf.nn.conv2d_transpose`` with the kernel of
+        :func:`legacyconv.layouts.theano_transpose_kernel_to_tf` and explicit padding.
+
+    Returns
+    -------
+    numpy.ndarray, shape (batch, out_channels, out_rows, out_cols)
+        Dtype as for :func:`legacyconv.conv2d`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.ones((1, 1, 2, 2))
+    >>> conv2d_transpose(y, np.ones((1, 1, 2, 2)), (1, 1, 4, 4), input_dilation=(2, 2))[0, 0]
+    array([[1., 1., 1., 1.],
+           [1., 1., 1., 1.],
+           [1., 1., 1., 1.],
+           [1., 1., 1., 1.]])
+    >>> conv2d_transpose(y, np.ones((1, 3, 3, 3)), (None, None, 2, 2), border_mode="half").shape
+    (1, 3, 2, 2)
+    """
+    if backend not in BACKENDS:
+        raise LegacyconvError(
+            f"backend must be one of {{'numpy', 'scipy', 'tensorflow'}}. Received: backend={backend!r}"
+        )
+    args = prepare_transpose(
+        input, filters, output_shape, 2, filter_shape, border_mode, input_dilation,
+        filter_flip, filter_dilation, num_groups,
+    )
+    return run_transpose(args, backend)
+
+
+def run_transpose(args: TransposeArgs, backend: str) -> np.ndarray:
+    """Run a validated transposed convolution and return it in the result dtype."""
+    if math.prod(args.out_shape) == 0 or args.y.size == 0:
+        return np.zeros(args.out_shape, dtype=args.result_dtype)
+    if backend == "numpy":
+        out = _transpose_numpy(args)
+    elif backend == "tensorflow":
+        from .engines import tensorflow_family
+
+        out = tensorflow_family.conv2d_transpose(args)
+    else:
+        out = _transpose_by_correlation(args, get_engine(backend))
+    return out.astype(args.result_dtype, copy=False)
+
+
+def _flipped(w: np.ndarray, flip: bool) -> np.ndarray:
+    nd = w.ndim - 2
+    return w[(slice(None), slice(None)) + (slice(None, None, -1),) * nd] if flip else w
+
+
+def _transpose_numpy(args: TransposeArgs) -> np.ndarray:
+    """col2im: ``cols = w.T @ y`` per group, then one strided add per kernel offset."""
+    y, groups = args.y, args.groups
+    wc = _flipped(args.w, args.filter_flip)  # the forward correlation kernel
+    n, n_in = y.shape[:2]
+    kernel = wc.shape[2:]
+    top = y.shape[2:]
+    n_out = args.out_shape[1]
+    cg, og = n_out // groups, n_in // groups
+    k_len = cg * math.prod(kernel)
+    # (groups, cg * K, og): column c*K + k of group g receives sum_f w[g*og + f, c, k] * y[f]
+    wt = np.ascontiguousarray(wc).reshape(groups, og, k_len).transpose(0, 2, 1)
+    out = np.zeros(args.out_shape, dtype=y.dtype)
+    inner = math.prod(top[1:])
+    per_row = n_out * math.prod(kernel) * inner * y.dtype.itemsize
+    limit = get_workspace_limit()
+    if per_row * top[0] <= limit:
+        images, rows = max(1, min(n, limit // max(per_row * top[0], 1))), top[0]
+    else:
+        images, rows = 1, max(1, limit // max(per_row, 1))
+    offsets = list(itertools.product(*(range(k) for k in kernel)))
+    for b0 in range(0, n, images):
+        b1 = min(b0 + images, n)
+        for r0 in range(0, top[0], rows):
+            r1 = min(r0 + rows, top[0])
+            ys = y[b0:b1, :, r0:r1].reshape(b1 - b0, groups, og, (r1 - r0) * inner)
+            with np.errstate(invalid="ignore", over="ignore"):
+                cols = np.matmul(wt, ys)
+            cols = cols.reshape(b1 - b0, n_out, *kernel, r1 - r0, *top[1:])
+            for off in offsets:
+                dst: list[slice] = [slice(b0, b1), slice(None)]
+                src: list[Any] = [slice(None), slice(None), *off]
+                for axis, k in enumerate(off):
+                    start, stop = (r0, r1) if axis == 0 else (0, top[axis])
+                    shift = r0 if axis == 0 else 0
+                    # output index t * stride + k * dilation - pad_low lies inside the image
+                    lo, hi, sl = axis_range(
+                        start, stop, args.out_shape[2 + axis],
+                        k * args.dilations[axis] - args.pads[axis][0], args.strides[axis],
+                    )
+                    if hi <= lo:
+                        break
+                    src.append(slice(lo - shift, hi - shift))
+                    dst.append(sl)
+                else:
+                    with np.errstate(invalid="ignore", over="ignore"):
+                        out[tuple(dst)] += cols[tuple(src)]
+    return out
+
+
+def transposed_kernel(w: np.ndarray, groups: int, filter_flip: bool) -> np.ndarray:
+    """The forward-convolution kernel of the transpose: ``(out, in // groups, *kernel)``,
+    in/out swapped within each group and spatially reversed relative to the forward
+    correlation kernel."""
+    wc = _flipped(w, filter_flip)
+    n_in, cg = wc.shape[:2]
+    og = n_in // groups
+    kernel = wc.shape[2:]
+    swapped = wc.reshape(groups, og, cg, *kernel).swapaxes(1, 2).reshape(groups * cg, og, *kernel)
+    return np.ascontiguousarray(_flipped(swapped, True))
+
+
+def _transpose_by_correlation(args: TransposeArgs, engine: Any) -> np.ndarray:
+    """Dilate the input by the stride (zeros between pixels), pad by ``dilated_kernel - 1 -
+    pad``, and correlate with :func:`transposed_kernel`; negative pads become crops."""
+    y = args.y
+    nd = y.ndim - 2
+    kernel = args.w.shape[2:]
+    top = y.shape[2:]
+    if any(s > 1 for s in args.strides):
+        dilated = np.zeros(
+            y.shape[:2] + tuple((t - 1) * s + 1 for t, s in zip(top, args.strides)), dtype=y.dtype
+        )
+        dilated[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in args.strides)] = y
+        y = dilated
+    pads, crops = [], []
+    for axis in range(nd):
+        dk = (kernel[axis] - 1) * args.dilations[axis] + 1
+        lo = dk - 1 - args.pads[axis][0]
+        hi = args.out_shape[2 + axis] + dk - 1 - lo - y.shape[2 + axis]
+        pads.append((max(lo, 0), max(hi, 0)))
+        crops.append(slice(max(-lo, 0), max(-lo, 0) + args.out_shape[2 + axis]))
+    wt = transposed_kernel(args.w, args.groups, args.filter_flip)
+    full = engine.correlate(y, wt, tuple(pads), (1,) * nd, args.dilations, args.groups)
+    return full[(slice(None), slice(None)) + tuple(crops)]

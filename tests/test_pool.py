@@ -1,0 +1,282 @@
+"""pool_2d against real Theano 1.0.5 (golden) on every backend, and against a naive loop
+reference written here from Theano's definition (``Pool.out_shape`` and ``Pool.perform``)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import legacyconv
+from legacyconv import LegacyconvError
+from legacyconv.pool import pool_2d
+from legacyconv.signal import pool as signal_pool
+
+from golden import cases, tolerance
+
+BACKENDS = ["numpy", "scipy", "tensorflow"]
+MODES = ["max", "sum", "average_inc_pad", "average_exc_pad"]
+CASES = cases("pool_2d")
+
+
+def n_windows(size: int, ws: int, stride: int, pad: int, ignore_border: bool) -> int:
+    """Count Theano's windows by walking them (not by the closed formula)."""
+    img = size + 2 * pad
+    count, start = 0, 0
+    if ignore_border:  # only whole windows
+        while start + ws <= img:
+            count, start = count + 1, start + stride
+    elif stride >= ws:  # every window that starts inside the image
+        while start < img:
+            count, start = count + 1, start + stride
+    else:  # windows until one reaches the end
+        while True:
+            count += 1
+            if start + ws >= img:
+                break
+            start += stride
+    return count
+
+
+def naive_pool(x, ws, ignore_border, stride, pad, mode):
+    """Theano's Pool.perform, one window at a time (float64 sums and means)."""
+    stride = ws if stride is None else stride
+    rows, cols = x.shape[-2:]
+    img = (rows + 2 * pad[0], cols + 2 * pad[1])
+    padded = np.zeros(x.shape[:-2] + img, dtype=np.float64)
+    padded[..., pad[0] : pad[0] + rows, pad[1] : pad[1] + cols] = x
+    out_shape = tuple(n_windows(n, w, s, p, ignore_border) for n, w, s, p in zip((rows, cols), ws, stride, pad))
+    out = np.zeros(x.shape[:-2] + out_shape)
+    for idx in np.ndindex(*x.shape[:-2]):
+        for i in range(out_shape[0]):
+            for j in range(out_shape[1]):
+                bounds = []
+                for axis, o in enumerate((i, j)):
+                    start = o * stride[axis]
+                    end = min(start + ws[axis], img[axis])
+                    if mode != "average_inc_pad":  # padding excluded
+                        start, end = max(start, pad[axis]), min(end, img[axis] - pad[axis])
+                    bounds.append(slice(start, end))
+                region = padded[idx][tuple(bounds)]
+                if mode == "max":
+                    out[idx + (i, j)] = region.max()
+                elif mode == "sum":
+                    out[idx + (i, j)] = region.sum()
+                else:
+                    out[idx + (i, j)] = region.mean()
+    return out
+
+
+# --------------------------------------------------------------------------- golden
+
+
+def test_golden_file_has_the_cases():
+    assert len(CASES) >= 28
+    assert {c["kwargs"]["mode"] for c in CASES} == set(MODES)
+    assert {c["kwargs"]["ignore_border"] for c in CASES} == {True, False}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_matches_theano(case, backend):
+    (x,) = case["inputs"]
+    before = x.copy()
+    out = pool_2d(x, **case["kwargs"], backend=backend)
+    assert out.dtype == case["dtype"]
+    assert out.shape == case["expected"].shape
+    np.testing.assert_allclose(out, case["expected"], **tolerance(out.dtype, case["expected"]))
+    np.testing.assert_array_equal(x, before)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_naive_reference_agrees_with_theano(case):
+    # The reference used by the property tests is itself checked against Theano.
+    (x,) = case["inputs"]
+    k = case["kwargs"]
+    ref = naive_pool(x, k["ws"], k["ignore_border"], k["stride"], k["pad"], k["mode"])
+    np.testing.assert_allclose(ref, case["expected"], rtol=1e-5, atol=1e-5)
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@st.composite
+def pool_args(draw, max_size=7):
+    ws = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    stride = draw(st.none() | st.tuples(st.integers(1, 4), st.integers(1, 4)))
+    ignore_border = draw(st.booleans())
+    pad = (0, 0)
+    if ignore_border:
+        pad = (draw(st.integers(0, ws[0] - 1)), draw(st.integers(0, ws[1] - 1)))
+    mode = draw(st.sampled_from(MODES))
+    lead = draw(st.sampled_from([(), (2,), (1, 3), (2, 1, 2)]))
+    shape = lead + (draw(st.integers(1, max_size)), draw(st.integers(1, max_size)))
+    seed = draw(st.integers(0, 2**31 - 1))
+    x = np.random.default_rng(seed).standard_normal(shape)
+    return x, ws, ignore_border, stride, pad, mode
+
+
+@settings(max_examples=60, deadline=None)
+@given(pool_args())
+def test_numpy_matches_naive_reference(args):
+    x, ws, ignore_border, stride, pad, mode = args
+    out = pool_2d(x, ws, ignore_border, stride, pad, mode)
+    ref = naive_pool(x, ws, ignore_border, stride, pad, mode)
+    assert out.shape == ref.shape and out.dtype == np.float64
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=15, deadline=None)
+@given(pool_args(max_size=6))
+def test_tensorflow_matches_naive_reference(args):
+    x, ws, ignore_border, stride, pad, mode = args
+    out = pool_2d(x, ws, ignore_border, stride, pad, mode, backend="tensorflow")
+    ref = naive_pool(x, ws, ignore_border, stride, pad, mode)
+    assert out.shape == ref.shape and out.dtype == np.float64
+    np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("mode", MODES)
+def test_float32_and_strided_views(mode, backend):
+    x = np.random.default_rng(1).standard_normal((2, 3, 9, 11)).astype(np.float32)
+    view = x[:, ::-1, 1::2, ::-1]  # non-contiguous, negative strides
+    before = x.copy()
+    out = pool_2d(view, (3, 2), True, (2, 1), (1, 1), mode, backend=backend)
+    ref = naive_pool(view, (3, 2), True, (2, 1), (1, 1), mode)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(x, before)
+
+
+# --------------------------------------------------------------------------- Theano specifics
+
+
+def test_ignore_border_none_warns_and_means_false():
+    x = np.arange(25.0).reshape(1, 1, 5, 5)
+    with pytest.warns(UserWarning, match="ignore_border"):
+        out = pool_2d(x, (2, 2))
+    assert out.shape == (1, 1, 3, 3)
+    np.testing.assert_array_equal(out, pool_2d(x, (2, 2), ignore_border=False))
+
+
+def test_explicit_ignore_border_does_not_warn():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pool_2d(np.ones((4, 4)), (2, 2), ignore_border=True)
+
+
+def test_ceil_mode_example():
+    # 5x5, ws=2: Theano keeps the clipped last row/column; averages divide by the clipped size.
+    x = np.arange(25.0).reshape(5, 5)
+    np.testing.assert_array_equal(
+        pool_2d(x, (2, 2), False, mode="average_inc_pad")[2],
+        [(20 + 21) / 2, (22 + 23) / 2, 24.0],
+    )
+    assert pool_2d(x, (3, 3), False, (2, 2)).shape == (2, 2)  # windows at 0, 2 cover the end
+    assert pool_2d(np.ones((6, 6)), (3, 3), False, (2, 2)).shape == (3, 3)
+
+
+def test_padding_is_never_the_max_and_average_divisors():
+    x = -np.ones((1, 1, 2, 2))
+    assert np.all(pool_2d(x, (2, 2), True, (1, 1), (1, 1), "max") == -1)
+    inc = pool_2d(x, (2, 2), True, (2, 2), (1, 1), "average_inc_pad")
+    exc = pool_2d(x, (2, 2), True, (2, 2), (1, 1), "average_exc_pad")
+    np.testing.assert_array_equal(inc, np.full((1, 1, 2, 2), -0.25))  # one cell of four
+    np.testing.assert_array_equal(exc, np.full((1, 1, 2, 2), -1.0))
+
+
+def test_image_smaller_than_window_with_ignore_border_is_empty():
+    assert pool_2d(np.ones((2, 3, 1, 5)), (2, 2), True).shape == (2, 3, 0, 2)
+
+
+@pytest.mark.parametrize("shape", [(5, 6), (3, 5, 6), (2, 2, 2, 5, 6)])
+def test_any_rank_pools_the_last_two_axes(shape):
+    x = np.random.default_rng(2).standard_normal(shape)
+    out = pool_2d(x, (2, 3), False, mode="average_exc_pad")
+    assert out.shape == shape[:-2] + (3, 2)
+    np.testing.assert_allclose(out, naive_pool(x, (2, 3), False, None, (0, 0), "average_exc_pad"))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "tensorflow"])
+def test_integer_input_keeps_dtype_truncates_and_wraps(backend):
+    x = np.array([[[-3, -2, 5], [4, -4, 7]]], dtype=np.int8)  # (1, 2, 3)
+    avg = pool_2d(x, (2, 2), False, mode="average_exc_pad", backend=backend)
+    assert avg.dtype == np.int8
+    # Theano assigned np.average into an int array: -5 / 4 truncates toward zero to -1
+    np.testing.assert_array_equal(avg, [[[-1, 6]]])
+    big = np.full((1, 2, 2), 100, dtype=np.int8)
+    total = pool_2d(big, (2, 2), True, mode="sum", backend=backend)
+    np.testing.assert_array_equal(total, np.array([[[400]]]).astype(np.int8))  # wraps to -112
+    mx = pool_2d(x, (1, 2), False, backend=backend)
+    np.testing.assert_array_equal(mx, [[[-2, 5], [4, 7]]])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_float16_in_float16_out(backend):
+    x = np.random.default_rng(3).standard_normal((2, 6, 6)).astype(np.float16)
+    out = pool_2d(x, (2, 2), True, mode="average_inc_pad", backend=backend)
+    assert out.dtype == np.float16
+    np.testing.assert_allclose(out, naive_pool(x.astype(np.float64), (2, 2), True, None, (0, 0), "average_inc_pad"), rtol=2e-3, atol=2e-3)
+
+
+def test_max_propagates_nan_like_theano_numpy_code():
+    x = np.array([[1.0, np.nan], [3.0, 2.0]])
+    assert np.isnan(pool_2d(x, (2, 2), True)[0, 0])
+
+
+def test_deprecated_names_and_aliases():
+    x = np.random.default_rng(4).standard_normal((1, 7, 7))
+    expected = pool_2d(x, (3, 3), True, (2, 2), (1, 1))
+    with pytest.warns(DeprecationWarning, match="ds"):
+        with pytest.warns(DeprecationWarning, match="st"):
+            with pytest.warns(DeprecationWarning, match="padding"):
+                old = pool_2d(x, ignore_border=True, ds=(3, 3), st=(2, 2), padding=(1, 1))
+    np.testing.assert_array_equal(old, expected)
+    np.testing.assert_array_equal(pool_2d(x, (3, 3), True, mode="max_deterministic"), pool_2d(x, (3, 3), True))
+
+
+def test_mirrors():
+    assert signal_pool.pool_2d is pool_2d
+    assert legacyconv.pool_2d is pool_2d
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({}, r"ws \(the pooling window size\) must be given"),
+        ({"ws": (2, 2), "ds": (2, 2)}, r"ws only .*Received: ws=\(2, 2\), ds=\(2, 2\)"),
+        ({"ws": (2, 2), "stride": (1, 1), "st": (1, 1)}, r"stride only"),
+        ({"ws": (2, 2), "pad": (1, 1), "padding": (1, 1)}, r"pad only"),
+        ({"ws": (0, 2)}, r"ws must be a tuple of 2 positive integers. Received: ws=\(0, 2\)"),
+        ({"ws": (2, 2, 2)}, r"ws must be a tuple of 2"),
+        ({"ws": (2, 2), "stride": (2, 0)}, r"stride must be a tuple of 2 positive integers"),
+        ({"ws": (2, 2), "pad": (-1, 0), "ignore_border": True}, r"pad must be a tuple of 2 integers >= 0"),
+        ({"ws": (2, 2), "pad": (1, 0), "ignore_border": False}, r"pad requires ignore_border=True.*pad=\(1, 0\)"),
+        ({"ws": (2, 3), "pad": (2, 0), "ignore_border": True}, r"pad must be smaller than ws.*pad=\(2, 0\), ws=\(2, 3\)"),
+        ({"ws": (2, 2), "mode": "average"}, r"mode must be one of .*Received: mode='average'"),
+        ({"ws": (2, 2), "ignore_border": 1}, r"ignore_border must be True or False. Received: ignore_border=1"),
+        ({"ws": (2, 2), "backend": "torch"}, r"backend must be one of .*Received: backend='torch'"),
+    ],
+)
+def test_bad_arguments(kwargs, match):
+    kwargs = {"ignore_border": True, **kwargs}
+    with pytest.raises(LegacyconvError, match=match):
+        pool_2d(np.ones((1, 1, 4, 4)), **kwargs)
+
+
+def test_bad_inputs():
+    with pytest.raises(LegacyconvError, match=r"at least 2 dimensions.*input.shape=\(4,\)"):
+        pool_2d(np.ones(4), (2, 2), True)
+    with pytest.raises(TypeError, match=r"input.dtype=bool"):
+        pool_2d(np.ones((4, 4), bool), (2, 2), True)
+    with pytest.raises(TypeError, match=r"input.dtype=complex128"):
+        pool_2d(np.ones((4, 4), complex), (2, 2), True)
+    with pytest.raises(LegacyconvError, match=r"ignore_border=False needs images with at least one row.*\(0, 4\)"):
+        pool_2d(np.ones((0, 4)), (2, 2), False)
