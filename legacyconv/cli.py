@@ -1,0 +1,353 @@
+"""The ``legacyconv`` command: inspect, convert, migrate, check (a thin layer over the Python API).
+
+Exit codes: 0 success; 1 ``check`` found values out of tolerance; 2 bad input or usage (an
+unreadable, corrupt or pickled file, an unsupported layer, a bad spec, an existing output
+without ``--force``, a missing optional dependency); 3 an internal error (a bug; ``--debug``
+shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import shutil
+import sys
+import warnings
+from collections.abc import Sequence
+from importlib import resources
+from typing import Any
+
+from ._errors import LegacyconvError
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_MISMATCH", "EXIT_OK", "example_files", "main"]
+
+EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+_EXIT_CODES = """\
+exit codes:
+  0  success
+  1  check: some values are out of tolerance
+  2  bad input or usage: unreadable, corrupt or pickled file, unsupported layer, bad spec,
+     existing output without --force, missing optional dependency
+  3  internal error (a bug in legacyconv; --debug shows the traceback)"""
+
+_MAIN_EPILOG = f"""\
+examples:
+  legacyconv inspect legacyconv/examples/keras1_theano_lenet.h5
+  legacyconv migrate legacyconv/examples/keras1_theano_lenet.h5 -o lenet.keras
+  legacyconv check lenet.keras legacyconv/examples/keras1_theano_lenet_reference.npz
+  legacyconv convert lasagne_params.npz params_tf.npz --spec spec.json
+  legacyconv examples            (where the bundled example files are)
+
+{_EXIT_CODES}"""
+
+_EXAMPLES = (
+    "keras1_theano_lenet.h5",
+    "keras1_theano_lenet_reference.npz",
+    "keras1_theano_lenet_reference.json",
+    "README.md",
+)
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line, exit 2, like every other bad input
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def _sub(subparsers: Any, name: str, help: str, description: str, epilog: str) -> argparse.ArgumentParser:
+    return subparsers.add_parser(
+        name,
+        help=help,
+        description=description,
+        epilog=f"{epilog}\n\n{_EXIT_CODES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``legacyconv`` command."""
+    from . import __version__
+
+    parser = _Parser(
+        prog="legacyconv",
+        description="Migrate Theano-era weights and Keras-1 models to TensorFlow, and prove the numbers did not change.",
+        epilog=_MAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"legacyconv {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an internal error")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = _sub(
+        sub, "inspect", "show what a weight file holds",
+        "List every array (or Keras-1 layer) of FILE: shape, dtype, role (conv kernel, bias, dense "
+        "kernel, ...), the layout it is in, the source (Keras version and dim ordering, or Lasagne-style "
+        "positional arr_0...) and any non-finite values.",
+        "examples:\n"
+        "  legacyconv inspect model.h5\n"
+        "  legacyconv inspect params.npz --spec-template json > spec.json\n"
+        "  legacyconv inspect model.h5 --json",
+    )
+    p.add_argument("file", metavar="FILE", help=".npz or HDF5 (.h5) weight or Keras-1 model file")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print a JSON description instead of the table")
+    out.add_argument(
+        "--spec-template", choices=("json", "toml"),
+        help="print a spec for `convert --spec` to start from (roles guessed where the file does not say)",
+    )
+
+    p = _sub(
+        sub, "convert", "re-lay every weight between Theano and TensorFlow layouts",
+        "Convert the weights in IN and write them to OUT (.npz, or .h5/.hdf5). To TensorFlow: Theano "
+        "conv kernels become HWIO, flipped when the Theano call used filter_flip=True; the rows of a "
+        "dense kernel after a flatten are re-ordered to channels-last order; biases are unchanged. A "
+        "Keras-1 model file says what every array is; a bare .npz needs --spec.",
+        "examples:\n"
+        "  legacyconv convert model.h5 weights_tf.npz\n"
+        "  legacyconv convert lasagne_params.npz params_tf.h5 --spec spec.json\n"
+        "  legacyconv convert weights_tf.npz weights_theano.npz --to theano --spec spec.toml\n\n"
+        "spec (JSON; TOML needs Python >= 3.11 or tomli):\n"
+        '  {"arrays": {"arr_0": {"role": "conv_kernel", "filter_flip": true},\n'
+        '              "arr_1": {"role": "bias"},\n'
+        '              "arr_2": {"role": "dense_kernel", "feature_shape": [6, 12, 12]}}}\n'
+        "  roles: conv_kernel, depthwise_kernel, pointwise_kernel, dense_kernel, bias, keep",
+    )
+    p.add_argument("input", metavar="IN", help="weight file to read (never modified)")
+    p.add_argument("output", metavar="OUT", help="file to write: .npz, .h5 or .hdf5")
+    p.add_argument("--to", choices=("tf", "theano"), default="tf", help="target layout (default: tf)")
+    p.add_argument("--spec", metavar="SPEC", help="JSON or TOML file giving each array's role")
+    p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
+
+    p = _sub(
+        sub, "migrate", "rebuild a Keras-1 Theano model as a Keras 3 model",
+        "Rebuild a Keras-1 Sequential CNN (Theano backend, dim_ordering='th') saved with model.save() "
+        "as a channels-last Keras 3 model with converted weights, reproducing what Keras 1 computed on "
+        "Theano ('same' padding and pooling included). Supported layers: Convolution2D, "
+        "AtrousConvolution2D, MaxPooling2D, AveragePooling2D, ZeroPadding2D, Flatten, Dense, Activation, "
+        "Dropout; any other layer is an error naming it.",
+        "examples:\n"
+        "  legacyconv migrate model.h5 -o model.keras\n"
+        "  legacyconv migrate model.h5 -o model_nchw.keras --input-layout nchw --force",
+    )
+    p.add_argument("model", metavar="MODEL.h5", help="Keras-1 model file (never modified)")
+    p.add_argument("-o", "--output", metavar="OUT.keras", required=True, help="Keras 3 model file to write")
+    p.add_argument(
+        "--input-layout", choices=("nhwc", "nchw"), default="nhwc",
+        help="input layout of the new model; nchw prepends a Permute so old NCHW data works (default: nhwc)",
+    )
+    p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
+
+    p = _sub(
+        sub, "check", "compare a migrated model with legacy reference outputs",
+        "Run MODEL on the 'input' of REFERENCE (an .npz) in batches and compare with the legacy 'output' "
+        "and, where REFERENCE has them, the layer outputs 'layerNN_<layer name>' (channels-first; "
+        "transposed to NHWC for the comparison). Prints max abs/rel errors per array and the first "
+        "diverging layer. An element passes when |model - reference| <= atol + rtol * |reference|.",
+        "examples:\n"
+        "  legacyconv check model.keras reference.npz\n"
+        "  legacyconv check model.keras reference.npz --rtol 1e-4 --atol 1e-5 --json report.json",
+    )
+    from .regression import DEFAULT_ATOL, DEFAULT_RTOL
+
+    p.add_argument("model", metavar="MODEL", help="Keras 3 model file (.keras)")
+    p.add_argument("reference", metavar="REFERENCE", help=".npz with input, output and layerNN_<name> arrays")
+    p.add_argument("--rtol", type=float, default=DEFAULT_RTOL, help=f"relative tolerance (default: {DEFAULT_RTOL:g})")
+    p.add_argument("--atol", type=float, default=DEFAULT_ATOL, help=f"absolute tolerance (default: {DEFAULT_ATOL:g})")
+    p.add_argument("--batch-size", type=int, default=256, help="samples per forward pass (default: 256)")
+    p.add_argument("--json", metavar="REPORT", help="also write a JSON report to REPORT ('-' for stdout)")
+    p.add_argument("--force", action="store_true", help="overwrite REPORT if it exists")
+    bar = p.add_mutually_exclusive_group()
+    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
+                     help="always show a progress bar (needs tqdm)")
+    bar.add_argument("--no-progress", dest="progress", action="store_false",
+                     help="never show a progress bar (default: shown on a terminal when tqdm is installed)")
+
+    p = _sub(
+        sub, "examples", "show or copy the bundled example model",
+        "The package bundles a real Keras 1.2.2 + Theano model (keras1_theano_lenet.h5) and the outputs "
+        "Theano computed for a reference batch (keras1_theano_lenet_reference.npz). Without options, "
+        "print their paths; with --copy, copy them into a directory.",
+        "examples:\n"
+        "  legacyconv examples\n"
+        "  legacyconv examples --copy . && legacyconv migrate keras1_theano_lenet.h5 -o lenet.keras",
+    )
+    p.add_argument("--copy", metavar="DIR", help="copy the example files into DIR")
+    p.add_argument("--force", action="store_true", help="overwrite files in DIR")
+    return parser
+
+
+def example_files() -> dict[str, str]:
+    """Paths of the bundled example files, by file name."""
+    root = resources.files("legacyconv") / "examples"
+    return {name: str(root / name) for name in _EXAMPLES}
+
+
+def _quiet_tensorflow() -> None:
+    # TensorFlow's C++ start-up chatter would bury our one-line messages; users can override.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def _warn(message: str) -> None:
+    print(f"legacyconv: warning: {message}", file=sys.stderr)
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from .io import load_weights
+
+    wf = load_weights(args.file)
+    if args.spec_template:
+        from .convert import spec_template
+
+        print(spec_template(wf, args.spec_template))
+        _warn("the spec template guesses roles the file does not record: check each one")
+    elif args.json:
+        print(json.dumps(wf.to_dict(), indent=2))
+    else:
+        print(wf.summary())
+    return EXIT_OK
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from .convert import convert_weights
+    from .io import check_output_path, load_weights, save_weights
+
+    check_output_path(args.output, force=args.force, inputs=[args.input])
+    wf = load_weights(args.input)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        converted = convert_weights(wf, to=args.to, spec=args.spec)
+    for w in caught:
+        _warn(str(w.message))
+    save_weights(converted, args.output, force=args.force)
+    roles: dict[str, int] = {}
+    for info in converted.info.values():
+        roles[info.role] = roles.get(info.role, 0) + 1
+    detail = ", ".join(f"{n} {r.replace('_', ' ')}" for r, n in roles.items())
+    print(f"wrote {args.output}: {len(converted.arrays)} arrays in the {args.to} layout ({detail})")
+    return EXIT_OK
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    from .io import check_output_path, load_weights
+
+    if not args.output.endswith(".keras"):
+        raise LegacyconvError(
+            f"the migrated model is saved in Keras 3's format: OUT must end in .keras. Received: {args.output}"
+        )
+    check_output_path(args.output, force=args.force, inputs=[args.model])
+    wf = load_weights(args.model)
+    bad = wf.nonfinite()
+    if bad:
+        _warn(f"{len(bad)} weight array(s) hold NaN or Inf: {', '.join(bad)}")
+    _quiet_tensorflow()
+    from .migrate import migrate_keras1, save_keras_model
+
+    model = migrate_keras1(wf, input_layout=args.input_layout)
+    save_keras_model(model, args.output, force=args.force, inputs=[args.model])
+    print(
+        f"wrote {args.output}: Keras 3 model with {len(model.layers)} layers, "
+        f"input {tuple(model.inputs[0].shape)}, output {tuple(model.outputs[0].shape)}"
+    )
+    return EXIT_OK
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from .io import atomic_write, check_output_path
+
+    if args.json and args.json != "-":
+        check_output_path(args.json, force=args.force, inputs=[args.model, args.reference])
+    _quiet_tensorflow()
+    from .regression import check
+
+    report = check(
+        args.model, args.reference, rtol=args.rtol, atol=args.atol,
+        batch_size=args.batch_size, progress=args.progress,
+    )
+    text = json.dumps(report.to_dict(), indent=2)
+    if args.json == "-":
+        print(report.table(), file=sys.stderr)
+        print(text)
+    else:
+        print(report.table())
+        if args.json:
+
+            def write(tmp: str) -> None:
+                with open(tmp, "w", encoding="utf8") as fh:
+                    fh.write(text + "\n")
+
+            atomic_write(args.json, write, force=args.force, inputs=[args.model, args.reference])
+    return EXIT_OK if report.passed else EXIT_MISMATCH
+
+
+def _cmd_examples(args: argparse.Namespace) -> int:
+    files = example_files()
+    missing = [p for p in files.values() if not os.path.isfile(p)]
+    if missing:
+        raise LegacyconvError(f"the bundled example files are missing from this installation: {missing}")
+    if not args.copy:
+        for path in files.values():
+            print(path)
+        return EXIT_OK
+    from .io import atomic_write
+
+    if not os.path.isdir(args.copy):
+        raise LegacyconvError(f"--copy needs an existing directory. Received: {args.copy}")
+    for name, path in files.items():
+        target = os.path.join(args.copy, name)
+        atomic_write(target, functools.partial(shutil.copyfile, path), force=args.force, inputs=[path])
+        print(target)
+    return EXIT_OK
+
+
+_COMMANDS = {
+    "inspect": _cmd_inspect,
+    "convert": _cmd_convert,
+    "migrate": _cmd_migrate,
+    "check": _cmd_check,
+    "examples": _cmd_examples,
+}
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``legacyconv`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
+
+    >>> main(["inspect", "does-not-exist.npz"])
+    2
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        return _COMMANDS[args.command](args)
+    except BrokenPipeError:  # `legacyconv inspect FILE | head`: the reader left, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except (LegacyconvError, NotImplementedError, ImportError, OSError) as exc:
+        print(f"legacyconv {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("legacyconv: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(
+            f"legacyconv {args.command}: internal error ({type(exc).__name__}): {_one_line(exc)}; "
+            "run with --debug for the traceback and please report it",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL

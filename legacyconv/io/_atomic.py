@@ -1,0 +1,101 @@
+"""Safe output files: never overwrite without ``force``, never touch an input, never leave half a file.
+
+Every writer in legacyconv goes through :func:`atomic_write`: the data is written to a temporary
+file in the destination's directory (so the final ``os.replace`` is a rename on one file system)
+and only renamed over the destination once it is complete. An error while writing removes the
+temporary file and leaves any existing destination as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from typing import Union
+
+from .._errors import LegacyconvError
+
+__all__ = ["PathLike", "atomic_write", "check_output_path"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def _same_file(a: str, b: str) -> bool:
+    if os.path.exists(a) and os.path.exists(b):
+        return os.path.samefile(a, b)
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def check_output_path(path: PathLike, *, force: bool = False, inputs: Iterable[PathLike] = ()) -> str:
+    """Return ``path`` as a string after checking that writing it is allowed.
+
+    Raises :class:`LegacyconvError` if ``path`` is one of ``inputs`` (an input is never
+    modified, even with ``force``), if it exists and ``force`` is false, if it is a directory,
+    or if its directory does not exist.
+
+    >>> check_output_path("out.npz", inputs=["in.npz"])
+    'out.npz'
+    >>> check_output_path("in.npz", inputs=["in.npz"])
+    Traceback (most recent call last):
+    ...
+    legacyconv._errors.LegacyconvError: the output in.npz is also an input; legacyconv never modifies its inputs, choose another output path
+    """
+    out = os.fspath(path)
+    for given in inputs:
+        if _same_file(out, os.fspath(given)):
+            raise LegacyconvError(
+                f"the output {out} is also an input; legacyconv never modifies its inputs, "
+                "choose another output path"
+            )
+    if os.path.isdir(out):
+        raise LegacyconvError(f"the output {out} is a directory; give a file name")
+    directory = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(directory):
+        raise LegacyconvError(f"cannot write {out}: the directory {directory} does not exist")
+    if os.path.exists(out) and not force:
+        raise LegacyconvError(f"the output {out} already exists; use --force (force=True) to overwrite it")
+    return out
+
+
+def atomic_write(
+    path: PathLike,
+    write: Callable[[str], None],
+    *,
+    force: bool = False,
+    inputs: Iterable[PathLike] = (),
+    suffix: str = ".tmp",
+) -> str:
+    """Call ``write(tmp_path)`` on a temporary file next to ``path``, then rename it to ``path``.
+
+    ``suffix`` is the temporary file's ending, for writers that insist on one (Keras wants
+    ``.keras``). Nothing is left behind if ``write`` raises; an existing ``path`` is only
+    replaced when ``force`` is true and the new file is complete.
+
+    >>> import os, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> out = atomic_write(os.path.join(d, "a.txt"), lambda tmp: open(tmp, "w").write("hi"))
+    >>> open(out).read(), sorted(os.listdir(d))
+    ('hi', ['a.txt'])
+    """
+    inputs = list(inputs)
+    out = check_output_path(path, force=force, inputs=inputs)
+    directory = os.path.dirname(os.path.abspath(out))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(out)}.", suffix=suffix, dir=directory)
+    os.close(fd)
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; give it a normal file's mode
+        write(tmp)
+        # check again: the output may have appeared while we were writing
+        check_output_path(out, force=force, inputs=inputs)
+        os.replace(tmp, out)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return out

@@ -1,0 +1,277 @@
+"""What a weight file holds: its arrays, and for each one its role and the layout it is in.
+
+:func:`load_weights` reads ``.npz`` files (named arrays, or Lasagne's positional ``arr_0, arr_1, …``)
+and HDF5 files (a Keras-1 model saved by ``model.save()``, Keras-1 ``save_weights()`` files, files
+legacyconv wrote, any other HDF5) into a :class:`WeightFile`; :func:`save_weights` writes one as
+``.npz`` or HDF5, atomically. The file format is recognised from its first bytes, not its name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._errors import LegacyconvError
+from ._atomic import PathLike, atomic_write
+
+if TYPE_CHECKING:
+    from .keras1 import Keras1Model
+
+__all__ = ["LAYOUTS", "ROLES", "ArrayInfo", "WeightFile", "load_weights", "save_weights"]
+
+#: The roles an array can have, with what converting it between layouts does.
+ROLES = {
+    "conv_kernel": "2-D convolution kernel: Theano (out, in, rows, cols) <-> TF HWIO (rows, cols, in, out), "
+    "flipped when the Theano call used filter_flip=True",
+    "depthwise_kernel": "depthwise kernel of Theano's separable_conv2d <-> TF (rows, cols, in, multiplier)",
+    "pointwise_kernel": "pointwise kernel of Theano's separable_conv2d <-> TF (1, 1, in, out)",
+    "dense_kernel": "dense kernel (in, out); rows re-ordered when it follows a flatten of a feature map",
+    "bias": "bias vector (unchanged)",
+    "keep": "copied unchanged",
+    "unknown": "unknown: a spec must give the role",
+}
+#: 'theano' = channels-first Theano/Keras-1 layout, 'tf' = channels-last TensorFlow/Keras 3
+#: layout, 'any' = the same in both (biases), 'unknown' = the file does not say.
+LAYOUTS = ("theano", "tf", "any", "unknown")
+
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+@dataclass(frozen=True)
+class ArrayInfo:
+    """Role and layout of one array, and the Theano call arguments that matter for converting it.
+
+    ``filter_flip`` (conv kernels) is the ``filter_flip`` of the Theano call that used the kernel;
+    ``feature_shape`` (dense kernels) is the ``(channels, rows, cols)`` feature map that was
+    flattened in front of the dense layer, or ``None`` when the input was not a flattened map.
+    """
+
+    role: str = "unknown"
+    layout: str = "unknown"
+    layer: str | None = None
+    filter_flip: bool = True
+    feature_shape: tuple[int, ...] | None = None
+
+    def describe(self) -> str:
+        """A short human description of the role, as ``inspect`` prints it.
+
+        >>> ArrayInfo("conv_kernel", "theano", filter_flip=True).describe()
+        'conv kernel (filter_flip=True)'
+        >>> ArrayInfo("dense_kernel", "theano", feature_shape=(12, 6, 6)).describe()
+        'dense kernel after flatten of (12, 6, 6)'
+        """
+        if self.role in ("conv_kernel", "depthwise_kernel"):
+            return f"{self.role.replace('_', ' ')} (filter_flip={self.filter_flip})"
+        if self.role == "dense_kernel" and self.feature_shape is not None:
+            return f"dense kernel after flatten of {tuple(self.feature_shape)}"
+        if self.role == "unknown":
+            return "unknown (needs a spec)"
+        return self.role.replace("_", " ")
+
+
+@dataclass
+class WeightFile:
+    """The arrays of a weight file, in file order, with an :class:`ArrayInfo` for each.
+
+    ``format`` is one of ``'npz'``, ``'npz-positional'`` (Lasagne's ``arr_0, arr_1, …``),
+    ``'keras1-hdf5'`` (a full Keras-1 model), ``'keras1-weights-hdf5'``, ``'legacyconv-hdf5'``
+    or ``'hdf5'``; ``source`` says in words where the arrays come from. ``keras1`` holds the
+    parsed model of a Keras-1 model file.
+
+    >>> wf = WeightFile(None, "npz", "example", {"b": np.zeros(3, np.float32)})
+    >>> wf.info["b"].role, wf.info["b"].layout
+    ('keep', 'any')
+    """
+
+    path: str | None
+    format: str
+    source: str
+    arrays: dict[str, np.ndarray]
+    info: dict[str, ArrayInfo] = field(default_factory=dict)
+    keras1: Keras1Model | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for name, arr in self.arrays.items():
+            if name not in self.info:
+                self.info[name] = _default_info(arr)
+
+    def nonfinite(self) -> dict[str, int]:
+        """Number of NaN/Inf values per array, for the arrays that have any."""
+        counts = {}
+        for name, arr in self.arrays.items():
+            if arr.dtype.kind in "fc":
+                bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+                if bad:
+                    counts[name] = bad
+        return counts
+
+    def summary(self) -> str:
+        """The table ``legacyconv inspect`` prints: one line per array."""
+        lines = [f"file:   {self.path}", f"format: {self.format}", f"source: {self.source}"]
+        if self.keras1 is not None:
+            lines += ["", self.keras1.summary()]
+        bad = self.nonfinite()
+        rows = [("array", "shape", "dtype", "role", "layout", "finite")]
+        for name, arr in self.arrays.items():
+            info = self.info[name]
+            finite = f"NO: {bad[name]} NaN/Inf" if name in bad else "yes"
+            rows.append((name, str(arr.shape), str(arr.dtype), info.describe(), info.layout, finite))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        lines.append("")
+        lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+        lines += [f"note: {n}" for n in self.notes]
+        if bad:
+            lines.append(f"warning: {len(bad)} array(s) hold non-finite values (NaN or Inf)")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable description (no array data)."""
+        bad = self.nonfinite()
+        return {
+            "path": self.path,
+            "format": self.format,
+            "source": self.source,
+            "notes": list(self.notes),
+            "layers": self.keras1.to_dict()["layers"] if self.keras1 is not None else None,
+            "arrays": [
+                {
+                    "name": name,
+                    "shape": list(arr.shape),
+                    "dtype": str(arr.dtype),
+                    "role": self.info[name].role,
+                    "layout": self.info[name].layout,
+                    "layer": self.info[name].layer,
+                    "filter_flip": self.info[name].filter_flip,
+                    "feature_shape": _list_or_none(self.info[name].feature_shape),
+                    "nonfinite": bad.get(name, 0),
+                }
+                for name, arr in self.arrays.items()
+            ],
+        }
+
+    def replace(self, **changes: Any) -> WeightFile:
+        """A copy with some fields replaced (arrays are shared, not copied)."""
+        return dataclasses.replace(self, **changes)
+
+
+def _list_or_none(value: Any) -> Any:
+    return None if value is None else list(value)
+
+
+def _default_info(arr: np.ndarray) -> ArrayInfo:
+    # A vector is the same in every layout; anything else needs the file or a spec to say.
+    if arr.ndim <= 1:
+        return ArrayInfo("keep", "any")
+    return ArrayInfo("unknown", "unknown")
+
+
+def _sniff(path: str) -> str:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except FileNotFoundError:
+        raise LegacyconvError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise LegacyconvError(f"{path} is a directory, not a weight file") from None
+    except OSError as exc:
+        raise LegacyconvError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if head.startswith(_HDF5_MAGIC):
+        return "hdf5"
+    if head[:4] in _ZIP_MAGICS:
+        return "npz"
+    if head[:1] == b"\x80" or head[:6] == b"\x93NUMPY":
+        return "pickle-or-npy"
+    if not head:
+        return "empty"
+    return "unknown"
+
+
+def load_weights(path: PathLike) -> WeightFile:
+    """Read a weight file (``.npz`` or HDF5) without ever unpickling anything.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An ``.npz`` written by ``numpy.savez`` (named arrays, or Lasagne's positional
+        ``arr_0, arr_1, …``), a Keras-1 HDF5 model or weights file, or an HDF5 file written by
+        legacyconv. HDF5 needs ``h5py`` (``pip install "legacyconv[hdf5]"``).
+
+    Returns
+    -------
+    WeightFile
+        The arrays in file order (positional arrays by their index), with roles and layouts
+        as far as the file says: a Keras-1 model file says everything; a bare ``.npz`` says
+        nothing about arrays of two or more dimensions (give a spec to ``convert_weights``).
+
+    Raises
+    ------
+    LegacyconvError
+        If the file is missing, truncated, corrupt, not a weight file, or holds pickled
+        objects (object arrays are refused: unpickling can run arbitrary code).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "w.npz")
+    >>> np.savez(path, np.ones((2, 3, 5, 5), np.float32), np.zeros(2, np.float32))
+    >>> wf = load_weights(path)
+    >>> wf.format, list(wf.arrays), wf.arrays["arr_0"].shape
+    ('npz-positional', ['arr_0', 'arr_1'], (2, 3, 5, 5))
+    """
+    path = os.fspath(path)
+    kind = _sniff(path)
+    if kind == "npz":
+        from .npz import read_npz
+
+        return read_npz(path)
+    if kind == "hdf5":
+        from .hdf5 import read_hdf5
+
+        return read_hdf5(path)
+    if kind == "pickle-or-npy":
+        raise LegacyconvError(
+            f"{path} is a pickle or a single .npy array, not a weight file legacyconv reads; "
+            "legacyconv never unpickles (it can run arbitrary code): save the arrays with numpy.savez"
+        )
+    if kind == "empty":
+        raise LegacyconvError(f"{path} is empty, not a weight file (expected .npz or HDF5)")
+    raise LegacyconvError(
+        f"{path} is neither an .npz (zip) nor an HDF5 file: its first bytes are not a known signature"
+    )
+
+
+def save_weights(weights: WeightFile, path: PathLike, *, force: bool = False) -> str:
+    """Write ``weights`` to ``path`` atomically, as ``.npz`` or HDF5 (``.h5``/``.hdf5``).
+
+    The file is written to a temporary file next to ``path`` and renamed when complete. An
+    existing ``path`` is only replaced with ``force=True``; the file the weights were read from
+    is never overwritten. ``.npz`` files hold the arrays only (under their names); HDF5 files
+    also record each array's role and layout, so :func:`load_weights` reads them back.
+
+    >>> import os, tempfile
+    >>> out = os.path.join(tempfile.mkdtemp(), "w.npz")
+    >>> save_weights(WeightFile(None, "npz", "demo", {"b": np.ones(2)}), out) == out
+    True
+    >>> list(np.load(out).keys())
+    ['b']
+    """
+    out = os.fspath(path)
+    ext = os.path.splitext(out)[1].lower()
+    inputs = [weights.path] if weights.path else []
+    if ext == ".npz":
+        from .npz import write_npz
+
+        return atomic_write(out, lambda tmp: write_npz(weights, tmp), force=force, inputs=inputs)
+    if ext in (".h5", ".hdf5"):
+        from .hdf5 import write_hdf5
+
+        return atomic_write(out, lambda tmp: write_hdf5(weights, tmp), force=force, inputs=inputs)
+    raise LegacyconvError(
+        f"the output file name must end in .npz, .h5 or .hdf5 (the format follows the name). Received: {out}"
+    )

@@ -1,0 +1,386 @@
+"""Prove a migration: run the new Keras model on the legacy inputs and compare, layer by layer.
+
+A *reference* is an ``.npz`` with the legacy ``input`` batch, the legacy ``output`` and,
+optionally, per-layer outputs ``layerNN_<layer name>`` (channels-first, as Theano computed them).
+:func:`check` feeds ``input`` to the model in batches (NCHW reference inputs are transposed for a
+channels-last model), compares ``output`` and every layer output whose name is a layer of the
+model (4-d outputs transposed to NHWC, flatten outputs re-ordered to channels-last order), and
+returns a :class:`CheckReport` whose table shows the first diverging layer.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import sys
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._errors import LegacyconvError
+from ._tf import import_keras
+from .io._atomic import PathLike
+
+__all__ = ["DEFAULT_ATOL", "DEFAULT_RTOL", "CheckReport", "CheckRow", "check", "load_reference"]
+
+#: Default tolerances: float32 arithmetic summed in a different order than Theano's.
+DEFAULT_RTOL = 1e-5
+DEFAULT_ATOL = 1e-5
+
+_LAYER_KEY = re.compile(r"layer(\d+)_(.+)")
+
+
+@dataclass
+class CheckRow:
+    """The comparison of one reference array with the model.
+
+    ``max_rel`` is the largest ``|model - reference| / |reference|`` over the elements with
+    ``|reference| > atol`` (elsewhere the absolute error is what counts); an element passes
+    when ``|model - reference| <= atol + rtol * |reference|``. ``status`` is ``'ok'``,
+    ``'MISMATCH'`` or ``'skipped'`` (``note`` says why).
+    """
+
+    key: str
+    layer: str | None
+    shape: tuple[int, ...]
+    max_abs: float = 0.0
+    max_rel: float = 0.0
+    mismatched: int = 0
+    size: int = 0
+    status: str = "ok"
+    note: str = ""
+
+
+@dataclass
+class CheckReport:
+    """What :func:`check` found: one :class:`CheckRow` per compared reference array."""
+
+    model: str | None
+    reference: str | None
+    rows: list[CheckRow]
+    rtol: float
+    atol: float
+    n_samples: int
+    batch_size: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """True if every compared array is within tolerance (skipped rows do not count)."""
+        compared = [r for r in self.rows if r.status != "skipped"]
+        return bool(compared) and all(r.status == "ok" for r in compared)
+
+    @property
+    def first_diverging(self) -> CheckRow | None:
+        """The first row, in layer order, that is out of tolerance; None if all pass."""
+        return next((r for r in self.rows if r.status == "MISMATCH"), None)
+
+    def table(self) -> str:
+        """The human-readable table the ``check`` command prints."""
+        head = ("reference", "model layer", "shape", "max abs err", "max rel err", "mismatched", "status")
+        body = []
+        for r in self.rows:
+            if r.status == "skipped":
+                body.append((r.key, r.layer or "-", str(r.shape), "-", "-", "-", f"skipped: {r.note}"))
+                continue
+            status = r.status + (f" ({r.note})" if r.note else "")
+            body.append(
+                (r.key, r.layer or "-", str(r.shape), f"{r.max_abs:.3g}", f"{r.max_rel:.3g}",
+                 f"{r.mismatched}/{r.size}", status)
+            )
+        rows = [head] + body
+        widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+        lines += [f"note: {n}" for n in self.notes]
+        first = self.first_diverging
+        if first is not None:
+            lines.append(
+                f"first diverging: {first.key} (model layer {first.layer}): max abs err {first.max_abs:.3g}, "
+                f"{first.mismatched} of {first.size} values out of tolerance"
+            )
+        verdict = "PASS" if self.passed else "FAIL"
+        lines.append(f"{verdict}: rtol={self.rtol:g}, atol={self.atol:g}, {self.n_samples} samples")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable report (what ``check --json`` writes)."""
+        first = self.first_diverging
+        return {
+            "passed": self.passed,
+            "model": self.model,
+            "reference": self.reference,
+            "rtol": self.rtol,
+            "atol": self.atol,
+            "n_samples": self.n_samples,
+            "batch_size": self.batch_size,
+            "first_diverging": first.key if first else None,
+            "notes": list(self.notes),
+            "rows": [dict(asdict(r), shape=list(r.shape)) for r in self.rows],
+        }
+
+
+def load_reference(path: PathLike) -> dict[str, np.ndarray]:
+    """Read a reference ``.npz`` (never unpickling) and check it has an ``input`` array."""
+    from .io.npz import read_npz
+
+    arrays = read_npz(os.fspath(path)).arrays
+    if "input" not in arrays:
+        raise LegacyconvError(
+            f"the reference {os.fspath(path)} has no 'input' array; it holds {list(arrays)}"
+        )
+    n = arrays["input"].shape[0] if arrays["input"].ndim else 0
+    for key, arr in arrays.items():
+        if key != "input" and (arr.ndim == 0 or arr.shape[0] != n):
+            raise LegacyconvError(
+                f"the reference array {key!r} has shape {arr.shape}, but 'input' holds {n} samples: "
+                "every reference array must have one row per input sample"
+            )
+    return arrays
+
+
+def _register_custom_layers() -> None:
+    # Loading a saved model that uses legacyconv's own Keras layers needs them registered with
+    # Keras first; they are registered when first looked up.
+    try:
+        from .keras.pool import TheanoPool2D  # noqa: F401
+    except ImportError as exc:
+        if "legacyconv" not in str(getattr(exc, "name", "") or ""):
+            raise
+
+
+def _load_model(model: Any) -> tuple[Any, str | None]:
+    keras = import_keras()
+    if not isinstance(model, (str, os.PathLike)):
+        if not hasattr(model, "inputs") or not hasattr(model, "outputs"):
+            raise LegacyconvError(
+                f"model must be a Keras model or a path to a .keras file. Received: {type(model).__name__}"
+            )
+        return model, None
+    path = os.fspath(model)
+    if not os.path.isfile(path):
+        raise LegacyconvError(f"no such model file: {path}")
+    _register_custom_layers()
+    try:
+        return keras.models.load_model(path, compile=False), path
+    except Exception as exc:  # Keras raises many types for a bad file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LegacyconvError(f"cannot load {path} as a Keras model: {first}") from None
+
+
+def _fits(shape: tuple[Any, ...], wanted: tuple[Any, ...]) -> bool:
+    return len(shape) == len(wanted) and all(w is None or s == w for s, w in zip(shape, wanted))
+
+
+def _nchw_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
+    return (shape[0],) + tuple(shape[2:]) + (shape[1],)
+
+
+def _prepare_target(ref: np.ndarray, tensor: Any, layer: Any) -> tuple[tuple[int, ...] | None, str]:
+    """How to bring ``ref`` to the layout of the model tensor, and a note saying so.
+
+    Returns ``((0, 2, 3, 1), note)`` for an NCHW reference of an NHWC tensor, ``((h, w, c), note)``
+    for the (C, H, W)-ordered flatten of an (H, W, C) map, ``(None, '')`` to compare as it is.
+    """
+    out_shape = tuple(tensor.shape)
+    if ref.ndim == 4 and _fits(_nchw_shape(ref.shape), out_shape):
+        return (0, 2, 3, 1), "NCHW reference transposed to NHWC"
+    if _fits(ref.shape, out_shape):
+        if type(layer).__name__ == "Flatten" and ref.ndim == 2:
+            in_shape = tuple(layer.input.shape)
+            if len(in_shape) == 4 and None not in in_shape[1:]:
+                hwc = tuple(int(v) for v in in_shape[1:])
+                return hwc, "reference re-ordered from (C, H, W) to (H, W, C) flatten order"
+        return None, ""
+    raise _ShapeMismatch(f"reference shape {ref.shape} does not fit the model's {out_shape}")
+
+
+class _ShapeMismatch(Exception):
+    pass
+
+
+def _reorder(batch: np.ndarray, how: tuple[int, ...] | None) -> np.ndarray:
+    if how is None:
+        return batch
+    if len(how) == 4:
+        return np.transpose(batch, how)
+    # the migrated Flatten sees (H, W, C); the legacy one saw (C, H, W)
+    h, w, c = how
+    return batch.reshape(len(batch), c, h, w).transpose(0, 2, 3, 1).reshape(len(batch), -1)
+
+
+def check(
+    model: Any,
+    reference: PathLike | dict[str, np.ndarray],
+    *,
+    rtol: float = DEFAULT_RTOL,
+    atol: float = DEFAULT_ATOL,
+    batch_size: int = 256,
+    progress: bool | None = None,
+) -> CheckReport:
+    """Run ``model`` on the reference inputs and compare with the legacy outputs.
+
+    Parameters
+    ----------
+    model : keras.Model or path
+        A Keras 3 model, or a ``.keras`` file (loaded with Keras' safe mode: no code runs).
+    reference : path or dict of arrays
+        ``input``, ``output`` and optionally ``layerNN_<layer name>`` arrays (see the module
+        docstring); a path is read with :func:`load_reference`.
+    rtol, atol : float, optional
+        An element passes when ``|model - reference| <= atol + rtol * |reference|``.
+    batch_size : int, optional
+        Samples per forward pass.
+    progress : bool or None, optional
+        Show a tqdm progress bar; ``None`` shows it when stderr is a terminal and tqdm is
+        installed.
+
+    Returns
+    -------
+    CheckReport
+        ``report.passed``, ``report.first_diverging`` and ``report.table()``.
+
+    Raises
+    ------
+    LegacyconvError
+        An unreadable model or reference, an input that fits neither NCHW nor NHWC, or nothing
+        to compare. A mismatch is not an error: it is in the report.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise LegacyconvError(f"batch_size must be a positive integer. Received: batch_size={batch_size!r}")
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise LegacyconvError(f"{name} must be a finite number >= 0. Received: {name}={value!r}")
+    ref_path = None
+    if isinstance(reference, (str, os.PathLike)):
+        ref_path = os.fspath(reference)
+        refs = load_reference(reference)
+    else:
+        refs = dict(reference)
+        if "input" not in refs:
+            raise LegacyconvError(f"the reference has no 'input' array; it holds {list(refs)}")
+    keras_model, model_path = _load_model(model)
+    keras = import_keras()
+
+    if len(keras_model.inputs) != 1:
+        raise LegacyconvError(
+            f"check compares single-input models; this model has {len(keras_model.inputs)} inputs"
+        )
+    x = np.asarray(refs["input"])
+    notes: list[str] = []
+    in_shape = tuple(keras_model.inputs[0].shape)
+    if _fits(x.shape[1:], in_shape[1:]):
+        pass
+    elif x.ndim == 4 and _fits(_nchw_shape(x.shape)[1:], in_shape[1:]):
+        x = np.transpose(x, (0, 2, 3, 1))
+        notes.append("the reference input is NCHW; it was transposed to the model's NHWC input")
+    else:
+        raise LegacyconvError(
+            f"the reference input has shape {x.shape}, which fits the model input {in_shape} neither "
+            "as it is nor transposed from NCHW to NHWC"
+        )
+
+    def order(key: str) -> tuple[int, int, str]:
+        m = _LAYER_KEY.fullmatch(key)
+        return (0, int(m.group(1)), key) if m else (1, 0, key)
+
+    layers = {layer.name: layer for layer in keras_model.layers}
+    rows: list[CheckRow] = []
+    probes: list[tuple[CheckRow, np.ndarray, tuple[int, ...] | None]] = []
+    tensors = []
+    for key in sorted((k for k in refs if k != "input"), key=order):
+        ref = np.asarray(refs[key])
+        m = _LAYER_KEY.fullmatch(key)
+        if m:
+            layer = layers.get(m.group(2))
+            if layer is None:
+                rows.append(CheckRow(key, None, ref.shape, status="skipped",
+                                     note=f"no layer named {m.group(2)!r} in the model"))
+                continue
+            tensor, lname = layer.output, layer.name
+        elif key == "output":
+            layer, tensor, lname = None, keras_model.outputs[0], "(model output)"
+        else:
+            rows.append(CheckRow(key, None, ref.shape, status="skipped", note="not an output or layerNN_ array"))
+            continue
+        row = CheckRow(key, lname, ref.shape, size=int(ref.size))
+        rows.append(row)
+        try:
+            how, note = _prepare_target(ref, tensor, layer)
+        except _ShapeMismatch as exc:
+            row.status, row.note = "MISMATCH", str(exc)
+            row.mismatched = row.size
+            row.max_abs = row.max_rel = math.inf
+            continue
+        row.note = note
+        row.shape = _nchw_shape(ref.shape) if how is not None and len(how) == 4 else ref.shape
+        probes.append((row, ref, how))
+        tensors.append(tensor)
+    if not probes and not any(r.status == "MISMATCH" for r in rows):
+        raise LegacyconvError(
+            "nothing to compare: the reference has no 'output' array and none of its layerNN_<name> "
+            "arrays names a layer of the model"
+        )
+
+    n = x.shape[0]
+    if probes:
+        probe = keras.Model(keras_model.inputs[0], tensors)
+        dtype = np.dtype(keras_model.inputs[0].dtype or "float32")
+        bar = _progress_bar(n, progress)
+        try:
+            for start in range(0, n, batch_size):
+                stop = min(n, start + batch_size)
+                outs = probe(x[start:stop].astype(dtype, copy=False), training=False)
+                if not isinstance(outs, (list, tuple)):
+                    outs = [outs]
+                for (row, ref, how), out in zip(probes, outs):
+                    _accumulate(row, np.asarray(out), _reorder(ref[start:stop], how), rtol, atol)
+                if bar is not None:
+                    bar.update(stop - start)
+        finally:
+            if bar is not None:
+                bar.close()
+        for row, _, _ in probes:
+            if row.mismatched:
+                row.status = "MISMATCH"
+    return CheckReport(model_path, ref_path, rows, float(rtol), float(atol), n, batch_size, notes)
+
+
+def _accumulate(row: CheckRow, out: np.ndarray, ref: np.ndarray, rtol: float, atol: float) -> None:
+    a = out.astype(np.float64)
+    b = ref.astype(np.float64)
+    if a.shape != b.shape:
+        row.mismatched += int(b.size)
+        row.max_abs = row.max_rel = math.inf
+        row.note = f"model output shape {a.shape} differs from the reference {b.shape}"
+        return
+    both_nan = np.isnan(a) & np.isnan(b)
+    with np.errstate(invalid="ignore"):
+        diff = np.where(both_nan, 0.0, np.abs(a - b))
+        diff = np.where(np.isnan(diff), np.inf, diff)
+        bad = diff > atol + rtol * np.abs(b)
+        big = np.abs(b) > atol
+        rel = diff[big] / np.abs(b[big])
+    row.mismatched += int(np.count_nonzero(bad))
+    if diff.size:
+        row.max_abs = max(row.max_abs, float(diff.max()))
+    if rel.size:
+        row.max_rel = max(row.max_rel, float(rel.max()))
+
+
+def _progress_bar(total: int, progress: bool | None) -> Any:
+    if progress is None:
+        progress = sys.stderr.isatty()
+        if progress:
+            try:
+                import tqdm  # noqa: F401
+            except ImportError:
+                progress = False
+    if not progress:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        raise ImportError('the progress bar needs tqdm: pip install "legacyconv[progress]"') from None
+    return tqdm(total=total, unit="sample", desc="check", file=sys.stderr)
