@@ -8,6 +8,9 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+import pytest
+
+from legacyconv import LegacyconvError
 
 DATA = Path(__file__).parent / "data"
 
@@ -60,3 +63,20 @@ def tolerance(dtype: np.dtype, expected: np.ndarray) -> dict:
     if np.dtype(dtype) == np.float32:
         return {"rtol": 1e-5, "atol": 2e-6 * max(scale, 1.0)}
     return {"rtol": 1e-12, "atol": 1e-12 * max(scale, 1.0)}
+
+
+def assert_matches_theano(fn, case: dict, *, tol=None, error_match: str | None = None, **kwargs) -> None:
+    """Call ``fn(*inputs, **case kwargs, **kwargs)`` on a golden case and assert Theano's
+    outcome: its dtype, shape and values (``tol(dtype, expected)`` gives the tolerances,
+    :func:`tolerance` by default), or an error where Theano raised. Inputs stay unchanged."""
+    originals = [a.copy() for a in case["inputs"]]
+    if "error" in case:
+        with pytest.raises(LegacyconvError, match=error_match):
+            fn(*case["inputs"], **case["kwargs"], **kwargs)
+    else:
+        out = fn(*case["inputs"], **case["kwargs"], **kwargs)
+        assert out.dtype == case["dtype"]
+        assert out.shape == case["expected"].shape
+        np.testing.assert_allclose(out, case["expected"], **(tol or tolerance)(out.dtype, case["expected"]))
+    for before, after in zip(originals, case["inputs"]):
+        np.testing.assert_array_equal(before, after)

@@ -152,7 +152,7 @@ def test_transpose_layers_compute_theano(shape, out_hw, kwargs, use_bias):
     "kwargs, match",
     [
         ({"output_shape": None}, r"output_shape must be given"),
-        ({"output_shape": (6, 6), "bias": np.ones(4)}, r"bias must have one value per output channel: expected shape \(3,\).*bias.shape=\(4,\)"),
+        ({"output_shape": (6, 6), "bias": np.ones(4)}, r"bias must have one value per output channel \(num_groups=1\): expected shape \(3,\).*bias.shape=\(4,\)"),
         ({"output_shape": (None, 4, 6, 6)}, r"output_shape=\(None, 4, 6, 6\) has 4 channels.*give 3"),
         ({"output_shape": (1, 1)}, r"smaller than the dilated kernel allows"),
         ({"output_shape": (6, 6), "num_groups": 3}, r"divisible by num_groups"),

@@ -25,6 +25,7 @@ from .._params import (
 )
 from .._tf import import_keras
 from ..layouts import theano_depthwise_kernel_to_tf, theano_kernel_to_tf
+from ._checks import check_bias, check_name
 
 __all__ = ["to_keras_conv2d"]
 
@@ -105,16 +106,8 @@ def to_keras_conv2d(
     pads = explicit_pads(normalize_border_mode(border_mode, 2), kernel_size, dilations)
     if not isinstance(filter_flip, (bool, np.bool_)):
         raise LegacyconvError(f"filter_flip must be True or False. Received: filter_flip={filter_flip!r}")
-    b = None
-    if bias is not None:
-        b = as_array(bias, "bias")
-        if b.shape != (n_out,):
-            raise LegacyconvError(
-                f"bias must have one value per filter: expected shape ({n_out},) for "
-                f"filters.shape={w.shape}. Received: bias.shape={b.shape}"
-            )
-    if name is not None and not isinstance(name, str):
-        raise LegacyconvError(f"name must be a string or None. Received: name={name!r}")
+    b = check_bias(bias, n_out, w.shape, "filter")
+    check_name(name)
 
     keras = import_keras()
     channels = cg * groups

@@ -30,6 +30,7 @@ import numpy as np
 from .._errors import LegacyconvError
 from .._tf import import_keras
 from ..pool import PoolPlan, normalize_pool_args, pool_plan
+from ._checks import check_name
 
 __all__ = ["to_keras_pool2d"]  # and TheanoPool2D, created on first lookup (needs Keras)
 
@@ -164,8 +165,7 @@ def to_keras_pool2d(
     """
     params = normalize_pool_args(ws, ignore_border, stride, pad, mode)
     shape = _check_input_shape(input_shape)
-    if name is not None and not isinstance(name, str):
-        raise LegacyconvError(f"name must be a string or None. Received: name={name!r}")
+    check_name(name)
     if shape is not None:
         pool_plan(shape, *params)  # rejects images that Theano could not pool
     ws_t, ignore, stride_t, pad_t, mode_s = params

@@ -21,6 +21,7 @@ from .._tf import import_keras
 from ..engines.tensorflow_family import dilate_kernel
 from ..layouts import theano_transpose_kernel_to_tf
 from ..transpose import _normalize_output_shape, transpose_input_size
+from ._checks import check_bias, check_name
 
 __all__ = ["to_keras_conv2d_transpose"]
 
@@ -107,16 +108,8 @@ def to_keras_conv2d_transpose(
     pads = explicit_pads(normalize_border_mode(border_mode, 2), w.shape[2:], dilations)
     if not isinstance(filter_flip, (bool, np.bool_)):
         raise LegacyconvError(f"filter_flip must be True or False. Received: filter_flip={filter_flip!r}")
-    b = None
-    if bias is not None:
-        b = as_array(bias, "bias")
-        if b.shape != (n_out,):
-            raise LegacyconvError(
-                f"bias must have one value per output channel: expected shape ({n_out},) for "
-                f"filters.shape={w.shape}, num_groups={groups}. Received: bias.shape={b.shape}"
-            )
-    if name is not None and not isinstance(name, str):
-        raise LegacyconvError(f"name must be a string or None. Received: name={name!r}")
+    b = check_bias(bias, n_out, w.shape, f"output channel (num_groups={groups})")
+    check_name(name)
 
     out_sp = full[2:]
     output_padding, crops, tops = [], [], []
