@@ -19,7 +19,10 @@ Prints a table (ms, GFLOP/s, ratios) and writes JSON (``--json``). ``--memory`` 
 the peak extra memory of one numpy-engine call on (64, 256, 28, 28) * (256, 256, 3, 3) 'half' with
 ``/usr/bin/time -v``, against the same process without the call.
 
-    python scripts/bench_conv.py [--repeats 7] [--cases 0,2] [--json bench_conv.json]
+A second table times the rest of the family (conv2d_transpose, conv3d, pool_2d) on every
+engine against the closest bare TensorFlow op on pre-converted data.
+
+    python scripts/bench_conv.py [--repeats 7] [--cases 0,2] [--no-family] [--json bench_conv.json]
     python scripts/bench_conv.py --memory
 """
 
@@ -55,6 +58,16 @@ CASES = [
     ((4, 8, 128, 128), (8, 8, 15, 15), "full", (1, 1), 1),
 ]
 PAUSE = 0.15
+
+# The rest of the family (issue 4): (label, builder). Each builder returns the columns and the
+# GFLOP count (None for pooling). 'tf' is the closest bare TensorFlow op on pre-converted data.
+FAMILY = [
+    "conv2d_transpose (8,64,28,28)->(8,32,56,56) k4 s2 pad1",
+    "conv3d (4,16,16,32,32)*(32,16,3,3,3) half",
+    "pool_2d max (32,64,56,56) ws2 ignore_border",
+    "pool_2d max (32,64,55,55) ws2 ceil mode (ignore_border=False)",
+    "pool_2d average_exc_pad (32,64,56,56) ws3 s2 pad1",
+]
 
 
 def _have(module: str) -> bool:
@@ -156,13 +169,13 @@ def time_case(case, repeats, with_tf, with_tf_engine, with_scipy):
 
 def main_table(args) -> int:
     with_tf = _have("tensorflow") and not args.no_tf
-    with_scipy = _engine_available("scipy")
-    with_tf_engine = with_tf and _engine_available("tensorflow")
-    if with_tf:
+    if with_tf:  # before any TF op runs: the thread pools are fixed at the first one
         import tensorflow as tf
 
         tf.config.threading.set_intra_op_parallelism_threads(2)
         tf.config.threading.set_inter_op_parallelism_threads(1)
+    with_scipy = _engine_available("scipy")
+    with_tf_engine = with_tf and _engine_available("tensorflow")
     selected = [CASES[int(i)] for i in args.cases.split(",")] if args.cases else CASES
     print(f"threads: OpenBLAS/OMP=2, TF intra=2 inter=1; repeats={args.repeats}; numpy {np.__version__}")
     if with_tf:
@@ -193,11 +206,93 @@ def main_table(args) -> int:
     if "tf" in rows[0]["ms"]:
         med = statistics.median(r["ratios"]["numpy/tf"] for r in rows)
         print(f"median numpy/tf over the cases: {med:.2f}")
+    family = main_family(args, with_tf) if not args.no_family else []
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"threads": 2, "repeats": args.repeats, "rows": rows}, fh, indent=1)
+            json.dump({"threads": 2, "repeats": args.repeats, "rows": rows, "family": family}, fh, indent=1)
         print(f"wrote {args.json}")
     return 0
+
+
+def family_columns(index: int, with_tf: bool):
+    """Columns {name: callable} and GFLOP for FAMILY[index]."""
+    rng = np.random.default_rng(0)
+    cols: dict = {}
+    gflop = None
+    tf = None
+    if with_tf:
+        import tensorflow as tf
+    if index == 0:
+        y = rng.standard_normal((8, 64, 28, 28), dtype=np.float32)
+        w = rng.standard_normal((64, 32, 4, 4), dtype=np.float32)
+        kw = {"output_shape": (8, 32, 56, 56), "border_mode": 1, "input_dilation": (2, 2)}
+        for backend in ("numpy", "scipy", "tensorflow"):
+            cols[backend] = lambda b=backend: legacyconv.conv2d_transpose(y, w, **kw, backend=b)
+        gflop = 2 * 8 * 28 * 28 * 64 * 32 * 16 / 1e9
+        if tf is not None:
+            y_t = tf.constant(np.ascontiguousarray(y.transpose(0, 2, 3, 1)))
+            w_t = tf.constant(legacyconv.layouts.theano_transpose_kernel_to_tf(w))
+            cols["tf"] = lambda: tf.nn.conv2d_transpose(
+                y_t, w_t, (8, 56, 56, 32), 2, padding=[[0, 0], [1, 1], [1, 1], [0, 0]]
+            ).numpy()
+    elif index == 1:
+        x = rng.standard_normal((4, 16, 16, 32, 32), dtype=np.float32)
+        w = rng.standard_normal((32, 16, 3, 3, 3), dtype=np.float32)
+        for backend in ("numpy", "scipy", "tensorflow"):
+            cols[backend] = lambda b=backend: legacyconv.conv3d(x, w, border_mode="half", backend=b)
+        gflop = 2 * 4 * 32 * 16 * 32 * 32 * 16 * 27 / 1e9
+        if tf is not None:
+            xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1), (1, 1))).transpose(0, 2, 3, 4, 1)
+            x_t = tf.constant(np.ascontiguousarray(xp))
+            w_t = tf.constant(legacyconv.layouts.theano_kernel3d_to_tf(w))
+            cols["tf"] = lambda: tf.nn.conv3d(x_t, w_t, (1, 1, 1, 1, 1), "VALID").numpy()
+    else:
+        size = 55 if index == 3 else 56
+        x = rng.standard_normal((32, 64, size, size), dtype=np.float32)
+        kw = [
+            {"ws": (2, 2), "ignore_border": True, "mode": "max"},
+            {"ws": (2, 2), "ignore_border": False, "mode": "max"},
+            {"ws": (3, 3), "ignore_border": True, "stride": (2, 2), "pad": (1, 1), "mode": "average_exc_pad"},
+        ][index - 2]
+        for backend in ("numpy", "tensorflow"):
+            cols[backend] = lambda b=backend: legacyconv.pool_2d(x, **kw, backend=b)
+        if tf is not None:
+            x_t = tf.constant(np.ascontiguousarray(x.transpose(0, 2, 3, 1)))
+            if index == 2:
+                cols["tf"] = lambda: tf.nn.max_pool2d(x_t, 2, 2, "VALID").numpy()
+            elif index == 3:  # TF 'SAME' equals Theano's ceil mode for max on this size
+                cols["tf"] = lambda: tf.nn.max_pool2d(x_t, 2, 2, "SAME").numpy()
+            else:  # closest TF op; its window geometry differs from Theano's (see the guide)
+                cols["tf"] = lambda: tf.nn.avg_pool2d(x_t, 3, 2, "SAME").numpy()
+    return cols, gflop
+
+
+def main_family(args, with_tf: bool) -> list:
+    rows = []
+    print(f"\n{'family case':<62} {'column':<11} {'ms':>9} {'GFLOP/s':>8}")
+    for index, label in enumerate(FAMILY):
+        cols, gflop = family_columns(index, with_tf)
+        times: dict = {name: [] for name in cols}
+        for fn in cols.values():
+            fn()
+            time.sleep(PAUSE)
+        for _ in range(args.repeats):
+            for name, fn in cols.items():
+                t0 = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t0)
+                time.sleep(PAUSE)
+        res = {name: statistics.median(ts) * 1e3 for name, ts in times.items()}
+        for name, ms in res.items():
+            rate = f"{gflop / ms * 1e3:>8.1f}" if gflop else f"{'-':>8}"
+            print(f"{label:<62} {name:<11} {ms:>9.2f} {rate}")
+        ratios = {f"{b}/tf": res[b] / res["tf"] for b in ("numpy", "scipy", "tensorflow") if b in res and "tf" in res}
+        print(f"{'':<62} ratios: " + ", ".join(f"{k}={v:.2f}" for k, v in ratios.items()))
+        rows.append({"case": label, "ms": res, "ratios": ratios})
+    if with_tf:
+        med = statistics.median(r["ratios"]["numpy/tf"] for r in rows)
+        print(f"median numpy/tf over the family cases: {med:.2f}")
+    return rows
 
 
 def _engine_available(name: str) -> bool:
@@ -239,6 +334,7 @@ def main() -> int:
     parser.add_argument("--cases", help="comma-separated case indices (default: all)")
     parser.add_argument("--json", help="write the results to this JSON file")
     parser.add_argument("--no-tf", action="store_true", help="skip TensorFlow even if installed")
+    parser.add_argument("--no-family", action="store_true", help="skip the transpose/conv3d/pool table")
     parser.add_argument("--memory", action="store_true", help="measure peak extra memory instead")
     parser.add_argument("--memory-probe", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--memory-baseline", action="store_true", help=argparse.SUPPRESS)
