@@ -17,6 +17,7 @@ Keras builders all read it from there.
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ import numpy as np
 
 from ._errors import LegacyconvError
 from ._params import as_array, normalize_int_tuple
+from ._threads import parallel_ranges
 from .engines import BACKENDS
 from .engines.numpy_gemm import axis_range
 
@@ -302,28 +304,48 @@ def finish_pool(acc: np.ndarray, plan: PoolPlan, dtype: np.dtype) -> np.ndarray:
 
 def pool_numpy(x: np.ndarray, plan: PoolPlan) -> np.ndarray:
     """Pool the last two axes of ``x`` with ``plan``: one vectorised max/add per window offset,
-    straight from ``x`` into the output (no padded copy of the input)."""
+    straight from ``x`` into the output (no padded copy of the input), the leading axes shared
+    out over the cores."""
     rows, cols = plan.axes
     acc_dtype = _accumulator_dtype(x.dtype, plan.mode)
-    if plan.mode == "max":
-        init = -np.inf if acc_dtype.kind == "f" else np.iinfo(acc_dtype).min
-    else:
-        init = 0
-    out = np.full(x.shape[:-2] + plan.out_shape, init, dtype=acc_dtype)
+    out = np.empty(x.shape[:-2] + plan.out_shape, dtype=acc_dtype)
     if out.size == 0:
         return out.astype(x.dtype, copy=False)
+    flat_x = x.reshape((-1,) + x.shape[-2:])
+    flat_out = out.reshape((-1,) + plan.out_shape)
+    ranges = {}
     for i in range(rows.ws):
-        r_lo, r_hi, r_src = axis_range(0, rows.out, rows.size, i - rows.pad, rows.stride)
-        if r_hi <= r_lo:
-            continue
         for j in range(cols.ws):
-            c_lo, c_hi, c_src = axis_range(0, cols.out, cols.size, j - cols.pad, cols.stride)
-            if c_hi <= c_lo:
+            r = axis_range(0, rows.out, rows.size, i - rows.pad, rows.stride)
+            c = axis_range(0, cols.out, cols.size, j - cols.pad, cols.stride)
+            if r[1] > r[0] and c[1] > c[0]:
+                ranges[i, j] = (r, c)
+    # an offset whose windows all lie inside the image initialises the output (no fill pass)
+    full = next(
+        (k for k, (r, c) in ranges.items() if (r[0], r[1], c[0], c[1]) == (0, rows.out, 0, cols.out)),
+        None,
+    )
+
+    def run(lo: int, hi: int) -> None:
+        dst_all = flat_out[lo:hi]
+        src_all = flat_x[lo:hi]
+        if full is None:
+            init = 0
+            if plan.mode == "max":
+                init = -np.inf if acc_dtype.kind == "f" else np.iinfo(acc_dtype).min
+            dst_all.fill(init)
+        else:
+            (_, _, r_src), (_, _, c_src) = ranges[full]
+            np.copyto(dst_all, src_all[:, r_src, c_src], casting="unsafe")
+        for key, ((r_lo, r_hi, r_src), (c_lo, c_hi, c_src)) in ranges.items():
+            if key == full:
                 continue
-            dst = out[..., r_lo:r_hi, c_lo:c_hi]
-            src = x[..., r_src, c_src]
+            dst = dst_all[:, r_lo:r_hi, c_lo:c_hi]
+            src = src_all[:, r_src, c_src]
             if plan.mode == "max":
                 np.maximum(dst, src, out=dst)
             else:
                 np.add(dst, src, out=dst, casting="unsafe")
+
+    parallel_ranges(flat_x.shape[0], run, min_items=max(1, 2**16 // max(1, math.prod(plan.out_shape))))
     return finish_pool(out, plan, x.dtype)

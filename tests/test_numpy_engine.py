@@ -219,3 +219,20 @@ def test_non_finite_values_propagate_like_the_direct_sum():
 def test_nnet_mirror_is_the_same_function():
     assert legacyconv.nnet.conv2d is legacyconv.conv2d is legacyconv.nnet.abstract_conv.conv2d
 
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_merged_small_image_path_equals_reference(groups):
+    # 8x8 outputs: below numpy_gemm._MERGE_BELOW, several images share one GEMM
+    x = RNG.standard_normal((5, 4, 9, 10))
+    w = RNG.standard_normal((6, 4 // groups, 3, 2))
+    pads = ((1, 0), (0, 2))
+    assert 8 * 11 < numpy_gemm._MERGE_BELOW
+    out = conv2d(x, w, border_mode=pads, num_groups=groups, filter_dilation=(1, 2))
+    np.testing.assert_allclose(out, naive_conv2d(x, w, pads, dil=(1, 2), groups=groups), rtol=1e-12, atol=1e-12)
+    with workspace_limit(2**20):  # chunks of one image share no state
+        x_big = RNG.standard_normal((40, 16, 12, 12))  # 175 KB per image: 5 images per chunk
+        w_big = RNG.standard_normal((8, 16 // groups, 3, 3))
+        chunked = conv2d(x_big, w_big, border_mode="half", num_groups=groups)
+    np.testing.assert_allclose(chunked[:2], naive_conv2d(x_big[:2], w_big, ((1, 1), (1, 1)), groups=groups), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(chunked[-2:], naive_conv2d(x_big[-2:], w_big, ((1, 1), (1, 1)), groups=groups), rtol=1e-12, atol=1e-12)

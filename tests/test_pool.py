@@ -280,3 +280,16 @@ def test_bad_inputs():
         pool_2d(np.ones((4, 4), complex), (2, 2), True)
     with pytest.raises(LegacyconvError, match=r"ignore_border=False needs images with at least one row.*\(0, 4\)"):
         pool_2d(np.ones((0, 4)), (2, 2), False)
+
+
+@pytest.mark.parametrize("mode", ["max", "sum", "average_inc_pad", "average_exc_pad"])
+def test_threaded_pooling_equals_one_thread(monkeypatch, mode):
+    x = np.random.default_rng(5).standard_normal((8, 64, 40, 41)).astype(np.float32)
+    kwargs = {"ws": (3, 2), "ignore_border": True, "stride": (2, 2), "pad": (1, 1), "mode": mode}
+    monkeypatch.setenv("LEGACYCONV_NUM_THREADS", "1")
+    one = pool_2d(x, **kwargs)
+    monkeypatch.setenv("LEGACYCONV_NUM_THREADS", "3")  # 512 planes of 21x21: split in 3
+    three = pool_2d(x, **kwargs)
+    np.testing.assert_array_equal(one, three)
+    # the last planes (another thread's share) against the naive loop of this file
+    np.testing.assert_allclose(three[-1, -2:], naive_pool(x[-1, -2:], **kwargs), rtol=1e-6, atol=1e-6)

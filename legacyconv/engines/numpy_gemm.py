@@ -21,6 +21,8 @@ __all__ = ["axis_range", "correlate", "im2col_plan"]
 # Below this many multiply-adds per output element and with several groups, one small
 # GEMM per group costs more in call overhead than K broadcasted multiply-adds.
 _SMALL_GROUP_K = 32
+# Below this many output pixels per image, the columns of several images share one GEMM.
+_MERGE_BELOW = 256
 
 
 def axis_range(
@@ -57,15 +59,22 @@ def _fill_cols(
     strides: tuple[int, ...],
     dilations: tuple[int, ...],
     rows: tuple[int, int],
+    merged: bool = False,
 ) -> None:
     """Write the im2col columns of ``x`` for output rows ``rows`` of the first spatial axis
-    into ``buf`` of shape ``(n, C, *kernel, rows, *out_sp[1:])``. Cells that read padding are
-    left as they are: the caller keeps them zero."""
-    kernel = buf.shape[2 : 2 + len(pads)]
-    out_sp = buf.shape[2 + len(pads) :]
+    into ``buf`` of shape ``(n, C, *kernel, rows, *out_sp[1:])``, or, ``merged``, of shape
+    ``(C, *kernel, n, rows, *out_sp[1:])``. Cells that read padding are left as they are:
+    the caller keeps them zero."""
+    nd = len(pads)
+    kernel = buf.shape[1 : 1 + nd] if merged else buf.shape[2 : 2 + nd]
+    out_sp = buf.shape[2 + nd :]
     spatial = x.shape[2:]
+    if merged:
+        x = x.swapaxes(0, 1)
     for offsets in itertools.product(*(range(k) for k in kernel)):
-        dst: list[slice | int] = [slice(None), slice(None), *offsets]
+        dst: list[slice | int] = (
+            [slice(None), *offsets, slice(None)] if merged else [slice(None), slice(None), *offsets]
+        )
         src: list[slice] = [slice(None), slice(None)]
         for axis, k in enumerate(offsets):
             start, stop = (rows if axis == 0 else (0, out_sp[axis]))
@@ -114,6 +123,10 @@ def correlate(
         _gemm(wm, x.reshape(n, groups, cg, p_len), out)
         return out.reshape((n, n_out) + out_sp)
 
+    if p_len < _MERGE_BELOW and not (groups > 1 and k_len <= _SMALL_GROUP_K):
+        _correlate_merged(x, wm, kernel, pads, strides, dilations, out_sp, out)
+        return out.reshape((n, n_out) + out_sp)
+
     images, rows = im2col_plan(x.shape, kernel, out_sp, x.dtype.itemsize)
     inner = math.prod(out_sp[1:])
     (buf,) = scratch([(images, channels, *kernel, rows, *out_sp[1:])], x.dtype)
@@ -132,6 +145,36 @@ def correlate(
             cols = view.reshape(b1 - b0, groups, k_len, (r1 - r0) * inner)
             _gemm(wm, cols, out[b0:b1, :, :, r0 * inner : r1 * inner])
     return out.reshape((n, n_out) + out_sp)
+
+
+def _correlate_merged(
+    x: np.ndarray,
+    wm: np.ndarray,
+    kernel: tuple[int, ...],
+    pads: Pads,
+    strides: tuple[int, ...],
+    dilations: tuple[int, ...],
+    out_sp: tuple[int, ...],
+    out: np.ndarray,
+) -> None:
+    """Small images: the columns of a whole chunk of images side by side,
+    ``(C, *kernel, images, *out_sp)``, so that one GEMM per group covers the chunk (one small
+    GEMM per image would cost more in calls than in arithmetic); then the result is
+    transposed from ``(groups, og, images, P)`` into ``out`` ``(images, groups, og, P)``."""
+    n, channels = x.shape[:2]
+    groups, og, k_len = wm.shape
+    p_len = math.prod(out_sp)
+    per_image = (channels * math.prod(kernel) + groups * og) * p_len * x.dtype.itemsize
+    images = max(1, min(n, get_workspace_limit() // max(per_image, 1)))
+    padded = any(p != (0, 0) for p in pads)
+    for b0 in range(0, n, images):
+        nb = min(images, n - b0)
+        buf, res = scratch([(channels, *kernel, nb, *out_sp), (groups, og, nb * p_len)], x.dtype)
+        if padded and (b0 == 0 or nb != images):
+            buf.fill(0)  # cells that read padding are never written: they must be zero
+        _fill_cols(buf, x[b0 : b0 + nb], pads, strides, dilations, (0, out_sp[0]), merged=True)
+        _gemm(wm, buf.reshape(1, groups, k_len, nb * p_len), res[None])
+        out[b0 : b0 + nb] = res.reshape(groups, og, nb, p_len).transpose(2, 0, 1, 3)
 
 
 def _gemm(wm: np.ndarray, cols: np.ndarray, out: np.ndarray) -> None:
