@@ -16,12 +16,12 @@ import shutil
 import sys
 import warnings
 from collections.abc import Sequence
-from importlib import resources
 from typing import Any
 
 from ._errors import LegacyconvError
+from .io import example_files
 
-__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_MISMATCH", "EXIT_OK", "example_files", "main"]
+__all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_MISMATCH", "EXIT_OK", "main"]
 
 EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -43,12 +43,6 @@ examples:
 
 {_EXIT_CODES}"""
 
-_EXAMPLES = (
-    "keras1_theano_lenet.h5",
-    "keras1_theano_lenet_reference.npz",
-    "keras1_theano_lenet_reference.json",
-    "README.md",
-)
 
 
 class _UsageError(Exception):
@@ -181,12 +175,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--copy", metavar="DIR", help="copy the example files into DIR")
     p.add_argument("--force", action="store_true", help="overwrite files in DIR")
     return parser
-
-
-def example_files() -> dict[str, str]:
-    """Paths of the bundled example files, by file name."""
-    root = resources.files("legacyconv") / "examples"
-    return {name: str(root / name) for name in _EXAMPLES}
 
 
 def _quiet_tensorflow() -> None:

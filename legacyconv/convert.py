@@ -178,7 +178,12 @@ def _convert_one(arr: np.ndarray, info: ArrayInfo, entry: Mapping[str, Any], to:
         return layouts.tf_kernel_to_theano(arr, info.filter_flip, num_groups=groups)
     if role == "depthwise_kernel":
         if to == "tf":
-            return layouts.theano_depthwise_kernel_to_tf(arr, info.filter_flip, num_channels=entry.get("num_channels"))
+            if "num_channels" not in entry:
+                raise LegacyconvError(
+                    f"the spec must give num_channels for the depthwise_kernel of shape {arr.shape}: "
+                    "(channels * multiplier, 1, rows, cols) alone cannot say how it splits"
+                )
+            return layouts.theano_depthwise_kernel_to_tf(arr, info.filter_flip, num_channels=entry["num_channels"])
         return layouts.tf_depthwise_kernel_to_theano(arr, info.filter_flip)
     if role == "pointwise_kernel":
         return layouts.theano_pointwise_kernel_to_tf(arr) if to == "tf" else layouts.tf_pointwise_kernel_to_theano(arr)

@@ -200,9 +200,7 @@ def tf_kernel3d_to_theano(w: Any, filter_flip: bool = True, *, num_groups: int =
     return _rearranged(arr, (0, 1, 2) if _check_flip(filter_flip) else (), (4, 3, 0, 1, 2))
 
 
-def theano_depthwise_kernel_to_tf(
-    w: Any, filter_flip: bool = True, *, num_channels: int | None = None
-) -> np.ndarray:
+def theano_depthwise_kernel_to_tf(w: Any, filter_flip: bool = True, *, num_channels: int) -> np.ndarray:
     """Theano depthwise filters -> TF ``depthwise_conv2d`` / Keras ``DepthwiseConv2D`` kernel.
 
     Theano expressed a depthwise convolution as ``conv2d(..., num_groups=channels)`` with
@@ -216,9 +214,10 @@ def theano_depthwise_kernel_to_tf(
     w : array_like, shape (channels * multiplier, 1, rows, cols)
     filter_flip : bool, optional
         The ``filter_flip`` of the Theano call.
-    num_channels : int, optional
-        The number of input channels (Theano's ``separable_conv2d(..., num_channels)``).
-        Default: ``w.shape[0]``, i.e. a multiplier of 1.
+    num_channels : int
+        The number of input channels (Theano's ``separable_conv2d(..., num_channels)``, the
+        ``num_groups`` of the ``conv2d`` call). Required: ``(channels * multiplier, 1, ...)``
+        alone cannot say how it splits, and a wrong split is a plausible-looking wrong kernel.
 
     Returns
     -------
@@ -239,7 +238,12 @@ def theano_depthwise_kernel_to_tf(
             f"(channels * multiplier, 1, rows, cols). Received: w.shape={arr.shape}"
         )
     total = arr.shape[0]
-    channels = total if num_channels is None else positive_int(num_channels, "num_channels")
+    if num_channels is None:
+        raise LegacyconvError(
+            "num_channels is required: a depthwise kernel of shape "
+            f"{arr.shape} could be any split channels x multiplier = {total}"
+        )
+    channels = positive_int(num_channels, "num_channels")
     if total % channels:
         raise LegacyconvError(
             f"the number of depthwise filters must be a multiple of num_channels: "

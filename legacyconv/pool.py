@@ -330,7 +330,7 @@ def pool_numpy(x: np.ndarray, plan: PoolPlan) -> np.ndarray:
         dst_all = flat_out[lo:hi]
         src_all = flat_x[lo:hi]
         if full is None:
-            init = 0
+            init: float = 0
             if plan.mode == "max":
                 init = -np.inf if acc_dtype.kind == "f" else np.iinfo(acc_dtype).min
             dst_all.fill(init)

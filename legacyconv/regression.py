@@ -140,18 +140,8 @@ def load_reference(path: PathLike) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _register_custom_layers() -> None:
-    # Loading a saved model that uses legacyconv's own Keras layers needs them registered with
-    # Keras first; they are registered when first looked up.
-    try:
-        from .keras.pool import TheanoPool2D  # noqa: F401
-    except ImportError as exc:
-        if "legacyconv" not in str(getattr(exc, "name", "") or ""):
-            raise
-
-
 def _load_model(model: Any) -> tuple[Any, str | None]:
-    keras = import_keras()
+    import_keras()  # raises the install hint when TensorFlow is missing
     if not isinstance(model, (str, os.PathLike)):
         if not hasattr(model, "inputs") or not hasattr(model, "outputs"):
             raise LegacyconvError(
@@ -161,9 +151,10 @@ def _load_model(model: Any) -> tuple[Any, str | None]:
     path = os.fspath(model)
     if not os.path.isfile(path):
         raise LegacyconvError(f"no such model file: {path}")
-    _register_custom_layers()
+    from .keras.saving import load_model
+
     try:
-        return keras.models.load_model(path, compile=False), path
+        return load_model(path), path
     except Exception as exc:  # Keras raises many types for a bad file
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise LegacyconvError(f"cannot load {path} as a Keras model: {first}") from None

@@ -226,3 +226,19 @@ def test_spec_template_loads_back(lenet, positional, fmt):
     assert spec["arrays"]["dense_1/dense_1_W"]["feature_shape"] == [12, 6, 6]
     with pytest.raises(LegacyconvError, match="fmt must be one of"):
         spec_template(lenet, "yaml")
+
+
+def test_depthwise_kernel_needs_num_channels_in_the_spec(tmp_path):
+    rng = np.random.default_rng(3)
+    dw = rng.standard_normal((6, 1, 3, 3)).astype(np.float32)  # 3 channels x multiplier 2
+    path = tmp_path / "dw.npz"
+    np.savez(path, dw)
+    with pytest.raises(LegacyconvError, match=r"spec must give num_channels for the depthwise_kernel of shape \(6, 1, 3, 3\)"):
+        convert_weights(path, spec={"arrays": {"arr_0": {"role": "depthwise_kernel"}}})
+    out = convert_weights(path, spec={"arrays": {"arr_0": {"role": "depthwise_kernel", "num_channels": 3}}})
+    k = next(iter(out.arrays.values()))
+    assert k.shape == (3, 3, 3, 2)
+    # TF's depthwise output channel c * 2 + q comes from kernel[:, :, c, q]: Theano's filter c * 2 + q, flipped
+    for c in range(3):
+        for q in range(2):
+            np.testing.assert_array_equal(k[:, :, c, q], dw[c * 2 + q, 0, ::-1, ::-1])

@@ -162,3 +162,28 @@ def test_transpose_layers_compute_theano(shape, out_hw, kwargs, use_bias):
 def test_transpose_builder_errors(kwargs, match):
     with pytest.raises(LegacyconvError, match=match):
         to_keras_conv2d_transpose(np.ones((4, 3, 3, 3)), **kwargs)
+
+
+def test_saved_model_with_theano_pool_loads_through_legacyconv(tmp_path):
+    import subprocess
+    import sys
+
+    import tensorflow as tf
+
+    from legacyconv.keras import to_keras_pool2d
+
+    x = -np.arange(1.0, 17.0, dtype=np.float32).reshape(1, 4, 4, 1)
+    model = tf.keras.Sequential([tf.keras.Input((4, 4, 1)), *to_keras_pool2d((2, 2), True, pad=(1, 1), input_shape=(4, 4))])
+    path = tmp_path / "m.keras"
+    model.save(path)
+    np.save(tmp_path / "expected.npy", model(x).numpy())
+    # a fresh process, where nothing has looked the layer up yet
+    code = (
+        "import numpy as np, legacyconv.keras;"
+        f"m = legacyconv.keras.load_model({str(path)!r});"
+        "x = -np.arange(1.0, 17.0, dtype=np.float32).reshape(1, 4, 4, 1);"
+        f"np.testing.assert_array_equal(m(x).numpy(), np.load({str(tmp_path / 'expected.npy')!r}));"
+        "print('ok')"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.stdout.strip().endswith("ok"), result.stderr[-2000:]

@@ -3,6 +3,7 @@ written here, exact round trips (hypothesis), validation, and the Dense-after-Fl
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import numpy as np
@@ -69,9 +70,12 @@ def test_depthwise_formula_k_times_multiplier_plus_q(flip):
         assert k[i, j, c, q] == w[src]
 
 
-def test_depthwise_default_is_multiplier_one():
-    w = _arange((5, 1, 2, 2))
-    assert layouts.theano_depthwise_kernel_to_tf(w).shape == (2, 2, 5, 1)
+def test_depthwise_needs_num_channels():
+    w = _arange((6, 1, 2, 2))  # 6 = 6 x 1, 3 x 2, 2 x 3 or 1 x 6: the shape cannot say
+    with pytest.raises(LegacyconvError, match=r"num_channels is required: .*\(6, 1, 2, 2\)"):
+        layouts.theano_depthwise_kernel_to_tf(w, num_channels=None)
+    with pytest.raises(TypeError, match="num_channels"):
+        layouts.theano_depthwise_kernel_to_tf(w)
 
 
 def test_pointwise_formula():
@@ -209,7 +213,7 @@ def test_accepts_nested_lists():
         (layouts.tf_kernel_to_theano, (3, 3), r"w must be a 4-d array \(rows, cols"),
         (layouts.theano_kernel3d_to_tf, (3, 3, 3, 3), r"w must be a 5-d array"),
         (layouts.tf_kernel3d_to_theano, (3, 3, 3, 3), r"w must be a 5-d array"),
-        (layouts.theano_depthwise_kernel_to_tf, (3, 3, 3), r"w must be a 4-d array \(channels \* multiplier, 1"),
+        (functools.partial(layouts.theano_depthwise_kernel_to_tf, num_channels=3), (3, 3, 3), r"w must be a 4-d array \(channels \* multiplier, 1"),
         (layouts.tf_depthwise_kernel_to_theano, (3, 3, 3), r"w must be a 4-d array \(rows, cols, channels, multiplier\)"),
         (layouts.theano_pointwise_kernel_to_tf, (3, 3), r"w must be a 4-d array"),
         (layouts.tf_pointwise_kernel_to_theano, (3, 3), r"w must be a 4-d array"),
@@ -235,7 +239,7 @@ def test_group_divisibility():
 
 def test_depthwise_and_pointwise_shapes_checked():
     with pytest.raises(LegacyconvError, match=r"1 input channel per group.*w\.shape=\(4, 2, 3, 3\)"):
-        layouts.theano_depthwise_kernel_to_tf(np.zeros((4, 2, 3, 3)))
+        layouts.theano_depthwise_kernel_to_tf(np.zeros((4, 2, 3, 3)), num_channels=4)
     with pytest.raises(LegacyconvError, match=r"multiple of num_channels: w\.shape=\(4, 1, 3, 3\) has 4 filters, num_channels=3"):
         layouts.theano_depthwise_kernel_to_tf(np.zeros((4, 1, 3, 3)), num_channels=3)
     with pytest.raises(LegacyconvError, match=r"pointwise kernel must be 1x1.*w\.shape=\(4, 2, 3, 1\)"):

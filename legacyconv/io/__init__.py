@@ -3,9 +3,30 @@
 ``h5py`` is imported only when an HDF5 file is read or written; nothing here ever unpickles.
 """
 
+from importlib import resources
+
 from ._atomic import atomic_write, check_output_path
-from .keras1 import Keras1Model, LayerPlan, UnsupportedLayerError, plan_keras1
+from .keras1 import Keras1Model, LayerPlan, UnsupportedLayerError, conv_pads_keras1, plan_keras1
 from .weights import LAYOUTS, ROLES, ArrayInfo, WeightFile, load_weights, save_weights
+
+_EXAMPLES = (
+    "keras1_theano_lenet.h5",
+    "keras1_theano_lenet_reference.npz",
+    "keras1_theano_lenet_reference.json",
+    "README.md",
+)
+
+
+def example_files() -> dict[str, str]:
+    """Paths of the bundled example (a real Keras 1.2.2 + Theano model and the outputs Theano
+    computed for a reference batch), by file name.
+
+    >>> sorted(example_files())
+    ['README.md', 'keras1_theano_lenet.h5', 'keras1_theano_lenet_reference.json', 'keras1_theano_lenet_reference.npz']
+    """
+    root = resources.files("legacyconv") / "examples"
+    return {name: str(root / name) for name in _EXAMPLES}
+
 
 __all__ = [
     "LAYOUTS",
@@ -17,6 +38,8 @@ __all__ = [
     "WeightFile",
     "atomic_write",
     "check_output_path",
+    "conv_pads_keras1",
+    "example_files",
     "load_weights",
     "plan_keras1",
     "save_weights",
