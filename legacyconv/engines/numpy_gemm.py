@@ -39,14 +39,15 @@ def axis_range(
 
 
 def im2col_plan(
-    x_shape: tuple[int, ...], kernel: tuple[int, ...], out_sp: tuple[int, ...], itemsize: int
+    x_shape: tuple[int, ...], kernel: tuple[int, ...], out_sp: tuple[int, ...], itemsize: int,
+    reserved: int = 0,
 ) -> tuple[int, int]:
     """Return ``(images per chunk, leading output rows per chunk)`` so that one chunk's
-    im2col buffer stays under the workspace limit."""
+    im2col buffer plus ``reserved`` bytes (the kernel copy) stays under the workspace limit."""
     channels = x_shape[1]
     per_row = channels * math.prod(kernel) * math.prod(out_sp[1:]) * itemsize
     per_image = per_row * out_sp[0]
-    limit = get_workspace_limit()
+    limit = max(get_workspace_limit() - reserved, 1)
     if per_image <= limit:
         return max(1, min(x_shape[0], limit // max(per_image, 1))), out_sp[0]
     return 1, max(1, limit // max(per_row, 1))
@@ -127,7 +128,7 @@ def correlate(
         _correlate_merged(x, wm, kernel, pads, strides, dilations, out_sp, out)
         return out.reshape((n, n_out) + out_sp)
 
-    images, rows = im2col_plan(x.shape, kernel, out_sp, x.dtype.itemsize)
+    images, rows = im2col_plan(x.shape, kernel, out_sp, x.dtype.itemsize, reserved=wm.nbytes)
     inner = math.prod(out_sp[1:])
     (buf,) = scratch([(images, channels, *kernel, rows, *out_sp[1:])], x.dtype)
     row_chunks = [(r, min(r + rows, out_sp[0])) for r in range(0, out_sp[0], rows)]
@@ -165,7 +166,7 @@ def _correlate_merged(
     groups, og, k_len = wm.shape
     p_len = math.prod(out_sp)
     per_image = (channels * math.prod(kernel) + groups * og) * p_len * x.dtype.itemsize
-    images = max(1, min(n, get_workspace_limit() // max(per_image, 1)))
+    images = max(1, min(n, (get_workspace_limit() - wm.nbytes) // max(per_image, 1)))
     padded = any(p != (0, 0) for p in pads)
     for b0 in range(0, n, images):
         nb = min(images, n - b0)
