@@ -296,7 +296,10 @@ def finish_pool(acc: np.ndarray, plan: PoolPlan, dtype: np.dtype) -> np.ndarray:
     and wrap, as NumPy's assignment into Theano's int output did)."""
     if plan.mode.startswith("average"):
         rows, cols = (a.divisors.astype(acc.dtype) for a in plan.axes)
-        acc = acc / (rows[:, None] * cols[None, :])
+        if acc.dtype.kind == "f":  # our own accumulator: divide in place
+            np.divide(acc, rows[:, None] * cols[None, :], out=acc)
+        else:
+            acc = acc / (rows[:, None] * cols[None, :])
     if dtype.kind in "iu" and acc.dtype.kind == "f":
         acc = np.trunc(acc).astype(np.int64 if dtype.kind == "i" else np.uint64)
     return acc.astype(dtype, copy=False)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ._config import get_workspace_limit
+from ._config import get_workspace_limit, scratch
 from ._errors import LegacyconvError
 from ._params import (
     Pads,
@@ -305,8 +305,9 @@ def _transpose_numpy(args: TransposeArgs) -> np.ndarray:
         for r0 in range(0, top[0], rows):
             r1 = min(r0 + rows, top[0])
             ys = y[b0:b1, :, r0:r1].reshape(b1 - b0, groups, og, (r1 - r0) * inner)
+            (cols,) = scratch([(b1 - b0, groups, k_len, (r1 - r0) * inner)], y.dtype)
             with np.errstate(invalid="ignore", over="ignore"):
-                cols = np.matmul(wt, ys)
+                np.matmul(wt, ys, out=cols)
             cols = cols.reshape(b1 - b0, n_out, *kernel, r1 - r0, *top[1:])
             for off in offsets:
                 dst: list[slice] = [slice(b0, b1), slice(None)]
