@@ -33,9 +33,12 @@ Choosing the path (``method='auto'``)
   kernels of a handful of taps.
 
 The channel mixing ``Y[n, o] = sum_c X[n, c] W[o, c]`` per frequency bin is a batched complex
-matmul over the bins when ``channels x phases x filters x images`` per group is at least 512
+matmul over the bins when there are at least 8 channel-phases per group and
+``channels x phases x filters x images`` per group is at least 512
 (the input is then laid out as ``(group, *spatial, channel, image)`` so that the transform
-leaves one ``(channels, images)`` matrix per bin, with no transposes), and a loop of
+leaves one ``(channels, images)`` matrix per bin; the product, a small spectrum, is transposed
+to ``(image, group, filter, *bins)`` so that the inverse transforms run over contiguous planes
+straight into the output's order), and a loop of
 broadcasted multiply-adds over the channels otherwise. float32 stays float32 (complex64
 FFTs), float64 stays float64. Batches are processed in chunks so that the frequency-domain
 workspace stays under :func:`legacyconv.get_workspace_limit` (the weights' spectrum, needed by
@@ -82,6 +85,7 @@ _MIX_CMAC = 2.8e-9
 # Per-group channels x filters x images above which one batched matmul over the frequency bins
 # beats the loop of broadcasted multiply-adds.
 _MATMUL_MIN = 512
+_MATMUL_MIN_CHANNELS = 8
 
 # Transforms of fewer real samples than this run on one thread.
 _THREADED_FFT_MIN = 2**16
@@ -150,7 +154,8 @@ def _all_finite(a: np.ndarray) -> bool:
 
 
 def _mixing(cg_phases: int, og: int, images: int) -> str:
-    return "matmul" if cg_phases * og * images >= _MATMUL_MIN else "loop"
+    # with a few channel-phases the matmul is a stack of tiny outer products: loop instead
+    return "matmul" if cg_phases >= _MATMUL_MIN_CHANNELS and cg_phases * og * images >= _MATMUL_MIN else "loop"
 
 
 def _fft_shape(axes: list[_Axis]) -> tuple[int, ...]:
@@ -400,7 +405,7 @@ def _fft_chunks_matmul(
 ) -> None:
     """Batch chunks in the layout ``(group, *spatial, channel, image)``, so that after the
     transform each frequency bin holds a ``(channels, images)`` matrix: the channel mixing is
-    one batched matmul over the bins, and no spectrum needs transposing."""
+    one batched matmul over the bins."""
     channels = x.shape[1]
     n_out = out.shape[1]
     cg = channels // groups
@@ -425,13 +430,15 @@ def _fft_chunks_matmul(
         xf = scipy.fft.rfftn(buf, s=fft_shape, axes=transformed, workers=_fft_workers(buf.size // math.prod(span) * size))
         yt = np.matmul(wt, xf.reshape(groups, bins, -1, nb))  # (groups, bins, og, nb)
         del xf
-        y = scipy.fft.irfftn(
-            yt.reshape((groups, *half, og, nb)), s=fft_shape, axes=transformed, workers=_fft_workers(nb * n_out * size)
-        )
-        del yt
-        # (groups, *out, og, nb) -> (nb, groups, og, *out)
+        # The spectrum is small: lay it out as (nb, groups, og, *half) so that the inverse
+        # transforms run over contiguous planes and land in the output's order.
         order = (nd + 2, 0, nd + 1) + transformed
-        out[b0:b1].reshape((nb, groups, og) + out.shape[2:])[...] = y[crop].transpose(order)
+        ys = np.ascontiguousarray(yt.reshape((groups, *half, og, nb)).transpose(order))
+        del yt
+        last = tuple(range(3, 3 + nd))
+        y = scipy.fft.irfftn(ys, s=fft_shape, axes=last, workers=_fft_workers(nb * n_out * size))
+        del ys
+        out[b0:b1].reshape((nb, groups, og) + out.shape[2:])[...] = y[(slice(None),) * 2 + crop]
 
 
 def _mix_loop(xf: np.ndarray, wf: np.ndarray) -> np.ndarray:
