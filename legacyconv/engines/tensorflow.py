@@ -24,10 +24,10 @@ import math
 
 import numpy as np
 
+from .._config import scratch
 from .._params import Pads, conv_out_size
 from .._tf import import_tensorflow
 from ..layouts import (
-    nchw_to_nhwc,
     ndhwc_to_ncdhw,
     nhwc_to_nchw,
     theano_depthwise_kernel_to_tf,
@@ -82,7 +82,9 @@ def _correlate2d(
     groups: int,
 ) -> np.ndarray:
     tf = import_tensorflow()
-    xh = nchw_to_nhwc(x)
+    # the NHWC copy is read only by the (synchronous) op below: it can live in the kept scratch
+    (xh,) = scratch([(x.shape[0], *x.shape[2:], x.shape[1])], x.dtype)
+    np.copyto(xh, x.transpose(0, 2, 3, 1))
     padded = any(p != (0, 0) for p in pads)
     padding = "EXPLICIT" if padded else "VALID"
     flat_pads = [0, 0, *pads[0], *pads[1], 0, 0] if padded else []
