@@ -18,7 +18,9 @@ __all__ = [
     "BorderMode",
     "Pads",
     "as_array",
+    "check_filter_flip",
     "check_hint",
+    "check_kernel_sizes",
     "compute_dtype",
     "conv_out_size",
     "explicit_pads",
@@ -45,6 +47,19 @@ def positive_int(value: Any, name: str) -> int:
     if not _is_int(value) or value < 1:
         raise LegacyconvError(f"{name} must be a positive integer. Received: {name}={value!r}")
     return int(value)
+
+
+def check_filter_flip(filter_flip: Any) -> bool:
+    """Return ``filter_flip`` as a bool, or raise unless it is True or False."""
+    if not isinstance(filter_flip, (bool, np.bool_)):
+        raise LegacyconvError(f"filter_flip must be True or False. Received: filter_flip={filter_flip!r}")
+    return bool(filter_flip)
+
+
+def check_kernel_sizes(shape: tuple[int, ...]) -> None:
+    """Filters ``(out, in, *kernel)`` need every kernel size >= 1."""
+    if any(k < 1 for k in shape[2:]):
+        raise LegacyconvError(f"filters must have spatial sizes >= 1. Received: filters.shape={shape}")
 
 
 def normalize_int_tuple(value: Any, n: int, name: str, minimum: int = 1) -> tuple[int, ...]:

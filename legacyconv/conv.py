@@ -14,7 +14,9 @@ from ._errors import LegacyconvError
 from ._params import (
     Pads,
     as_array,
+    check_filter_flip,
     check_hint,
+    check_kernel_sizes,
     compute_dtype,
     conv_out_size,
     explicit_pads,
@@ -80,10 +82,8 @@ def prepare_conv(
     strides = normalize_int_tuple(subsample, nd, "subsample")
     dilations = normalize_int_tuple(filter_dilation, nd, "filter_dilation")
     groups = positive_int(num_groups, "num_groups")
-    if not isinstance(filter_flip, (bool, np.bool_)):
-        raise LegacyconvError(f"filter_flip must be True or False. Received: filter_flip={filter_flip!r}")
-    if any(k < 1 for k in w.shape[2:]):
-        raise LegacyconvError(f"filters must have spatial sizes >= 1. Received: filters.shape={w.shape}")
+    check_filter_flip(filter_flip)
+    check_kernel_sizes(w.shape)
 
     channels, n_out = x.shape[1], w.shape[0]
     if channels % groups:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ._errors import LegacyconvError
-from ._params import positive_int
+from ._params import check_filter_flip, positive_int
 
 __all__ = [
     "dense_kernel_theano_to_tf",
@@ -54,11 +54,6 @@ def _array(value: Any, ndim: int, name: str, axes: str) -> np.ndarray:
         )
     return arr
 
-
-def _check_flip(filter_flip: Any) -> bool:
-    if not isinstance(filter_flip, (bool, np.bool_)):
-        raise LegacyconvError(f"filter_flip must be True or False. Received: filter_flip={filter_flip!r}")
-    return bool(filter_flip)
 
 
 def _rearranged(arr: np.ndarray, flip_axes: tuple[int, ...], perm: tuple[int, ...]) -> np.ndarray:
@@ -158,7 +153,7 @@ def theano_kernel_to_tf(w: Any, filter_flip: bool = True, *, num_groups: int = 1
     """
     arr = _array(w, 4, "w", "(out_channels, in_channels // num_groups, rows, cols)")
     _check_groups(arr.shape[0], num_groups, arr.shape, "w")
-    return _rearranged(arr, (2, 3) if _check_flip(filter_flip) else (), (2, 3, 1, 0))
+    return _rearranged(arr, (2, 3) if check_filter_flip(filter_flip) else (), (2, 3, 1, 0))
 
 
 def tf_kernel_to_theano(w: Any, filter_flip: bool = True, *, num_groups: int = 1) -> np.ndarray:
@@ -174,7 +169,7 @@ def tf_kernel_to_theano(w: Any, filter_flip: bool = True, *, num_groups: int = 1
     """
     arr = _array(w, 4, "w", "(rows, cols, in_channels // num_groups, out_channels)")
     _check_groups(arr.shape[3], num_groups, arr.shape, "w")
-    return _rearranged(arr, (0, 1) if _check_flip(filter_flip) else (), (3, 2, 0, 1))
+    return _rearranged(arr, (0, 1) if check_filter_flip(filter_flip) else (), (3, 2, 0, 1))
 
 
 def theano_kernel3d_to_tf(w: Any, filter_flip: bool = True, *, num_groups: int = 1) -> np.ndarray:
@@ -186,7 +181,7 @@ def theano_kernel3d_to_tf(w: Any, filter_flip: bool = True, *, num_groups: int =
     """
     arr = _array(w, 5, "w", "(out_channels, in_channels // num_groups, depth, rows, cols)")
     _check_groups(arr.shape[0], num_groups, arr.shape, "w")
-    return _rearranged(arr, (2, 3, 4) if _check_flip(filter_flip) else (), (2, 3, 4, 1, 0))
+    return _rearranged(arr, (2, 3, 4) if check_filter_flip(filter_flip) else (), (2, 3, 4, 1, 0))
 
 
 def tf_kernel3d_to_theano(w: Any, filter_flip: bool = True, *, num_groups: int = 1) -> np.ndarray:
@@ -197,7 +192,7 @@ def tf_kernel3d_to_theano(w: Any, filter_flip: bool = True, *, num_groups: int =
     """
     arr = _array(w, 5, "w", "(depth, rows, cols, in_channels // num_groups, out_channels)")
     _check_groups(arr.shape[4], num_groups, arr.shape, "w")
-    return _rearranged(arr, (0, 1, 2) if _check_flip(filter_flip) else (), (4, 3, 0, 1, 2))
+    return _rearranged(arr, (0, 1, 2) if check_filter_flip(filter_flip) else (), (4, 3, 0, 1, 2))
 
 
 def theano_depthwise_kernel_to_tf(w: Any, filter_flip: bool = True, *, num_channels: int) -> np.ndarray:
@@ -249,7 +244,7 @@ def theano_depthwise_kernel_to_tf(w: Any, filter_flip: bool = True, *, num_chann
             f"the number of depthwise filters must be a multiple of num_channels: "
             f"w.shape={arr.shape} has {total} filters, num_channels={channels}"
         )
-    flip = (2, 3) if _check_flip(filter_flip) else ()
+    flip = (2, 3) if check_filter_flip(filter_flip) else ()
     split = arr.reshape(channels, total // channels, *arr.shape[2:])
     return _rearranged(split, flip, (2, 3, 0, 1))
 
@@ -262,7 +257,7 @@ def tf_depthwise_kernel_to_theano(w: Any, filter_flip: bool = True) -> np.ndarra
     (8, 1, 3, 3)
     """
     arr = _array(w, 4, "w", "(rows, cols, channels, multiplier)")
-    out = _rearranged(arr, (0, 1) if _check_flip(filter_flip) else (), (2, 3, 0, 1))
+    out = _rearranged(arr, (0, 1) if check_filter_flip(filter_flip) else (), (2, 3, 0, 1))
     return out.reshape(arr.shape[2] * arr.shape[3], 1, *arr.shape[:2])
 
 
@@ -310,7 +305,7 @@ def theano_transpose_kernel_to_tf(w: Any, filter_flip: bool = True) -> np.ndarra
     (2, 5, 3, 4)
     """
     arr = _array(w, 4, "w", "(in_channels, out_channels, rows, cols)")
-    return _rearranged(arr, (2, 3) if _check_flip(filter_flip) else (), (2, 3, 1, 0))
+    return _rearranged(arr, (2, 3) if check_filter_flip(filter_flip) else (), (2, 3, 1, 0))
 
 
 def tf_transpose_kernel_to_theano(w: Any, filter_flip: bool = True) -> np.ndarray:
@@ -320,7 +315,7 @@ def tf_transpose_kernel_to_theano(w: Any, filter_flip: bool = True) -> np.ndarra
     (4, 3, 2, 5)
     """
     arr = _array(w, 4, "w", "(rows, cols, out_channels, in_channels)")
-    return _rearranged(arr, (0, 1) if _check_flip(filter_flip) else (), (3, 2, 0, 1))
+    return _rearranged(arr, (0, 1) if check_filter_flip(filter_flip) else (), (3, 2, 0, 1))
 
 
 # --------------------------------------------------------------------------- dense after flatten

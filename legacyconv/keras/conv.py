@@ -13,11 +13,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
 from .._errors import LegacyconvError
 from .._params import (
     as_array,
+    check_filter_flip,
     explicit_pads,
     normalize_border_mode,
     normalize_int_tuple,
@@ -76,6 +75,7 @@ def to_keras_conv2d(
 
     Examples
     --------
+    >>> import numpy as np
     >>> layers = to_keras_conv2d(np.ones((8, 3, 3, 3)), border_mode="half", subsample=(2, 2))
     >>> [type(layer).__name__ for layer in layers]
     ['ZeroPadding2D', 'Conv2D']
@@ -104,8 +104,7 @@ def to_keras_conv2d(
     strides = normalize_int_tuple(subsample, 2, "subsample")
     dilations = normalize_int_tuple(filter_dilation, 2, "filter_dilation")
     pads = explicit_pads(normalize_border_mode(border_mode, 2), kernel_size, dilations)
-    if not isinstance(filter_flip, (bool, np.bool_)):
-        raise LegacyconvError(f"filter_flip must be True or False. Received: filter_flip={filter_flip!r}")
+    check_filter_flip(filter_flip)
     b = check_bias(bias, n_out, w.shape, "filter")
     check_name(name)
 

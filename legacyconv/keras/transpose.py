@@ -16,7 +16,14 @@ from typing import Any
 import numpy as np
 
 from .._errors import LegacyconvError
-from .._params import as_array, explicit_pads, normalize_border_mode, normalize_int_tuple, positive_int
+from .._params import (
+    as_array,
+    check_filter_flip,
+    explicit_pads,
+    normalize_border_mode,
+    normalize_int_tuple,
+    positive_int,
+)
 from .._tf import import_keras
 from ..engines.tensorflow_family import dilate_kernel
 from ..layouts import theano_transpose_kernel_to_tf
@@ -106,8 +113,7 @@ def to_keras_conv2d_transpose(
     strides = normalize_int_tuple(input_dilation, 2, "input_dilation")
     dilations = normalize_int_tuple(filter_dilation, 2, "filter_dilation")
     pads = explicit_pads(normalize_border_mode(border_mode, 2), w.shape[2:], dilations)
-    if not isinstance(filter_flip, (bool, np.bool_)):
-        raise LegacyconvError(f"filter_flip must be True or False. Received: filter_flip={filter_flip!r}")
+    check_filter_flip(filter_flip)
     b = check_bias(bias, n_out, w.shape, f"output channel (num_groups={groups})")
     check_name(name)
 
