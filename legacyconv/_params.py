@@ -117,20 +117,14 @@ def normalize_border_mode(border_mode: Any, n: int) -> BorderMode:
     for item in border_mode:
         if _is_int(item) and item >= 0:
             pads.append((int(item), int(item)))
-        elif (
-            isinstance(item, (tuple, list))
-            and len(item) == 2
-            and all(_is_int(p) and p >= 0 for p in item)
-        ):
+        elif isinstance(item, (tuple, list)) and len(item) == 2 and all(_is_int(p) and p >= 0 for p in item):
             pads.append((int(item[0]), int(item[1])))
         else:
             raise LegacyconvError(expected)
     return tuple(pads)
 
 
-def explicit_pads(
-    border_mode: BorderMode, kernel: Sequence[int], dilation: Sequence[int]
-) -> Pads:
+def explicit_pads(border_mode: BorderMode, kernel: Sequence[int], dilation: Sequence[int]) -> Pads:
     """Turn a normalised border mode into ``(low, high)`` zero padding per axis.
 
     'half' and 'full' use the *dilated* kernel size, as Theano did.
@@ -165,7 +159,13 @@ def get_conv_shape_1axis(
     >>> get_conv_shape_1axis(224, 11, "valid", 1)
     214
     """
-    if image_shape is None or kernel_shape is None or border_mode is None or subsample is None or dilation is None:
+    if (
+        image_shape is None
+        or kernel_shape is None
+        or border_mode is None
+        or subsample is None
+        or dilation is None
+    ):
         return None
     dil_kernel = (kernel_shape - 1) * dilation + 1
     if border_mode == "half":

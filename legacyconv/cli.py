@@ -44,7 +44,6 @@ examples:
 {_EXIT_CODES}"""
 
 
-
 class _UsageError(Exception):
     pass
 
@@ -80,7 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = _sub(
-        sub, "inspect", "show what a weight file holds",
+        sub,
+        "inspect",
+        "show what a weight file holds",
         "List every array (or Keras-1 layer) of FILE: shape, dtype, role (conv kernel, bias, dense "
         "kernel, ...), the layout it is in, the source (Keras version and dim ordering, or Lasagne-style "
         "positional arr_0...) and any non-finite values.",
@@ -93,12 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print a JSON description instead of the table")
     out.add_argument(
-        "--spec-template", choices=("json", "toml"),
+        "--spec-template",
+        choices=("json", "toml"),
         help="print a spec for `convert --spec` to start from (roles guessed where the file does not say)",
     )
 
     p = _sub(
-        sub, "convert", "re-lay every weight between Theano and TensorFlow layouts",
+        sub,
+        "convert",
+        "re-lay every weight between Theano and TensorFlow layouts",
         "Convert the weights in IN and write them to OUT (.npz, or .h5/.hdf5). To TensorFlow: Theano "
         "conv kernels become HWIO, flipped when the Theano call used filter_flip=True; the rows of a "
         "dense kernel after a flatten are re-ordered to channels-last order; biases are unchanged. A "
@@ -120,7 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
 
     p = _sub(
-        sub, "migrate", "rebuild a Keras-1 Theano model as a Keras 3 model",
+        sub,
+        "migrate",
+        "rebuild a Keras-1 Theano model as a Keras 3 model",
         "Rebuild a Keras-1 Sequential CNN (Theano backend, dim_ordering='th') saved with model.save() "
         "as a channels-last Keras 3 model with converted weights, reproducing what Keras 1 computed on "
         "Theano ('same' padding and pooling included). Supported layers: Convolution2D, "
@@ -133,13 +139,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", metavar="MODEL.h5", help="Keras-1 model file (never modified)")
     p.add_argument("-o", "--output", metavar="OUT.keras", required=True, help="Keras 3 model file to write")
     p.add_argument(
-        "--input-layout", choices=("nhwc", "nchw"), default="nhwc",
+        "--input-layout",
+        choices=("nhwc", "nchw"),
+        default="nhwc",
         help="input layout of the new model; nchw prepends a Permute so old NCHW data works (default: nhwc)",
     )
     p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
 
     p = _sub(
-        sub, "check", "compare a migrated model with legacy reference outputs",
+        sub,
+        "check",
+        "compare a migrated model with legacy reference outputs",
         "Run MODEL on the 'input' of REFERENCE (an .npz) in batches and compare with the legacy 'output' "
         "and, where REFERENCE has them, the layer outputs 'layerNN_<layer name>' (channels-first; "
         "transposed to NHWC for the comparison). Prints max abs/rel errors per array and the first "
@@ -152,19 +162,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     p.add_argument("model", metavar="MODEL", help="Keras 3 model file (.keras)")
     p.add_argument("reference", metavar="REFERENCE", help=".npz with input, output and layerNN_<name> arrays")
-    p.add_argument("--rtol", type=float, default=DEFAULT_RTOL, help=f"relative tolerance (default: {DEFAULT_RTOL:g})")
-    p.add_argument("--atol", type=float, default=DEFAULT_ATOL, help=f"absolute tolerance (default: {DEFAULT_ATOL:g})")
+    p.add_argument(
+        "--rtol", type=float, default=DEFAULT_RTOL, help=f"relative tolerance (default: {DEFAULT_RTOL:g})"
+    )
+    p.add_argument(
+        "--atol", type=float, default=DEFAULT_ATOL, help=f"absolute tolerance (default: {DEFAULT_ATOL:g})"
+    )
     p.add_argument("--batch-size", type=int, default=256, help="samples per forward pass (default: 256)")
     p.add_argument("--json", metavar="REPORT", help="also write a JSON report to REPORT ('-' for stdout)")
     p.add_argument("--force", action="store_true", help="overwrite REPORT if it exists")
     bar = p.add_mutually_exclusive_group()
-    bar.add_argument("--progress", dest="progress", action="store_true", default=None,
-                     help="always show a progress bar (needs tqdm)")
-    bar.add_argument("--no-progress", dest="progress", action="store_false",
-                     help="never show a progress bar (default: shown on a terminal when tqdm is installed)")
+    bar.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help="always show a progress bar (needs tqdm)",
+    )
+    bar.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        help="never show a progress bar (default: shown on a terminal when tqdm is installed)",
+    )
 
     p = _sub(
-        sub, "examples", "show or copy the bundled example model",
+        sub,
+        "examples",
+        "show or copy the bundled example model",
         "The package bundles a real Keras 1.2.2 + Theano model (keras1_theano_lenet.h5) and the outputs "
         "Theano computed for a reference batch (keras1_theano_lenet_reference.npz). Without options, "
         "print their paths; with --copy, copy them into a directory.",
@@ -255,8 +280,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from .regression import check
 
     report = check(
-        args.model, args.reference, rtol=args.rtol, atol=args.atol,
-        batch_size=args.batch_size, progress=args.progress,
+        args.model,
+        args.reference,
+        rtol=args.rtol,
+        atol=args.atol,
+        batch_size=args.batch_size,
+        progress=args.progress,
     )
     text = json.dumps(report.to_dict(), indent=2)
     if args.json == "-":

@@ -29,8 +29,10 @@ from .engines import get_engine
 __all__ = ["ConvArgs", "conv2d", "conv3d", "prepare_conv", "run_conv"]
 
 _AXES = {2: "(batch, channels, rows, cols)", 3: "(batch, channels, depth, rows, cols)"}
-_KAXES = {2: "(out_channels, in_channels // num_groups, rows, cols)",
-          3: "(out_channels, in_channels // num_groups, depth, rows, cols)"}
+_KAXES = {
+    2: "(out_channels, in_channels // num_groups, rows, cols)",
+    3: "(out_channels, in_channels // num_groups, depth, rows, cols)",
+}
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,9 @@ def prepare_conv(
             f"{n_out} filters, num_groups={groups}"
         )
     if channels != w.shape[1] * groups:
-        expects = f"{w.shape[1]}" if groups == 1 else f"{w.shape[1]} x num_groups={groups} = {w.shape[1] * groups}"
+        expects = (
+            f"{w.shape[1]}" if groups == 1 else f"{w.shape[1]} x num_groups={groups} = {w.shape[1] * groups}"
+        )
         raise LegacyconvError(
             f"images and kernel must have the same stack size: input.shape={x.shape} has "
             f"{channels} channels, filters.shape={w.shape} expects {expects}"
@@ -109,8 +113,7 @@ def prepare_conv(
         for s, k, p, st, d in zip(x.shape[2:], w.shape[2:], pads, strides, dilations)
     )
     if any(
-        s + p[0] + p[1] < (k - 1) * d + 1
-        for s, k, p, d in zip(x.shape[2:], w.shape[2:], pads, dilations)
+        s + p[0] + p[1] < (k - 1) * d + 1 for s, k, p, d in zip(x.shape[2:], w.shape[2:], pads, dilations)
     ):
         dilated = tuple((k - 1) * d + 1 for k, d in zip(w.shape[2:], dilations))
         padded = tuple(s + p[0] + p[1] for s, p in zip(x.shape[2:], pads))
@@ -218,8 +221,16 @@ def conv2d(
             "unshared=True (Theano's locally connected convolution) is not implemented in legacyconv."
         )
     args = prepare_conv(
-        input, filters, 2, input_shape, filter_shape, border_mode, subsample,
-        filter_flip, filter_dilation, num_groups,
+        input,
+        filters,
+        2,
+        input_shape,
+        filter_shape,
+        border_mode,
+        subsample,
+        filter_flip,
+        filter_dilation,
+        num_groups,
     )
     return run_conv(args, backend)
 
@@ -247,7 +258,15 @@ def conv3d(
     (1, 3, 5, 6, 7)
     """
     args = prepare_conv(
-        input, filters, 3, input_shape, filter_shape, border_mode, subsample,
-        filter_flip, filter_dilation, num_groups,
+        input,
+        filters,
+        3,
+        input_shape,
+        filter_shape,
+        border_mode,
+        subsample,
+        filter_flip,
+        filter_dilation,
+        num_groups,
     )
     return run_conv(args, backend)

@@ -99,10 +99,14 @@ def load_spec(spec: PathLike | Mapping[str, Any]) -> Spec:
         where = f"spec {os.fspath(spec)}"
         spec = _read_spec_file(os.fspath(spec))
     if not isinstance(spec, Mapping):
-        raise LegacyconvError(f"{where}: must be an object with an 'arrays' table. Received: {type(spec).__name__}")
+        raise LegacyconvError(
+            f"{where}: must be an object with an 'arrays' table. Received: {type(spec).__name__}"
+        )
     unknown = set(spec) - _TOP_KEYS
     if unknown:
-        raise LegacyconvError(f"{where}: unknown top-level keys {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}")
+        raise LegacyconvError(
+            f"{where}: unknown top-level keys {sorted(unknown)}; allowed: {sorted(_TOP_KEYS)}"
+        )
     arrays = spec.get("arrays")
     if not isinstance(arrays, Mapping) or not arrays:
         raise LegacyconvError(f"{where}: needs a non-empty 'arrays' table mapping array names to entries")
@@ -133,10 +137,15 @@ def load_spec(spec: PathLike | Mapping[str, Any]) -> Spec:
                 f"{here}.feature_shape must be the channels-first (channels, rows, cols) of positive "
                 f"integers, for a dense_kernel only. Received: feature_shape={fs!r} with role={role!r}"
             )
-        for key, roles in (("filter_flip", ("conv_kernel", "depthwise_kernel")), ("num_groups", ("conv_kernel",)),
-                           ("num_channels", ("depthwise_kernel",))):
+        for key, roles in (
+            ("filter_flip", ("conv_kernel", "depthwise_kernel")),
+            ("num_groups", ("conv_kernel",)),
+            ("num_channels", ("depthwise_kernel",)),
+        ):
             if key in entry and role not in roles:
-                raise LegacyconvError(f"{here}.{key} only applies to {' and '.join(roles)} arrays, not {role}")
+                raise LegacyconvError(
+                    f"{here}.{key} only applies to {' and '.join(roles)} arrays, not {role}"
+                )
         for key in ("num_groups", "num_channels"):
             if key in entry and entry[key] < 1:
                 raise LegacyconvError(f"{here}.{key} must be a positive integer. Received: {entry[key]!r}")
@@ -183,10 +192,16 @@ def _convert_one(arr: np.ndarray, info: ArrayInfo, entry: Mapping[str, Any], to:
                     f"the spec must give num_channels for the depthwise_kernel of shape {arr.shape}: "
                     "(channels * multiplier, 1, rows, cols) alone cannot say how it splits"
                 )
-            return layouts.theano_depthwise_kernel_to_tf(arr, info.filter_flip, num_channels=entry["num_channels"])
+            return layouts.theano_depthwise_kernel_to_tf(
+                arr, info.filter_flip, num_channels=entry["num_channels"]
+            )
         return layouts.tf_depthwise_kernel_to_theano(arr, info.filter_flip)
     if role == "pointwise_kernel":
-        return layouts.theano_pointwise_kernel_to_tf(arr) if to == "tf" else layouts.tf_pointwise_kernel_to_theano(arr)
+        return (
+            layouts.theano_pointwise_kernel_to_tf(arr)
+            if to == "tf"
+            else layouts.tf_pointwise_kernel_to_theano(arr)
+        )
     if role == "dense_kernel":
         if info.feature_shape is None:
             if arr.ndim != 2:

@@ -49,11 +49,8 @@ def _array(value: Any, ndim: int, name: str, axes: str) -> np.ndarray:
     except Exception as exc:  # ragged nested lists and the like
         raise TypeError(f"{name} must be an array; could not convert it: {exc}") from None
     if arr.ndim != ndim:
-        raise LegacyconvError(
-            f"{name} must be a {ndim}-d array {axes}. Received: {name}.shape={arr.shape}"
-        )
+        raise LegacyconvError(f"{name} must be a {ndim}-d array {axes}. Received: {name}.shape={arr.shape}")
     return arr
-
 
 
 def _rearranged(arr: np.ndarray, flip_axes: tuple[int, ...], perm: tuple[int, ...]) -> np.ndarray:
@@ -325,7 +322,9 @@ def _feature_shape(feature_shape: Any) -> tuple[int, ...]:
     if (
         not isinstance(feature_shape, (tuple, list))
         or len(feature_shape) < 2
-        or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in feature_shape)
+        or not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in feature_shape
+        )
     ):
         raise LegacyconvError(
             "feature_shape must be the channels-first feature-map shape (channels, rows, cols) "

@@ -75,7 +75,11 @@ def _pool_layers(keras: Any, plan: LayerPlan) -> list[Any]:
     crop = plan.crop != ((0, 0), (0, 0))
     layers = list(
         to_keras_pool2d(
-            plan.pool_size, True, plan.strides, plan.pool_pad, plan.pool_mode,
+            plan.pool_size,
+            True,
+            plan.strides,
+            plan.pool_pad,
+            plan.pool_mode,
             (plan.input_shape[1], plan.input_shape[2]),
             name=f"{plan.name}_uncropped" if crop else plan.name,
         )
@@ -134,9 +138,7 @@ def _keras1_model(source: PathLike | WeightFile | Keras1Model) -> Keras1Model:
     return wf.keras1
 
 
-def migrate_keras1(
-    source: PathLike | WeightFile | Keras1Model, *, input_layout: str = "nhwc"
-) -> Any:
+def migrate_keras1(source: PathLike | WeightFile | Keras1Model, *, input_layout: str = "nhwc") -> Any:
     """Rebuild a Keras-1 Theano Sequential model as a channels-last Keras 3 model.
 
     Parameters
@@ -195,5 +197,7 @@ def save_keras_model(model: Any, path: PathLike, *, force: bool = False, inputs:
     """
     out = os.fspath(path)
     if not out.endswith(".keras"):
-        raise LegacyconvError(f"the migrated model is saved in Keras 3's format: the output must end in .keras. Received: {out}")
+        raise LegacyconvError(
+            f"the migrated model is saved in Keras 3's format: the output must end in .keras. Received: {out}"
+        )
     return atomic_write(out, lambda tmp: model.save(tmp), force=force, inputs=inputs, suffix=".keras")

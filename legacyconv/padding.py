@@ -77,9 +77,7 @@ def _known(sizes: tuple[int | None, ...] | None) -> tuple[int, ...] | None:
     return tuple(n for n in sizes if n is not None)
 
 
-def padding_pairs(
-    border_mode: Any, kernel_shape: Sequence[int], filter_dilation: Any = None
-) -> Pads:
+def padding_pairs(border_mode: Any, kernel_shape: Sequence[int], filter_dilation: Any = None) -> Pads:
     """The ``(low, high)`` zero padding Theano applies per spatial axis: ``((top, bottom),
     (left, right))`` in 2-D, ``((front, back), (top, bottom), (left, right))`` in 3-D.
 
@@ -108,7 +106,10 @@ def padding_pairs(
 
 
 def tf_same_pads(
-    input_shape: Sequence[int], kernel_shape: Sequence[int], subsample: Any = None, filter_dilation: Any = None
+    input_shape: Sequence[int],
+    kernel_shape: Sequence[int],
+    subsample: Any = None,
+    filter_dilation: Any = None,
 ) -> Pads:
     """The ``(low, high)`` padding TensorFlow's ``padding='SAME'`` applies for this input size.
 
@@ -124,7 +125,9 @@ def tf_same_pads(
     nd = len(kernel)
     sizes = _known(_input(input_shape, nd))
     if sizes is None:
-        raise LegacyconvError(f"input_shape must give every spatial size. Received: input_shape={input_shape!r}")
+        raise LegacyconvError(
+            f"input_shape must give every spatial size. Received: input_shape={input_shape!r}"
+        )
     strides = normalize_int_tuple(1 if subsample is None else subsample, nd, "subsample")
     dil = normalize_int_tuple(1 if filter_dilation is None else filter_dilation, nd, "filter_dilation")
     pads = []

@@ -137,8 +137,7 @@ def normalize_pool_args(
         )
     if pad_t != (0, 0) and not ignore:
         raise LegacyconvError(
-            f"pad requires ignore_border=True, as in Theano. Received: pad={pad_t}, "
-            f"ignore_border={ignore}"
+            f"pad requires ignore_border=True, as in Theano. Received: pad={pad_t}, ignore_border={ignore}"
         )
     if any(p >= w for p, w in zip(pad_t, ws_t)):
         raise LegacyconvError(

@@ -87,8 +87,15 @@ class CheckReport:
                 continue
             status = r.status + (f" ({r.note})" if r.note else "")
             body.append(
-                (r.key, r.layer or "-", str(r.shape), f"{r.max_abs:.3g}", f"{r.max_rel:.3g}",
-                 f"{r.mismatched}/{r.size}", status)
+                (
+                    r.key,
+                    r.layer or "-",
+                    str(r.shape),
+                    f"{r.max_abs:.3g}",
+                    f"{r.max_rel:.3g}",
+                    f"{r.mismatched}/{r.size}",
+                    status,
+                )
             )
         rows = [head] + body
         widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
@@ -286,14 +293,23 @@ def check(
         if m:
             layer = layers.get(m.group(2))
             if layer is None:
-                rows.append(CheckRow(key, None, ref.shape, status="skipped",
-                                     note=f"no layer named {m.group(2)!r} in the model"))
+                rows.append(
+                    CheckRow(
+                        key,
+                        None,
+                        ref.shape,
+                        status="skipped",
+                        note=f"no layer named {m.group(2)!r} in the model",
+                    )
+                )
                 continue
             tensor, lname = layer.output, layer.name
         elif key == "output":
             layer, tensor, lname = None, keras_model.outputs[0], "(model output)"
         else:
-            rows.append(CheckRow(key, None, ref.shape, status="skipped", note="not an output or layerNN_ array"))
+            rows.append(
+                CheckRow(key, None, ref.shape, status="skipped", note="not an output or layerNN_ array")
+            )
             continue
         row = CheckRow(key, lname, ref.shape, size=int(ref.size))
         rows.append(row)

@@ -106,6 +106,4 @@ def separable_conv2d(
         prepare_conv(x, dw, 2, None, None, border_mode, subsample, filter_flip, filter_dilation, groups),
         backend,
     )
-    return run_conv(
-        prepare_conv(depthwise, pw, 2, None, None, "valid", 1, filter_flip, 1, 1), backend
-    )
+    return run_conv(prepare_conv(depthwise, pw, 2, None, None, "valid", 1, filter_flip, 1, 1), backend)

@@ -169,7 +169,8 @@ def prepare_transpose(
             lows.append("none" if hi < 1 else str(hi) if max(lo, 1) == hi else f"{max(lo, 1)}..{hi}")
         would_give = (
             "no output (the padded image is smaller than the dilated kernel)"
-            if None in forward else str(forward)
+            if None in forward
+            else str(forward)
         )
         raise LegacyconvError(
             f"output_shape is inconsistent with the input: conv2d of an image of size {out_sp} "
@@ -253,8 +254,16 @@ def conv2d_transpose(
             f"backend must be one of {{'numpy', 'scipy', 'tensorflow'}}. Received: backend={backend!r}"
         )
     args = prepare_transpose(
-        input, filters, output_shape, 2, filter_shape, border_mode, input_dilation,
-        filter_flip, filter_dilation, num_groups,
+        input,
+        filters,
+        output_shape,
+        2,
+        filter_shape,
+        border_mode,
+        input_dilation,
+        filter_flip,
+        filter_dilation,
+        num_groups,
     )
     return run_transpose(args, backend)
 
@@ -317,8 +326,11 @@ def _transpose_numpy(args: TransposeArgs) -> np.ndarray:
                     shift = r0 if axis == 0 else 0
                     # output index t * stride + k * dilation - pad_low lies inside the image
                     lo, hi, sl = axis_range(
-                        start, stop, args.out_shape[2 + axis],
-                        k * args.dilations[axis] - args.pads[axis][0], args.strides[axis],
+                        start,
+                        stop,
+                        args.out_shape[2 + axis],
+                        k * args.dilations[axis] - args.pads[axis][0],
+                        args.strides[axis],
                     )
                     if hi <= lo:
                         break

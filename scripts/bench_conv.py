@@ -140,6 +140,7 @@ def _plane_loop(x, w, mode, sub, groups):
             for c in range(w.shape[1]):
                 plane = scipy.signal.convolve2d(xp[0, c], w[f, c], mode="valid")[:: sub[0], :: sub[1]]
                 acc = plane if acc is None else acc + plane
+
     scale = x.shape[0] * w.shape[0] / n_f
     return run, scale
 
@@ -286,7 +287,11 @@ def main_family(args, with_tf: bool) -> list:
         for name, ms in res.items():
             rate = f"{gflop / ms * 1e3:>8.1f}" if gflop else f"{'-':>8}"
             print(f"{label:<62} {name:<11} {ms:>9.2f} {rate}")
-        ratios = {f"{b}/tf": res[b] / res["tf"] for b in ("numpy", "scipy", "tensorflow") if b in res and "tf" in res}
+        ratios = {
+            f"{b}/tf": res[b] / res["tf"]
+            for b in ("numpy", "scipy", "tensorflow")
+            if b in res and "tf" in res
+        }
         print(f"{'':<62} ratios: " + ", ".join(f"{k}={v:.2f}" for k, v in ratios.items()))
         rows.append({"case": label, "ms": res, "ratios": ratios})
     if with_tf:
@@ -314,7 +319,13 @@ def memory_probe(run: bool) -> None:
 
 def main_memory() -> int:
     def max_rss(run: bool) -> float:
-        cmd = ["/usr/bin/time", "-v", sys.executable, __file__, "--memory-probe" if run else "--memory-baseline"]
+        cmd = [
+            "/usr/bin/time",
+            "-v",
+            sys.executable,
+            __file__,
+            "--memory-probe" if run else "--memory-baseline",
+        ]
         err = subprocess.run(cmd, capture_output=True, text=True, check=True).stderr
         line = next(ln for ln in err.splitlines() if "Maximum resident set size" in ln)
         return int(line.split(":")[1]) / 1024  # MiB
@@ -329,7 +340,9 @@ def main_memory() -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--cases", help="comma-separated case indices (default: all)")
     parser.add_argument("--json", help="write the results to this JSON file")

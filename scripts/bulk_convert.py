@@ -21,7 +21,9 @@ from legacyconv.io import load_weights, save_weights
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("src", type=Path, help="directory of legacy weight files")
     parser.add_argument("dst", type=Path, help="directory for the converted .npz files (created)")
     parser.add_argument("--spec", help="JSON/TOML spec applied to every file (for bare .npz files)")

@@ -40,8 +40,10 @@ def main() -> int:
             theirs = block[("theano", mode)]
             same = ours.shape == theirs.shape and bool(np.array_equal(ours, theirs))
             ok &= same
-            print(f"{mode}: legacyconv {ours.shape}  |  article (real Theano) {theirs.shape}  ->  "
-                  f"{'identical' if same else 'DIFFERENT'}")
+            print(
+                f"{mode}: legacyconv {ours.shape}  |  article (real Theano) {theirs.shape}  ->  "
+                f"{'identical' if same else 'DIFFERENT'}"
+            )
             print(_side_by_side(ours, theirs))
     print("=== stack size (2, 3, 5, 5) * (1, 1, 3, 3)")
     try:

@@ -18,7 +18,9 @@ BLOCKS = article_blocks()
 ENGINES = ["numpy", "scipy"]
 APIS = {
     "modern": lambda m, w, mode, backend: legacyconv.conv2d(m, w, border_mode=mode, backend=backend),
-    "legacy": lambda m, w, mode, backend: legacyconv.nnet.conv.conv2d(m, w, border_mode=mode, backend=backend),
+    "legacy": lambda m, w, mode, backend: legacyconv.nnet.conv.conv2d(
+        m, w, border_mode=mode, backend=backend
+    ),
 }
 
 
@@ -112,12 +114,12 @@ def test_fftconvolve_valid_error():
     m, w = _arrays(BLOCKS[4])
     message = BLOCKS[4][("scipy", "valid")]
     assert message.startswith("ValueError: ")
-    with pytest.raises(ValueError, match=re.escape(message[len("ValueError: "):])):
+    with pytest.raises(ValueError, match=re.escape(message[len("ValueError: ") :])):
         scipy.signal.convolve(m, w, "valid")
     try:
         modern = scipy.signal.fftconvolve(m, w, "valid")
     except ValueError as exc:  # the SciPy of the article
-        assert str(exc) == message[len("ValueError: "):]
+        assert str(exc) == message[len("ValueError: ") :]
     else:
         assert modern.shape != legacyconv.conv2d(m, w).shape == BLOCKS[5][("theano", "valid")]
     assert scipy.signal.fftconvolve(m, w, "full").shape == BLOCKS[5][("scipy", "full")]

@@ -33,7 +33,9 @@ def reference(model):
     """Legacy-style reference: NCHW input and NCHW / (C, H, W)-flattened layer outputs."""
     rng = np.random.default_rng(1)
     x_nhwc = rng.standard_normal((N, 6, 6, 2)).astype(np.float32)
-    probe = keras.Model(model.inputs[0], [model.get_layer(n).output for n in ("conv", "pool", "flat", "dense")])
+    probe = keras.Model(
+        model.inputs[0], [model.get_layer(n).output for n in ("conv", "pool", "flat", "dense")]
+    )
     conv, pool, _, dense = (np.asarray(t) for t in probe(x_nhwc))
     return {
         "input": x_nhwc.transpose(0, 3, 1, 2).copy(),
@@ -48,7 +50,13 @@ def reference(model):
 def test_passes_with_transposes_and_flatten_reorder(model, reference):
     report = check(model, reference, progress=False)
     assert report.passed
-    assert [r.key for r in report.rows] == ["layer00_conv", "layer01_pool", "layer02_flat", "layer03_dense", "output"]
+    assert [r.key for r in report.rows] == [
+        "layer00_conv",
+        "layer01_pool",
+        "layer02_flat",
+        "layer03_dense",
+        "output",
+    ]
     assert all(r.status == "ok" for r in report.rows)
     rows = {r.key: r for r in report.rows}
     assert rows["layer00_conv"].shape == (N, 4, 4, 3)  # reported in NHWC, like the model
@@ -100,8 +108,11 @@ def test_progress_bar_goes_to_stderr(model, reference, capsys):
 
 
 def test_unknown_layers_are_skipped_and_nhwc_input_used_as_is(model, reference):
-    ref = {"input": reference["input"].transpose(0, 2, 3, 1), "layer07_gone": np.zeros((N, 3)),
-           "output": reference["output"]}
+    ref = {
+        "input": reference["input"].transpose(0, 2, 3, 1),
+        "layer07_gone": np.zeros((N, 3)),
+        "output": reference["output"],
+    }
     report = check(model, ref, progress=False)
     assert report.passed and not report.notes
     assert report.rows[0].status == "skipped" and "no layer named 'gone'" in report.rows[0].note
@@ -126,8 +137,10 @@ def test_bad_reference(model, ref, match):
         check(model, ref, progress=False)
 
 
-@pytest.mark.parametrize("kwargs, match", [({"batch_size": 0}, "batch_size"), ({"rtol": -1.0}, "rtol"),
-                                           ({"atol": float("nan")}, "atol")])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"batch_size": 0}, "batch_size"), ({"rtol": -1.0}, "rtol"), ({"atol": float("nan")}, "atol")],
+)
 def test_bad_arguments(model, reference, kwargs, match):
     with pytest.raises(LegacyconvError, match=match):
         check(model, reference, progress=False, **kwargs)

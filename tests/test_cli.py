@@ -25,8 +25,13 @@ REFERENCE = EXAMPLES / "keras1_theano_lenet_reference.npz"
 
 def run(*args):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run([sys.executable, "-m", "legacyconv", *map(str, args)],
-                          capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "legacyconv", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
 
 
 def one_error_line(err, *pieces):
@@ -51,15 +56,20 @@ def test_migrate_then_check_in_a_subprocess(migrated, tmp_path):
     report = tmp_path / "report.json"
     script = shutil.which("legacyconv", path=os.path.dirname(sys.executable))
     cmd = [script] if script else [sys.executable, "-m", "legacyconv"]
-    proc = subprocess.run([*cmd, "check", migrated, REFERENCE, "--json", report],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [*cmd, "check", migrated, REFERENCE, "--json", report], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "PASS" in proc.stdout and "layer02_convolution2d_2" in proc.stdout
     data = json.loads(report.read_text())
     assert data["passed"] is True and data["first_diverging"] is None
     assert {r["key"] for r in data["rows"] if r["status"] == "ok"} >= {
-        "layer00_convolution2d_1", "layer01_maxpooling2d_1", "layer02_convolution2d_2",
-        "layer03_maxpooling2d_2", "output"}
+        "layer00_convolution2d_1",
+        "layer01_maxpooling2d_1",
+        "layer02_convolution2d_2",
+        "layer03_maxpooling2d_2",
+        "output",
+    }
 
 
 def test_check_mismatch_exits_1(migrated, tmp_path, capsys):
@@ -69,8 +79,21 @@ def test_check_mismatch_exits_1(migrated, tmp_path, capsys):
     assert main(["check", str(migrated), str(tmp_path / "bad_ref.npz"), "--no-progress"]) == 1
     out = capsys.readouterr().out
     assert "first diverging: layer02_convolution2d_2" in out and "FAIL" in out
-    assert main(["check", str(migrated), str(tmp_path / "bad_ref.npz"), "--json", "-", "--rtol", "1",
-                 "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "check",
+                str(migrated),
+                str(tmp_path / "bad_ref.npz"),
+                "--json",
+                "-",
+                "--rtol",
+                "1",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["passed"] is True
 
 
@@ -108,7 +131,9 @@ def test_spec_template_then_convert(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "guesses roles" in captured.err
     (tmp_path / "spec.json").write_text(captured.out)
-    assert main(["convert", str(params), str(tmp_path / "out.h5"), "--spec", str(tmp_path / "spec.json")]) == 0
+    assert (
+        main(["convert", str(params), str(tmp_path / "out.h5"), "--spec", str(tmp_path / "spec.json")]) == 0
+    )
     assert "wrote" in capsys.readouterr().out
     with __import__("h5py").File(tmp_path / "out.h5") as f:
         assert f["arr_0"].shape == (3, 3, 1, 2)
@@ -170,19 +195,28 @@ def _pickled(tmp_path):
 def test_bad_input_files(tmp_path, capsys, make, command, message):
     bad = make(tmp_path)
     before = sorted(os.listdir(tmp_path))
-    args = {"convert": ["convert", str(bad), str(tmp_path / "out.npz")],
-            "migrate": ["migrate", str(bad), "-o", str(tmp_path / "out.keras")],
-            "inspect": ["inspect", str(bad)]}[command]
+    args = {
+        "convert": ["convert", str(bad), str(tmp_path / "out.npz")],
+        "migrate": ["migrate", str(bad), "-o", str(tmp_path / "out.keras")],
+        "inspect": ["inspect", str(bad)],
+    }[command]
     assert main(args) == 2
     one_error_line(capsys.readouterr().err, f"legacyconv {command}: error:", message)
     assert sorted(os.listdir(tmp_path)) == before  # no output, no temporary file
 
 
 def test_unknown_layer_writes_nothing(tmp_path, capsys):
-    path = write_keras1(tmp_path / "m.h5", [
-        ("Convolution2D", conv_cfg("conv", 2, 3, 3)),
-        ("LocallyConnected2D", {"name": "locallyconnected2d_1", "nb_filter": 2, "nb_row": 3, "nb_col": 3}),
-    ], {"conv": [("conv_W", np.ones((2, 1, 3, 3), np.float32)), ("conv_b", np.zeros(2, np.float32))]})
+    path = write_keras1(
+        tmp_path / "m.h5",
+        [
+            ("Convolution2D", conv_cfg("conv", 2, 3, 3)),
+            (
+                "LocallyConnected2D",
+                {"name": "locallyconnected2d_1", "nb_filter": 2, "nb_row": 3, "nb_col": 3},
+            ),
+        ],
+        {"conv": [("conv_W", np.ones((2, 1, 3, 3), np.float32)), ("conv_b", np.zeros(2, np.float32))]},
+    )
     assert main(["migrate", str(path), "-o", str(tmp_path / "out.keras")]) == 2
     one_error_line(capsys.readouterr().err, "'locallyconnected2d_1' (LocallyConnected2D) is not supported")
     assert sorted(os.listdir(tmp_path)) == ["m.h5"]
@@ -192,7 +226,9 @@ def test_bad_spec_writes_nothing(tmp_path, capsys):
     params = tmp_path / "params.npz"
     np.savez(params, np.ones((2, 1, 3, 3), np.float32))
     (tmp_path / "spec.json").write_text(json.dumps({"arrays": {"arr_0": {"role": "kernel"}}}))
-    assert main(["convert", str(params), str(tmp_path / "out.npz"), "--spec", str(tmp_path / "spec.json")]) == 2
+    assert (
+        main(["convert", str(params), str(tmp_path / "out.npz"), "--spec", str(tmp_path / "spec.json")]) == 2
+    )
     one_error_line(capsys.readouterr().err, "arrays.arr_0.role must be one of")
     assert sorted(os.listdir(tmp_path)) == ["params.npz", "spec.json"]
 

@@ -33,15 +33,21 @@ HINTS = [c for c in cases("conv2d") if c["name"].startswith("conv2d_hints/") and
 
 @pytest.mark.parametrize("case", HINTS, ids=[c["name"] for c in HINTS])
 def test_contradicting_hint_names_both_shapes(case):
-    with pytest.raises(legacyconv.LegacyconvError, match=r"shape hint does not match the array: \w+_shape=\(.*\) but \w+\.shape=\("):
+    with pytest.raises(
+        legacyconv.LegacyconvError,
+        match=r"shape hint does not match the array: \w+_shape=\(.*\) but \w+\.shape=\(",
+    ):
         legacyconv.conv2d(*case["inputs"], **case["kwargs"])
 
 
 @pytest.mark.parametrize("case", output_shape_cases(), ids=str)
 def test_output_shape(case):
     got = legacyconv.get_conv_output_shape(
-        case["image_shape"], case["kernel_shape"], as_tuples(case["border_mode"]),
-        tuple(case["subsample"]), tuple(case["filter_dilation"]),
+        case["image_shape"],
+        case["kernel_shape"],
+        as_tuples(case["border_mode"]),
+        tuple(case["subsample"]),
+        tuple(case["filter_dilation"]),
     )
     assert got == tuple(case["output_shape"])
     assert legacyconv.nnet.abstract_conv.get_conv_output_shape is legacyconv.get_conv_output_shape

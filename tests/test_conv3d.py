@@ -34,9 +34,10 @@ def naive_conv3d(x, w, mode, stride, dilation, groups, flip):
     for f in range(w.shape[0]):
         chans = slice((f // og) * cg, (f // og + 1) * cg)
         for idx in np.ndindex(*out_sp):
-            window = xp[(slice(None), chans) + tuple(
-                slice(i * s, i * s + k, d) for i, s, k, d in zip(idx, stride, dk, dilation)
-            )]
+            window = xp[
+                (slice(None), chans)
+                + tuple(slice(i * s, i * s + k, d) for i, s, k, d in zip(idx, stride, dk, dilation))
+            ]
             out[(slice(None), f) + idx] = np.sum(window * w[f], axis=(1, 2, 3, 4))
     return out
 
@@ -67,9 +68,14 @@ def conv3d_args(draw):
     dilation = tuple(draw(st.integers(1, 2)) for _ in range(3))
     mode = draw(st.sampled_from(["valid", "full", "half"]) | st.tuples(*(st.integers(0, 2),) * 3))
     size = tuple(draw(st.integers(1, 5)) for _ in range(3))
-    pads = mode if isinstance(mode, tuple) else [
-        {"valid": 0, "full": (k - 1) * d, "half": ((k - 1) * d + 1) // 2}[mode] for k, d in zip(kernel, dilation)
-    ]
+    pads = (
+        mode
+        if isinstance(mode, tuple)
+        else [
+            {"valid": 0, "full": (k - 1) * d, "half": ((k - 1) * d + 1) // 2}[mode]
+            for k, d in zip(kernel, dilation)
+        ]
+    )
     assume(all(n + 2 * p >= (k - 1) * d + 1 for n, p, k, d in zip(size, pads, kernel, dilation)))
     rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
     x = rng.standard_normal((2, groups * cg) + size)
@@ -79,8 +85,16 @@ def conv3d_args(draw):
 
 def _call(args, backend="numpy"):
     x, w, mode, stride, dilation, groups, flip = args
-    return conv3d(x, w, border_mode=mode, subsample=stride, filter_flip=flip,
-                  filter_dilation=dilation, num_groups=groups, backend=backend)
+    return conv3d(
+        x,
+        w,
+        border_mode=mode,
+        subsample=stride,
+        filter_flip=flip,
+        filter_dilation=dilation,
+        num_groups=groups,
+        backend=backend,
+    )
 
 
 @settings(max_examples=40, deadline=None)
@@ -105,7 +119,9 @@ def test_float32_strided_views_not_modified(backend):
     view = x[:, :, ::-1, :, ::2]
     out = conv3d(view, w[:, :, :, ::-1], border_mode=(1, 0, 1), subsample=(2, 1, 1), backend=backend)
     assert out.dtype == np.float32
-    ref = naive_conv3d(view.astype(np.float64), w[:, :, :, ::-1].astype(np.float64), (1, 0, 1), (2, 1, 1), (1, 1, 1), 1, True)
+    ref = naive_conv3d(
+        view.astype(np.float64), w[:, :, :, ::-1].astype(np.float64), (1, 0, 1), (2, 1, 1), (1, 1, 1), 1, True
+    )
     np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4)
     np.testing.assert_array_equal(x, before_x)
     np.testing.assert_array_equal(w, before_w)
@@ -122,14 +138,26 @@ W = np.ones((3, 2, 2, 2, 2))
 @pytest.mark.parametrize(
     "args, kwargs, match",
     [
-        ((X[0], W), {}, r"input must be a 5-d array \(batch, channels, depth, rows, cols\). Received: input.shape=\(2, 4, 4, 4\)"),
+        (
+            (X[0], W),
+            {},
+            r"input must be a 5-d array \(batch, channels, depth, rows, cols\). Received: input.shape=\(2, 4, 4, 4\)",
+        ),
         ((X, W[0]), {}, r"filters must be a 5-d array"),
-        ((X, np.ones((3, 4, 2, 2, 2))), {}, r"same stack size: input.shape=\(1, 2, 4, 4, 4\) has 2 channels, filters.shape=\(3, 4, 2, 2, 2\) expects 4"),
+        (
+            (X, np.ones((3, 4, 2, 2, 2))),
+            {},
+            r"same stack size: input.shape=\(1, 2, 4, 4, 4\) has 2 channels, filters.shape=\(3, 4, 2, 2, 2\) expects 4",
+        ),
         ((X, W), {"num_groups": 2}, r"number of filters must be divisible by num_groups"),
         ((X, np.ones((3, 2, 5, 2, 2))), {}, r"impossible output shape"),
         ((X, W), {"subsample": (1, 1)}, r"subsample must be a tuple of 3 positive integers"),
         ((X, W), {"border_mode": (1, 1)}, r"border_mode must be"),
-        ((X, W), {"input_shape": (1, 2, 4, 4, 5)}, r"input_shape=\(1, 2, 4, 4, 5\) but input.shape=\(1, 2, 4, 4, 4\)"),
+        (
+            (X, W),
+            {"input_shape": (1, 2, 4, 4, 5)},
+            r"input_shape=\(1, 2, 4, 4, 5\) but input.shape=\(1, 2, 4, 4, 4\)",
+        ),
         ((X, W), {"backend": "torch"}, r"backend must be one of"),
     ],
 )

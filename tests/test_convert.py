@@ -75,7 +75,9 @@ def test_keras1_file_to_tf_by_hand(lenet):
     out = convert_weights(lenet)
     w = lenet.arrays["convolution2d_1/convolution2d_1_W"]
     # Theano (out, in, rows, cols), flipped (true convolution) -> TF HWIO cross-correlation
-    np.testing.assert_array_equal(out.arrays["convolution2d_1/convolution2d_1_W"], w[:, :, ::-1, ::-1].transpose(2, 3, 1, 0))
+    np.testing.assert_array_equal(
+        out.arrays["convolution2d_1/convolution2d_1_W"], w[:, :, ::-1, ::-1].transpose(2, 3, 1, 0)
+    )
     np.testing.assert_array_equal(out.arrays["dense_1/dense_1_b"], lenet.arrays["dense_1/dense_1_b"])
     np.testing.assert_array_equal(out.arrays["dense_2/dense_2_W"], lenet.arrays["dense_2/dense_2_W"])
     # the dense kernel after the flatten: same result on the same feature map, flattened each way
@@ -147,13 +149,21 @@ def test_lasagne_positional_npz_with_toml_spec(positional, tmp_path):
 
 
 def test_positional_without_spec_names_the_arrays(positional):
-    with pytest.raises(LegacyconvError, match=r"4 array\(s\).*no known role.*arr_0 \(6, 1, 5, 5\).*--spec-template"):
+    with pytest.raises(
+        LegacyconvError, match=r"4 array\(s\).*no known role.*arr_0 \(6, 1, 5, 5\).*--spec-template"
+    ):
         convert_weights(positional)
 
 
 def test_filter_flip_false_and_renaming(positional):
-    spec = {"arrays": {"arr_0": {"role": "conv_kernel", "filter_flip": False, "name": "conv1/kernel"},
-                       "arr_2": {"role": "keep"}, "arr_4": {"role": "keep"}, "arr_6": {"role": "keep"}}}
+    spec = {
+        "arrays": {
+            "arr_0": {"role": "conv_kernel", "filter_flip": False, "name": "conv1/kernel"},
+            "arr_2": {"role": "keep"},
+            "arr_4": {"role": "keep"},
+            "arr_6": {"role": "keep"},
+        }
+    }
     out = convert_weights(positional, spec=spec)
     w = np.load(positional)["arr_0"]
     assert list(out.arrays)[0] == "conv1/kernel"
@@ -168,16 +178,26 @@ def test_filter_flip_false_and_renaming(positional):
         ({"arrays": {"arr_0": {"role": "conv_kernel", "filter_flip": "yes"}}}, "wrong type"),
         ({"arrays": {"arr_9": {"role": "bias"}}}, r"names arrays that are not in .*\['arr_9'\]"),
         ({"arrays": {"arr_1": {"role": "bias", "feature_shape": [1, 2, 3]}}}, "for a dense_kernel only"),
-        ({"arrays": {"arr_4": {"role": "dense_kernel", "feature_shape": [12, 5, 6]}}}, "one row per flattened feature"),
+        (
+            {"arrays": {"arr_4": {"role": "dense_kernel", "feature_shape": [12, 5, 6]}}},
+            "one row per flattened feature",
+        ),
         ({"arrays": {"arr_1": {"role": "conv_kernel"}}}, r"array 'arr_1'.*4-d array"),
         ({"arrays": {}}, "non-empty 'arrays'"),
         ({"layers": {}}, "unknown top-level keys"),
-        ({"arrays": {"arr_0": {"role": "bias", "name": "x"}, "arr_1": {"role": "bias", "name": "x"}}},
-         "two arrays would be written as 'x'"),
+        (
+            {"arrays": {"arr_0": {"role": "bias", "name": "x"}, "arr_1": {"role": "bias", "name": "x"}}},
+            "two arrays would be written as 'x'",
+        ),
     ],
 )
 def test_bad_spec(positional, spec, match):
-    full = {"arrays": {**{k: {"role": "keep"} for k in ("arr_0", "arr_2", "arr_4", "arr_6")}, **spec.get("arrays", {})}}
+    full = {
+        "arrays": {
+            **{k: {"role": "keep"} for k in ("arr_0", "arr_2", "arr_4", "arr_6")},
+            **spec.get("arrays", {}),
+        }
+    }
     if set(spec) != {"arrays"} or not spec["arrays"]:
         full = spec
     with pytest.raises(LegacyconvError, match=match):
@@ -233,7 +253,9 @@ def test_depthwise_kernel_needs_num_channels_in_the_spec(tmp_path):
     dw = rng.standard_normal((6, 1, 3, 3)).astype(np.float32)  # 3 channels x multiplier 2
     path = tmp_path / "dw.npz"
     np.savez(path, dw)
-    with pytest.raises(LegacyconvError, match=r"spec must give num_channels for the depthwise_kernel of shape \(6, 1, 3, 3\)"):
+    with pytest.raises(
+        LegacyconvError, match=r"spec must give num_channels for the depthwise_kernel of shape \(6, 1, 3, 3\)"
+    ):
         convert_weights(path, spec={"arrays": {"arr_0": {"role": "depthwise_kernel"}}})
     out = convert_weights(path, spec={"arrays": {"arr_0": {"role": "depthwise_kernel", "num_channels": 3}}})
     k = next(iter(out.arrays.values()))

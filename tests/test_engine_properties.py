@@ -133,11 +133,29 @@ def scipy_paths(x, w, nd, kwargs):
 
 def check_engines_agree(problem, nd):
     x, w, kwargs = problem
-    expected = reference_conv(x, w, kwargs["border_mode"], kwargs["subsample"], kwargs["filter_flip"],
-                              kwargs["filter_dilation"], kwargs["num_groups"])
-    scale = float(np.max(reference_conv(np.abs(x), np.abs(w), kwargs["border_mode"], kwargs["subsample"],
-                                        kwargs["filter_flip"], kwargs["filter_dilation"],
-                                        kwargs["num_groups"]), initial=0.0))
+    expected = reference_conv(
+        x,
+        w,
+        kwargs["border_mode"],
+        kwargs["subsample"],
+        kwargs["filter_flip"],
+        kwargs["filter_dilation"],
+        kwargs["num_groups"],
+    )
+    scale = float(
+        np.max(
+            reference_conv(
+                np.abs(x),
+                np.abs(w),
+                kwargs["border_mode"],
+                kwargs["subsample"],
+                kwargs["filter_flip"],
+                kwargs["filter_dilation"],
+                kwargs["num_groups"],
+            ),
+            initial=0.0,
+        )
+    )
     by_numpy = CONV[nd](x, w, backend="numpy", **kwargs)
     by_scipy = CONV[nd](x, w, backend="scipy", **kwargs)
     for name, got in [("numpy", by_numpy), ("scipy", by_scipy), *scipy_paths(x, w, nd, kwargs)]:

@@ -63,8 +63,17 @@ def write_keras1(path, layers, weights, input_shape=(1, 8, 8), version=b"1.2.2")
 
 
 def conv_cfg(name, nb_filter, r, c, border="valid", subsample=(1, 1), **extra):
-    cfg = dict(name=name, nb_filter=nb_filter, nb_row=r, nb_col=c, border_mode=border,
-               subsample=list(subsample), dim_ordering="th", activation="linear", bias=True)
+    cfg = dict(
+        name=name,
+        nb_filter=nb_filter,
+        nb_row=r,
+        nb_col=c,
+        border_mode=border,
+        subsample=list(subsample),
+        dim_ordering="th",
+        activation="linear",
+        bias=True,
+    )
     cfg.update(extra)
     return cfg
 
@@ -86,12 +95,19 @@ def test_real_keras1_model_roles_and_arrays():
             layer, weight = name.split("/")
             np.testing.assert_array_equal(arr, f["model_weights"][layer][weight][()])
     assert list(wf.arrays) == [
-        "convolution2d_1/convolution2d_1_W", "convolution2d_1/convolution2d_1_b",
-        "convolution2d_2/convolution2d_2_W", "convolution2d_2/convolution2d_2_b",
-        "dense_1/dense_1_W", "dense_1/dense_1_b", "dense_2/dense_2_W", "dense_2/dense_2_b",
+        "convolution2d_1/convolution2d_1_W",
+        "convolution2d_1/convolution2d_1_b",
+        "convolution2d_2/convolution2d_2_W",
+        "convolution2d_2/convolution2d_2_b",
+        "dense_1/dense_1_W",
+        "dense_1/dense_1_b",
+        "dense_2/dense_2_W",
+        "dense_2/dense_2_b",
     ]
     info = wf.info
-    assert info["convolution2d_1/convolution2d_1_W"] == ArrayInfo("conv_kernel", "theano", "convolution2d_1", True)
+    assert info["convolution2d_1/convolution2d_1_W"] == ArrayInfo(
+        "conv_kernel", "theano", "convolution2d_1", True
+    )
     assert info["convolution2d_2/convolution2d_2_b"].role == "bias"
     # dense_1 follows Flatten of the (12, 6, 6) map; dense_2 follows dense_1
     assert info["dense_1/dense_1_W"].feature_shape == (12, 6, 6)
@@ -113,7 +129,13 @@ def test_real_keras1_plan_shapes_match_the_reference_outputs():
 def test_summary_and_dict_describe_the_file():
     wf = load_weights(LENET)
     text = wf.summary()
-    for piece in ("Keras 1.2.2", "convolution2d_2", "MaxPooling2D", "(12, 6, 6)", "conv kernel (filter_flip=True)"):
+    for piece in (
+        "Keras 1.2.2",
+        "convolution2d_2",
+        "MaxPooling2D",
+        "(12, 6, 6)",
+        "conv kernel (filter_flip=True)",
+    ):
         assert piece in text
     d = wf.to_dict()
     json.dumps(d)  # serialisable
@@ -253,9 +275,11 @@ def test_nonfinite_values_are_reported(tmp_path):
 
 
 def test_import_does_not_load_h5py_or_tensorflow():
-    code = "import legacyconv, legacyconv.io, legacyconv.convert, legacyconv.cli, sys; " \
-           "import legacyconv.migrate, legacyconv.regression; " \
-           "print('h5py' in sys.modules, 'tensorflow' in sys.modules)"
+    code = (
+        "import legacyconv, legacyconv.io, legacyconv.convert, legacyconv.cli, sys; "
+        "import legacyconv.migrate, legacyconv.regression; "
+        "print('h5py' in sys.modules, 'tensorflow' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 
@@ -292,10 +316,14 @@ def test_unsupported_layer_is_named_with_its_class(tmp_path):
     rng = np.random.default_rng(1)
     path = write_keras1(
         tmp_path / "m.h5",
-        [("Convolution2D", conv_cfg("conv_a", 2, 3, 3)),
-         ("BatchNormalization", {"name": "bn_1", "mode": 0, "axis": 1})],
-        {"conv_a": [("conv_a_W", rng.standard_normal((2, 1, 3, 3))), ("conv_a_b", np.zeros(2))],
-         "bn_1": [("bn_1_gamma", np.ones(2))]},
+        [
+            ("Convolution2D", conv_cfg("conv_a", 2, 3, 3)),
+            ("BatchNormalization", {"name": "bn_1", "mode": 0, "axis": 1}),
+        ],
+        {
+            "conv_a": [("conv_a_W", rng.standard_normal((2, 1, 3, 3))), ("conv_a_b", np.zeros(2))],
+            "bn_1": [("bn_1_gamma", np.ones(2))],
+        },
     )
     wf = load_weights(path)  # inspecting still works
     assert wf.info["conv_a/conv_a_W"].role == "conv_kernel"
@@ -311,30 +339,52 @@ def test_weight_shape_mismatch_and_missing_weight(tmp_path):
         [("Convolution2D", conv_cfg("c", 4, 3, 3))],
         {"c": [("c_W", np.ones((4, 2, 3, 3))), ("c_b", np.zeros(4))]},
     )
-    with pytest.raises(LegacyconvError, match=r"weight 'c_W' has shape \(4, 2, 3, 3\).*expect \(4, 1, 3, 3\)"):
+    with pytest.raises(
+        LegacyconvError, match=r"weight 'c_W' has shape \(4, 2, 3, 3\).*expect \(4, 1, 3, 3\)"
+    ):
         plan_keras1(load_weights(path).keras1)
-    path = write_keras1(tmp_path / "m2.h5", [("Convolution2D", conv_cfg("c", 4, 3, 3))],
-                        {"c": [("c_W", np.ones((4, 1, 3, 3)))]})
+    path = write_keras1(
+        tmp_path / "m2.h5",
+        [("Convolution2D", conv_cfg("c", 4, 3, 3))],
+        {"c": [("c_W", np.ones((4, 1, 3, 3)))]},
+    )
     with pytest.raises(LegacyconvError, match="should have 2 weight array"):
         plan_keras1(load_weights(path).keras1)
 
 
 def test_tf_dim_ordering_is_refused(tmp_path):
-    path = write_keras1(tmp_path / "m.h5", [("MaxPooling2D", {"name": "p", "pool_size": [2, 2],
-                                                              "strides": None, "border_mode": "valid",
-                                                              "dim_ordering": "tf"})], {})
+    path = write_keras1(
+        tmp_path / "m.h5",
+        [
+            (
+                "MaxPooling2D",
+                {
+                    "name": "p",
+                    "pool_size": [2, 2],
+                    "strides": None,
+                    "border_mode": "valid",
+                    "dim_ordering": "tf",
+                },
+            )
+        ],
+        {},
+    )
     with pytest.raises(UnsupportedLayerError, match="dim_ordering='tf'"):
         plan_keras1(load_weights(path).keras1)
 
 
 @pytest.mark.parametrize(
     "padding, pads",
-    [([1, 2], ((1, 1), (2, 2))), ([1, 2, 3, 4], ((1, 2), (3, 4))),
-     ({"top_pad": 2, "right_pad": 1}, ((2, 0), (0, 1)))],
+    [
+        ([1, 2], ((1, 1), (2, 2))),
+        ([1, 2, 3, 4], ((1, 2), (3, 4))),
+        ({"top_pad": 2, "right_pad": 1}, ((2, 0), (0, 1))),
+    ],
 )
 def test_zero_padding_forms(tmp_path, padding, pads):
-    path = write_keras1(tmp_path / "m.h5", [("ZeroPadding2D", {"name": "z", "padding": padding,
-                                                               "dim_ordering": "th"})], {})
+    path = write_keras1(
+        tmp_path / "m.h5", [("ZeroPadding2D", {"name": "z", "padding": padding, "dim_ordering": "th"})], {}
+    )
     (plan,) = plan_keras1(load_weights(path).keras1)
     assert plan.pads == pads
     assert plan.output_shape == (1, 8 + sum(pads[0]), 8 + sum(pads[1]))
@@ -370,11 +420,11 @@ def test_conv_same_pads_reproduce_theano_half_then_keras1_crop(n, k, s, d):
     [
         (12, 2, "valid", 2, (0, 6, 0)),
         (13, 2, "valid", 2, (0, 6, 0)),
-        (12, 2, "same", 2, (1, 7, 1)),   # Theano pad 1 -> 7 windows, Keras 1 keeps ceil(12/2) = 6
+        (12, 2, "same", 2, (1, 7, 1)),  # Theano pad 1 -> 7 windows, Keras 1 keeps ceil(12/2) = 6
         (13, 2, "same", 2, (1, 7, 0)),
-        (7, 3, "same", 2, (1, 4, 0)),    # odd pool > 2: pad = pool - 2
+        (7, 3, "same", 2, (1, 4, 0)),  # odd pool > 2: pad = pool - 2
         (8, 3, "same", 1, (1, 8, 0)),
-        (9, 4, "same", 3, (3, 4, 1)),    # even pool: pad = pool - 1
+        (9, 4, "same", 3, (3, 4, 1)),  # even pool: pad = pool - 1
         (5, 1, "same", 1, (0, 5, 0)),
     ],
 )

@@ -85,8 +85,12 @@ PLANS = [
     (4, (6, 2, 3, 3), dict(num_groups=2, border_mode="full", subsample=(1, 2)), ["ZeroPadding2D", "Conv2D"]),
     (3, (6, 1, 3, 3), dict(num_groups=3, border_mode="half"), ["ZeroPadding2D", "DepthwiseConv2D"]),
     (3, (3, 1, 2, 3), dict(num_groups=3, subsample=(2, 3)), ["DepthwiseConv2D", "MaxPooling2D"]),
-    (2, (4, 1, 3, 3), dict(num_groups=2, subsample=(2, 2), filter_dilation=(2, 2), border_mode=1),
-     ["ZeroPadding2D", "DepthwiseConv2D", "MaxPooling2D"]),
+    (
+        2,
+        (4, 1, 3, 3),
+        dict(num_groups=2, subsample=(2, 2), filter_dilation=(2, 2), border_mode=1),
+        ["ZeroPadding2D", "DepthwiseConv2D", "MaxPooling2D"],
+    ),
     (2, (4, 1, 3, 2), dict(num_groups=2, subsample=(3, 3), filter_flip=False), ["DepthwiseConv2D"]),
 ]
 
@@ -122,17 +126,24 @@ def test_names_in_a_model_that_is_saved_and_reloaded(tmp_path):
     w1 = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
     w2 = rng.standard_normal((4, 1, 3, 3)).astype(np.float32)
     b1 = rng.standard_normal(4).astype(np.float32)
-    first = to_keras_conv2d(w1, b1, border_mode="half", subsample=(2, 2), filter_dilation=(1, 2), name="block1")
+    first = to_keras_conv2d(
+        w1, b1, border_mode="half", subsample=(2, 2), filter_dilation=(1, 2), name="block1"
+    )
     second = to_keras_conv2d(w2, border_mode="full", num_groups=4, name="block2")
     assert [layer.name for layer in first] == ["block1_pad", "block1", "block1_subsample"]
     assert [layer.name for layer in second] == ["block2_pad", "block2"]
     model = keras.Sequential([keras.Input((None, None, 3)), *first, *second])
     x = rng.standard_normal((2, 3, 7, 8)).astype(np.float32)
     expected = legacyconv.conv2d(
-        legacyconv.conv2d(x, w1, border_mode="half", subsample=(2, 2), filter_dilation=(1, 2)) + b1[:, None, None],
-        w2, border_mode="full", num_groups=4,
+        legacyconv.conv2d(x, w1, border_mode="half", subsample=(2, 2), filter_dilation=(1, 2))
+        + b1[:, None, None],
+        w2,
+        border_mode="full",
+        num_groups=4,
     )
-    np.testing.assert_allclose(layouts.nhwc_to_nchw(model.predict(layouts.nchw_to_nhwc(x), verbose=0)), expected, **_tol(expected))
+    np.testing.assert_allclose(
+        layouts.nhwc_to_nchw(model.predict(layouts.nchw_to_nhwc(x), verbose=0)), expected, **_tol(expected)
+    )
     path = tmp_path / "m.keras"
     model.save(path)
     reloaded = keras.models.load_model(path)
@@ -148,10 +159,22 @@ def test_names_in_a_model_that_is_saved_and_reloaded(tmp_path):
     "args, kwargs, match",
     [
         ((np.ones((3, 3, 3)),), {}, r"filters must be a 4-d array .*Received: filters\.shape=\(3, 3, 3\)"),
-        ((np.ones((4, 3, 3, 3)), np.ones(3)), {}, r"bias must have one value per filter: expected shape \(4,\).*bias\.shape=\(3,\)"),
-        ((np.ones((5, 1, 3, 3)),), dict(num_groups=2), r"divisible by num_groups: filters\.shape=\(5, 1, 3, 3\) has 5 filters, num_groups=2"),
+        (
+            (np.ones((4, 3, 3, 3)), np.ones(3)),
+            {},
+            r"bias must have one value per filter: expected shape \(4,\).*bias\.shape=\(3,\)",
+        ),
+        (
+            (np.ones((5, 1, 3, 3)),),
+            dict(num_groups=2),
+            r"divisible by num_groups: filters\.shape=\(5, 1, 3, 3\) has 5 filters, num_groups=2",
+        ),
         ((np.ones((4, 3, 3, 3)),), dict(border_mode="same"), r"Theano's name for TF's 'same' is 'half'"),
-        ((np.ones((4, 3, 3, 3)),), dict(subsample=(0, 1)), r"subsample must be a tuple of 2 positive integers"),
+        (
+            (np.ones((4, 3, 3, 3)),),
+            dict(subsample=(0, 1)),
+            r"subsample must be a tuple of 2 positive integers",
+        ),
         ((np.ones((4, 3, 3, 3)),), dict(filter_flip=1), r"filter_flip must be True or False"),
         ((np.ones((4, 3, 3, 3)),), dict(name=3), r"name must be a string or None"),
         ((np.ones((4, 3, 0, 3)),), {}, r"filters must have no empty axis"),

@@ -93,7 +93,11 @@ def test_theano_pool_layer_saves_and_loads(tmp_path):
 @pytest.mark.parametrize(
     "args, kwargs, match",
     [
-        (((2, 2), True), {"input_shape": (5,)}, r"input_shape must be the pooled image size \(rows, cols\).*Received: input_shape=\(5,\)"),
+        (
+            ((2, 2), True),
+            {"input_shape": (5,)},
+            r"input_shape must be the pooled image size \(rows, cols\).*Received: input_shape=\(5,\)",
+        ),
         (((2, 2), False, None, (1, 1)), {}, r"pad requires ignore_border=True"),
         (((2, 2), None), {}, r"ignore_border must be True or False"),
         (((2, 2), True, None, (0, 0), "avg"), {}, r"mode must be one of"),
@@ -136,8 +140,13 @@ def test_transpose_layers_compute_theano(shape, out_hw, kwargs, use_bias):
     bias = rng.standard_normal(n_out).astype(np.float32) if use_bias else None
     layers = to_keras_conv2d_transpose(w, bias, (None, n_out) + out_hw, **kwargs, name="up")
     expected = naive_transpose(
-        y.astype(np.float64), w.astype(np.float64), out_hw, kwargs.get("border_mode", "valid"),
-        kwargs.get("input_dilation", (1, 1)), kwargs.get("filter_dilation", (1, 1)), groups,
+        y.astype(np.float64),
+        w.astype(np.float64),
+        out_hw,
+        kwargs.get("border_mode", "valid"),
+        kwargs.get("input_dilation", (1, 1)),
+        kwargs.get("filter_dilation", (1, 1)),
+        groups,
         kwargs.get("filter_flip", True),
     )
     if use_bias:
@@ -152,7 +161,10 @@ def test_transpose_layers_compute_theano(shape, out_hw, kwargs, use_bias):
     "kwargs, match",
     [
         ({"output_shape": None}, r"output_shape must be given"),
-        ({"output_shape": (6, 6), "bias": np.ones(4)}, r"bias must have one value per output channel \(num_groups=1\): expected shape \(3,\).*bias.shape=\(4,\)"),
+        (
+            {"output_shape": (6, 6), "bias": np.ones(4)},
+            r"bias must have one value per output channel \(num_groups=1\): expected shape \(3,\).*bias.shape=\(4,\)",
+        ),
         ({"output_shape": (None, 4, 6, 6)}, r"output_shape=\(None, 4, 6, 6\) has 4 channels.*give 3"),
         ({"output_shape": (1, 1)}, r"smaller than the dilated kernel allows"),
         ({"output_shape": (6, 6), "num_groups": 3}, r"divisible by num_groups"),
@@ -173,7 +185,9 @@ def test_saved_model_with_theano_pool_loads_through_legacyconv(tmp_path):
     from legacyconv.keras import to_keras_pool2d
 
     x = -np.arange(1.0, 17.0, dtype=np.float32).reshape(1, 4, 4, 1)
-    model = tf.keras.Sequential([tf.keras.Input((4, 4, 1)), *to_keras_pool2d((2, 2), True, pad=(1, 1), input_shape=(4, 4))])
+    model = tf.keras.Sequential(
+        [tf.keras.Input((4, 4, 1)), *to_keras_pool2d((2, 2), True, pad=(1, 1), input_shape=(4, 4))]
+    )
     path = tmp_path / "m.keras"
     model.save(path)
     np.save(tmp_path / "expected.npy", model(x).numpy())

@@ -177,7 +177,10 @@ def test_round_trips_dense(feature_shape, units):
     w = _arange((int(np.prod(feature_shape)), units), np.float64)
     there = layouts.dense_kernel_theano_to_tf(w, feature_shape)
     assert np.array_equal(layouts.dense_kernel_tf_to_theano(there, feature_shape), w)
-    assert np.array_equal(layouts.dense_kernel_theano_to_tf(layouts.dense_kernel_tf_to_theano(w, feature_shape), feature_shape), w)
+    assert np.array_equal(
+        layouts.dense_kernel_theano_to_tf(layouts.dense_kernel_tf_to_theano(w, feature_shape), feature_shape),
+        w,
+    )
 
 
 # --------------------------------------------------------------------------- copies, inputs
@@ -205,16 +208,32 @@ def test_accepts_nested_lists():
 @pytest.mark.parametrize(
     "fn, shape, match",
     [
-        (layouts.nchw_to_nhwc, (2, 3, 4), r"x must be a 4-d array \(batch, channels, rows, cols\)\. Received: x\.shape=\(2, 3, 4\)"),
+        (
+            layouts.nchw_to_nhwc,
+            (2, 3, 4),
+            r"x must be a 4-d array \(batch, channels, rows, cols\)\. Received: x\.shape=\(2, 3, 4\)",
+        ),
         (layouts.nhwc_to_nchw, (2, 3, 4, 5, 6), r"x must be a 4-d array \(batch, rows, cols, channels\)"),
         (layouts.ncdhw_to_ndhwc, (2, 3, 4, 5), r"x must be a 5-d array \(batch, channels, depth"),
         (layouts.ndhwc_to_ncdhw, (2, 3, 4, 5), r"x must be a 5-d array \(batch, depth"),
-        (layouts.theano_kernel_to_tf, (3, 3, 3), r"w must be a 4-d array \(out_channels, in_channels // num_groups, rows, cols\)\. Received: w\.shape=\(3, 3, 3\)"),
+        (
+            layouts.theano_kernel_to_tf,
+            (3, 3, 3),
+            r"w must be a 4-d array \(out_channels, in_channels // num_groups, rows, cols\)\. Received: w\.shape=\(3, 3, 3\)",
+        ),
         (layouts.tf_kernel_to_theano, (3, 3), r"w must be a 4-d array \(rows, cols"),
         (layouts.theano_kernel3d_to_tf, (3, 3, 3, 3), r"w must be a 5-d array"),
         (layouts.tf_kernel3d_to_theano, (3, 3, 3, 3), r"w must be a 5-d array"),
-        (functools.partial(layouts.theano_depthwise_kernel_to_tf, num_channels=3), (3, 3, 3), r"w must be a 4-d array \(channels \* multiplier, 1"),
-        (layouts.tf_depthwise_kernel_to_theano, (3, 3, 3), r"w must be a 4-d array \(rows, cols, channels, multiplier\)"),
+        (
+            functools.partial(layouts.theano_depthwise_kernel_to_tf, num_channels=3),
+            (3, 3, 3),
+            r"w must be a 4-d array \(channels \* multiplier, 1",
+        ),
+        (
+            layouts.tf_depthwise_kernel_to_theano,
+            (3, 3, 3),
+            r"w must be a 4-d array \(rows, cols, channels, multiplier\)",
+        ),
         (layouts.theano_pointwise_kernel_to_tf, (3, 3), r"w must be a 4-d array"),
         (layouts.tf_pointwise_kernel_to_theano, (3, 3), r"w must be a 4-d array"),
         (layouts.theano_transpose_kernel_to_tf, (3, 3), r"w must be a 4-d array \(in_channels, out_channels"),
@@ -227,7 +246,9 @@ def test_wrong_rank_is_named(fn, shape, match):
 
 
 def test_group_divisibility():
-    with pytest.raises(LegacyconvError, match=r"divisible by num_groups: w\.shape=\(5, 2, 3, 3\) has 5 filters, num_groups=2"):
+    with pytest.raises(
+        LegacyconvError, match=r"divisible by num_groups: w\.shape=\(5, 2, 3, 3\) has 5 filters, num_groups=2"
+    ):
         layouts.theano_kernel_to_tf(np.zeros((5, 2, 3, 3)), num_groups=2)
     with pytest.raises(LegacyconvError, match=r"divisible by num_groups: w\.shape=\(3, 3, 2, 5\)"):
         layouts.tf_kernel_to_theano(np.zeros((3, 3, 2, 5)), num_groups=2)
@@ -240,7 +261,10 @@ def test_group_divisibility():
 def test_depthwise_and_pointwise_shapes_checked():
     with pytest.raises(LegacyconvError, match=r"1 input channel per group.*w\.shape=\(4, 2, 3, 3\)"):
         layouts.theano_depthwise_kernel_to_tf(np.zeros((4, 2, 3, 3)), num_channels=4)
-    with pytest.raises(LegacyconvError, match=r"multiple of num_channels: w\.shape=\(4, 1, 3, 3\) has 4 filters, num_channels=3"):
+    with pytest.raises(
+        LegacyconvError,
+        match=r"multiple of num_channels: w\.shape=\(4, 1, 3, 3\) has 4 filters, num_channels=3",
+    ):
         layouts.theano_depthwise_kernel_to_tf(np.zeros((4, 1, 3, 3)), num_channels=3)
     with pytest.raises(LegacyconvError, match=r"pointwise kernel must be 1x1.*w\.shape=\(4, 2, 3, 1\)"):
         layouts.theano_pointwise_kernel_to_tf(np.zeros((4, 2, 3, 1)))
@@ -249,12 +273,16 @@ def test_depthwise_and_pointwise_shapes_checked():
 
 
 def test_filter_flip_must_be_bool():
-    with pytest.raises(LegacyconvError, match=r"filter_flip must be True or False\. Received: filter_flip='yes'"):
+    with pytest.raises(
+        LegacyconvError, match=r"filter_flip must be True or False\. Received: filter_flip='yes'"
+    ):
         layouts.theano_kernel_to_tf(np.zeros((1, 1, 2, 2)), filter_flip="yes")
 
 
 def test_dense_shapes_checked():
-    with pytest.raises(LegacyconvError, match=r"feature_shape=\(2, 3, 4\) gives 24 features, but w\.shape=\(23, 5\)"):
+    with pytest.raises(
+        LegacyconvError, match=r"feature_shape=\(2, 3, 4\) gives 24 features, but w\.shape=\(23, 5\)"
+    ):
         layouts.dense_kernel_theano_to_tf(np.zeros((23, 5)), (2, 3, 4))
     with pytest.raises(LegacyconvError, match=r"feature_shape must be the channels-first"):
         layouts.dense_kernel_theano_to_tf(np.zeros((24, 5)), (24,))
@@ -291,8 +319,13 @@ def test_transpose_kernel_reproduces_theano_conv2d_transpose(case):
     strides = kw.get("input_dilation", (1, 1))
     padding = tf_padding(kw.get("border_mode", "valid"), w.shape[2:], strides)
     got = tf.nn.conv2d_transpose(
-        layouts.nchw_to_nhwc(y), layouts.theano_transpose_kernel_to_tf(w, kw.get("filter_flip", True)),
-        (out_shape[0], out_shape[2], out_shape[3], out_shape[1]), [1, *strides, 1], padding,
+        layouts.nchw_to_nhwc(y),
+        layouts.theano_transpose_kernel_to_tf(w, kw.get("filter_flip", True)),
+        (out_shape[0], out_shape[2], out_shape[3], out_shape[1]),
+        [1, *strides, 1],
+        padding,
     ).numpy()
     expected = case["expected"]
-    np.testing.assert_allclose(layouts.nhwc_to_nchw(got), expected, rtol=1e-5, atol=1e-5 * max(1.0, np.abs(expected).max()))
+    np.testing.assert_allclose(
+        layouts.nhwc_to_nchw(got), expected, rtol=1e-5, atol=1e-5 * max(1.0, np.abs(expected).max())
+    )

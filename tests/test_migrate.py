@@ -47,7 +47,9 @@ def ref():
 
 def test_real_model_reproduces_every_layer(lenet_model, ref):
     names = [k for k in ref if k.startswith("layer")]
-    probe = keras.Model(lenet_model.inputs[0], [lenet_model.get_layer(k.split("_", 1)[1]).output for k in names])
+    probe = keras.Model(
+        lenet_model.inputs[0], [lenet_model.get_layer(k.split("_", 1)[1]).output for k in names]
+    )
     outs = probe(ref["input"].transpose(0, 2, 3, 1))
     for key, out in zip(names, outs):
         expected = ref[key]
@@ -56,8 +58,9 @@ def test_real_model_reproduces_every_layer(lenet_model, ref):
         elif "flatten" in key:  # Theano flattened (C, H, W), the new model (H, W, C)
             expected = ref[key].reshape(5, 12, 6, 6).transpose(0, 2, 3, 1).reshape(5, -1)
         np.testing.assert_allclose(np.asarray(out), expected, rtol=1e-5, atol=1e-5, err_msg=key)
-    np.testing.assert_allclose(np.asarray(lenet_model(ref["input"].transpose(0, 2, 3, 1))), ref["output"],
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(lenet_model(ref["input"].transpose(0, 2, 3, 1))), ref["output"], rtol=1e-5, atol=1e-6
+    )
 
 
 def test_real_model_check_report(lenet_model):
@@ -65,7 +68,12 @@ def test_real_model_check_report(lenet_model):
     assert report.passed, report.table()
     statuses = {r.key: r.status for r in report.rows}
     assert statuses == {k: "ok" for k in statuses} and len(statuses) == 9
-    assert {r.layer for r in report.rows} >= {"convolution2d_1", "maxpooling2d_1", "convolution2d_2", "maxpooling2d_2"}
+    assert {r.layer for r in report.rows} >= {
+        "convolution2d_1",
+        "maxpooling2d_1",
+        "convolution2d_2",
+        "maxpooling2d_2",
+    }
 
 
 def test_nchw_input_layout(ref):
@@ -106,7 +114,9 @@ ACTIVATIONS = {
     "softplus": lambda x: np.log1p(np.exp(x)),
     "softsign": lambda x: x / (1 + np.abs(x)),
     "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
-    "softmax": lambda x: np.exp(x - x.max(-1, keepdims=True)) / np.exp(x - x.max(-1, keepdims=True)).sum(-1, keepdims=True),
+    "softmax": lambda x: (
+        np.exp(x - x.max(-1, keepdims=True)) / np.exp(x - x.max(-1, keepdims=True)).sum(-1, keepdims=True)
+    ),
 }
 
 
@@ -118,13 +128,20 @@ def keras1_forward(layers, weights, x):
         w = [a.astype(np.float64) for _, a in weights.get(name, [])]
         if cls == "ZeroPadding2D":
             p = cfg["padding"]
-            top, bottom, left, right = (p.get(k, 0) for k in ("top_pad", "bottom_pad", "left_pad", "right_pad"))
+            top, bottom, left, right = (
+                p.get(k, 0) for k in ("top_pad", "bottom_pad", "left_pad", "right_pad")
+            )
             x = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
         elif cls in ("Convolution2D", "AtrousConvolution2D"):
             mode, sub = cfg["border_mode"], tuple(cfg["subsample"])
             n = x.shape[2:]
-            x = legacyconv.conv2d(x, w[0], border_mode={"same": "half"}.get(mode, mode), subsample=sub,
-                                  filter_dilation=tuple(cfg.get("atrous_rate", (1, 1))))
+            x = legacyconv.conv2d(
+                x,
+                w[0],
+                border_mode={"same": "half"}.get(mode, mode),
+                subsample=sub,
+                filter_dilation=tuple(cfg.get("atrous_rate", (1, 1))),
+            )
             if mode == "same":
                 if cfg["nb_row"] % 2 == 0:
                     x = x[:, :, : math.ceil(n[0] / sub[0])]
@@ -173,8 +190,10 @@ def random_weights(layers, input_shape, rng):
                 weights[name].append((f"{name}_b", rng.standard_normal(shape[0]).astype(np.float32)))
         elif cls == "Dense":
             shape = (x.shape[1], cfg["output_dim"])
-            weights[name] = [(f"{name}_W", rng.standard_normal(shape).astype(np.float32) * 0.3),
-                             (f"{name}_b", rng.standard_normal(shape[1]).astype(np.float32))]
+            weights[name] = [
+                (f"{name}_W", rng.standard_normal(shape).astype(np.float32) * 0.3),
+                (f"{name}_b", rng.standard_normal(shape[1]).astype(np.float32)),
+            ]
         x = keras1_forward([(cls, cfg)], weights, x)[-1][1]
     return weights
 
@@ -196,16 +215,21 @@ def migrate_and_compare(tmp_path, layers, input_shape, seed=0, batch=3):
         elif name.startswith("flatten") and want.ndim == 2:
             continue  # flatten order differs by design; the next Dense checks it
         assert got.shape == want.shape, name
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * max(1.0, np.abs(want).max()), err_msg=name)
+        np.testing.assert_allclose(
+            got, want, rtol=1e-4, atol=1e-5 * max(1.0, np.abs(want).max()), err_msg=name
+        )
     return model
 
 
 def test_every_supported_layer(tmp_path):
     layers = [
-        ("ZeroPadding2D", {"name": "zeropad", "padding": {"top_pad": 1, "left_pad": 2}, "dim_ordering": "th"}),
+        (
+            "ZeroPadding2D",
+            {"name": "zeropad", "padding": {"top_pad": 1, "left_pad": 2}, "dim_ordering": "th"},
+        ),
         ("Convolution2D", conv_cfg("conv_same_even", 4, 4, 4, "same", (2, 2), activation="relu")),
         ("AtrousConvolution2D", conv_cfg("atrous", 3, 3, 2, "same", atrous_rate=[2, 2], activation="tanh")),
-        ("MaxPooling2D", pool_cfg("maxpool_same", (2, 2), (2, 2), "same")),   # Theano pad 1, then a crop
+        ("MaxPooling2D", pool_cfg("maxpool_same", (2, 2), (2, 2), "same")),  # Theano pad 1, then a crop
         ("AveragePooling2D", pool_cfg("avgpool_same", (3, 3), (1, 1), "same")),
         ("Convolution2D", conv_cfg("conv_full", 2, 2, 2, "full", activation="hard_sigmoid", bias=False)),
         ("Flatten", {"name": "flatten"}),
@@ -260,11 +284,17 @@ def test_pool_geometry(tmp_path, cls, size, strides, border):
 
 
 def test_unsupported_layer(tmp_path):
-    path = write_keras1(tmp_path / "m.h5", [
-        ("Convolution2D", conv_cfg("conv", 2, 3, 3)),
-        ("UpSampling2D", {"name": "upsampling2d_1", "size": [2, 2], "dim_ordering": "th"}),
-    ], {"conv": [("conv_W", np.ones((2, 1, 3, 3), np.float32)), ("conv_b", np.zeros(2, np.float32))]})
-    with pytest.raises(UnsupportedLayerError, match=r"layer 'upsampling2d_1' \(UpSampling2D\) is not supported"):
+    path = write_keras1(
+        tmp_path / "m.h5",
+        [
+            ("Convolution2D", conv_cfg("conv", 2, 3, 3)),
+            ("UpSampling2D", {"name": "upsampling2d_1", "size": [2, 2], "dim_ordering": "th"}),
+        ],
+        {"conv": [("conv_W", np.ones((2, 1, 3, 3), np.float32)), ("conv_b", np.zeros(2, np.float32))]},
+    )
+    with pytest.raises(
+        UnsupportedLayerError, match=r"layer 'upsampling2d_1' \(UpSampling2D\) is not supported"
+    ):
         migrate_keras1(path)
     with pytest.raises(NotImplementedError):  # also a NotImplementedError
         migrate_keras1(path)
@@ -274,13 +304,18 @@ def test_unsupported_layer(tmp_path):
     "layers, match",
     [
         ([("Activation", {"name": "a", "activation": "softmax"})], "softmax on a 4-d tensor"),
-        ([("Convolution2D", conv_cfg("c", 1, 1, 1, activation="swish"))], "activation 'swish' is not supported"),
+        (
+            [("Convolution2D", conv_cfg("c", 1, 1, 1, activation="swish"))],
+            "activation 'swish' is not supported",
+        ),
         ([("Dense", dense_cfg("d", 2))], r"needs a flat \(features,\) input"),
     ],
 )
 def test_refused_models(tmp_path, layers, match):
-    weights = {"c": [("c_W", np.ones((1, 1, 1, 1), np.float32)), ("c_b", np.zeros(1, np.float32))],
-               "d": [("d_W", np.ones((64, 2), np.float32)), ("d_b", np.zeros(2, np.float32))]}
+    weights = {
+        "c": [("c_W", np.ones((1, 1, 1, 1), np.float32)), ("c_b", np.zeros(1, np.float32))],
+        "d": [("d_W", np.ones((64, 2), np.float32)), ("d_b", np.zeros(2, np.float32))],
+    }
     path = write_keras1(tmp_path / "m.h5", layers, weights)
     with pytest.raises(LegacyconvError, match=match):
         migrate_keras1(path)

@@ -20,7 +20,7 @@ def naive_conv2d(x, w, pads, strides=(1, 1), dil=(1, 1), groups=1, flip=True):
     n, c, h, wd = x.shape
     o, cg, kh, kw = w.shape
     xp = np.zeros((n, c, h + pads[0][0] + pads[0][1], wd + pads[1][0] + pads[1][1]))
-    xp[:, :, pads[0][0]:pads[0][0] + h, pads[1][0]:pads[1][0] + wd] = x
+    xp[:, :, pads[0][0] : pads[0][0] + h, pads[1][0] : pads[1][0] + wd] = x
     oh = (xp.shape[2] - (kh - 1) * dil[0] - 1) // strides[0] + 1
     ow = (xp.shape[3] - (kw - 1) * dil[1] - 1) // strides[1] + 1
     out = np.zeros((n, o, oh, ow))
@@ -35,7 +35,15 @@ def naive_conv2d(x, w, pads, strides=(1, 1), dil=(1, 1), groups=1, flip=True):
                         for a in range(kh):
                             for bb in range(kw):
                                 with np.errstate(invalid="ignore"):
-                                    acc += w[f, ci, a, bb] * xp[b, g * cg + ci, i * strides[0] + a * dil[0], j * strides[1] + bb * dil[1]]
+                                    acc += (
+                                        w[f, ci, a, bb]
+                                        * xp[
+                                            b,
+                                            g * cg + ci,
+                                            i * strides[0] + a * dil[0],
+                                            j * strides[1] + bb * dil[1],
+                                        ]
+                                    )
                     out[b, f, i, j] = acc
     return out
 
@@ -46,7 +54,12 @@ RNG = np.random.default_rng(0)
 def test_chunked_workspace_gives_identical_results():
     x = RNG.standard_normal((9, 6, 40, 37)).astype(np.float32)
     w = RNG.standard_normal((6, 3, 4, 3)).astype(np.float32)
-    kwargs = {"border_mode": ((2, 1), (0, 3)), "subsample": (2, 1), "filter_dilation": (1, 2), "num_groups": 2}
+    kwargs = {
+        "border_mode": ((2, 1), (0, 3)),
+        "subsample": (2, 1),
+        "filter_dilation": (1, 2),
+        "num_groups": 2,
+    }
     whole = conv2d(x, w, **kwargs)
     per_image = 3 * 2 * 4 * 3 * whole.shape[2] * whole.shape[3] * 4
     assert per_image * 9 > 2**20  # the 1 MiB limit below really splits the batch
@@ -151,14 +164,18 @@ def test_inputs_not_modified_and_not_aliased():
 def test_pointwise_fast_path_equals_reference():
     x = RNG.standard_normal((3, 6, 4, 5))
     w = RNG.standard_normal((4, 3, 1, 1))
-    np.testing.assert_allclose(conv2d(x, w, num_groups=2), naive_conv2d(x, w, ((0, 0), (0, 0)), groups=2), rtol=1e-12)
+    np.testing.assert_allclose(
+        conv2d(x, w, num_groups=2), naive_conv2d(x, w, ((0, 0), (0, 0)), groups=2), rtol=1e-12
+    )
 
 
 def test_depthwise_small_group_path_equals_reference():
     x = RNG.standard_normal((2, 6, 7, 7))
     w = RNG.standard_normal((12, 1, 3, 3))  # depthwise, multiplier 2
     np.testing.assert_allclose(
-        conv2d(x, w, num_groups=6, border_mode="half"), naive_conv2d(x, w, ((1, 1), (1, 1)), groups=6), rtol=1e-12
+        conv2d(x, w, num_groups=6, border_mode="half"),
+        naive_conv2d(x, w, ((1, 1), (1, 1)), groups=6),
+        rtol=1e-12,
     )
 
 
@@ -220,7 +237,6 @@ def test_nnet_mirror_is_the_same_function():
     assert legacyconv.nnet.conv2d is legacyconv.conv2d is legacyconv.nnet.abstract_conv.conv2d
 
 
-
 @pytest.mark.parametrize("groups", [1, 2])
 def test_merged_small_image_path_equals_reference(groups):
     # 8x8 outputs: below numpy_gemm._MERGE_BELOW, several images share one GEMM
@@ -229,10 +245,16 @@ def test_merged_small_image_path_equals_reference(groups):
     pads = ((1, 0), (0, 2))
     assert 8 * 11 < numpy_gemm._MERGE_BELOW
     out = conv2d(x, w, border_mode=pads, num_groups=groups, filter_dilation=(1, 2))
-    np.testing.assert_allclose(out, naive_conv2d(x, w, pads, dil=(1, 2), groups=groups), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        out, naive_conv2d(x, w, pads, dil=(1, 2), groups=groups), rtol=1e-12, atol=1e-12
+    )
     with workspace_limit(2**20):  # chunks of one image share no state
         x_big = RNG.standard_normal((40, 16, 12, 12))  # 175 KB per image: 5 images per chunk
         w_big = RNG.standard_normal((8, 16 // groups, 3, 3))
         chunked = conv2d(x_big, w_big, border_mode="half", num_groups=groups)
-    np.testing.assert_allclose(chunked[:2], naive_conv2d(x_big[:2], w_big, ((1, 1), (1, 1)), groups=groups), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(chunked[-2:], naive_conv2d(x_big[-2:], w_big, ((1, 1), (1, 1)), groups=groups), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        chunked[:2], naive_conv2d(x_big[:2], w_big, ((1, 1), (1, 1)), groups=groups), rtol=1e-12, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        chunked[-2:], naive_conv2d(x_big[-2:], w_big, ((1, 1), (1, 1)), groups=groups), rtol=1e-12, atol=1e-12
+    )

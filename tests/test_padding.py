@@ -93,7 +93,12 @@ def test_irrelevant_bottom_padding_is_still_valid():
     # one extra row at the bottom, stride 2: (7 + 1 - 3) // 2 + 1 == (7 - 3) // 2 + 1
     assert tf_padding(((0, 1), (0, 0)), (3, 3), (2, 2), input_shape=(7, 6)) == "VALID"
     # on 6 rows it reaches one more output row
-    assert tf_padding(((0, 1), (0, 0)), (3, 3), (2, 2), input_shape=(6, 6)) == [[0, 0], [0, 1], [0, 0], [0, 0]]
+    assert tf_padding(((0, 1), (0, 0)), (3, 3), (2, 2), input_shape=(6, 6)) == [
+        [0, 0],
+        [0, 1],
+        [0, 0],
+        [0, 0],
+    ]
 
 
 def test_same_is_returned_exactly_when_it_is_identical():
@@ -108,7 +113,11 @@ def test_same_is_returned_exactly_when_it_is_identical():
         got = tf_padding(mode, (k, k), (s, s), (d, d), input_shape=(n, n))
         out, top = _tf_same_reference(n, k, s, d)
         identical = out == _theano_1axis(n, k, lo, hi, s, d) and top == lo
-        valid = lo == 0 and n >= (k - 1) * d + 1 and (n - (k - 1) * d - 1) // s + 1 == _theano_1axis(n, k, lo, hi, s, d)
+        valid = (
+            lo == 0
+            and n >= (k - 1) * d + 1
+            and (n - (k - 1) * d - 1) // s + 1 == _theano_1axis(n, k, lo, hi, s, d)
+        )
         if valid:
             assert got == "VALID", (n, k, s, d, mode)
         else:
@@ -119,8 +128,15 @@ def test_same_is_returned_exactly_when_it_is_identical():
 
 @pytest.mark.parametrize(
     "n, k, s, d, mode",
-    [(7, 3, 2, 1, "half"), (5, 3, 1, 2, "half"), (10, 5, 3, 1, "half"), (6, 4, 1, 1, ((1, 2), (1, 2))),
-     (8, 3, 2, 1, ((0, 1), (0, 1))), (6, 3, 2, 1, ((0, 1), (0, 1))), (1, 3, 2, 1, "half")],
+    [
+        (7, 3, 2, 1, "half"),
+        (5, 3, 1, 2, "half"),
+        (10, 5, 3, 1, "half"),
+        (6, 4, 1, 1, ((1, 2), (1, 2))),
+        (8, 3, 2, 1, ((0, 1), (0, 1))),
+        (6, 3, 2, 1, ((0, 1), (0, 1))),
+        (1, 3, 2, 1, "half"),
+    ],
 )
 def test_same_answers_match_real_tensorflow(n, k, s, d, mode):
     assert tf_padding(mode, (k, k), (s, s), (d, d), input_shape=(n, n)) == "SAME"
@@ -135,8 +151,15 @@ def test_same_answers_match_real_tensorflow(n, k, s, d, mode):
 
 @pytest.mark.parametrize(
     "mode, s, d",
-    [("full", (1, 1), (1, 1)), ("full", (2, 3), (1, 2)), ("half", (2, 2), (1, 1)), ("half", (3, 1), (2, 2)),
-     (((1, 0), (2, 1)), (2, 2), (1, 1)), ((0, (3, 0)), (1, 2), (1, 1)), (4, (1, 1), (1, 1))],
+    [
+        ("full", (1, 1), (1, 1)),
+        ("full", (2, 3), (1, 2)),
+        ("half", (2, 2), (1, 1)),
+        ("half", (3, 1), (2, 2)),
+        (((1, 0), (2, 1)), (2, 2), (1, 1)),
+        ((0, (3, 0)), (1, 2), (1, 1)),
+        (4, (1, 1), (1, 1)),
+    ],
 )
 def test_explicit_answers_match_real_tensorflow(mode, s, d):
     rng = np.random.default_rng(3)
@@ -145,8 +168,11 @@ def test_explicit_answers_match_real_tensorflow(mode, s, d):
     padding = tf_padding(mode, w.shape, s, d)
     theano = legacyconv.conv2d(x, w, border_mode=mode, subsample=s, filter_dilation=d)
     got = tf.nn.conv2d(
-        layouts.nchw_to_nhwc(x), layouts.theano_kernel_to_tf(w), [1, *s, 1],
-        padding, dilations=list(d),
+        layouts.nchw_to_nhwc(x),
+        layouts.theano_kernel_to_tf(w),
+        [1, *s, 1],
+        padding,
+        dilations=list(d),
     ).numpy()
     np.testing.assert_allclose(layouts.nhwc_to_nchw(got), theano, rtol=1e-5, atol=1e-5)
 
@@ -191,10 +217,22 @@ def test_3d_explicit_matches_real_tensorflow():
     [
         (dict(border_mode="same", kernel_shape=(3, 3)), r"border_mode must be one of .*'half'"),
         (dict(border_mode="half", kernel_shape=(3,)), r"kernel_shape must be the spatial kernel size"),
-        (dict(border_mode="half", kernel_shape=(3, 0)), r"kernel_shape must be .*Received: kernel_shape=\(3, 0\)"),
-        (dict(border_mode="half", kernel_shape=(3, 3), subsample=(1, 1, 1)), r"subsample must be a tuple of 2"),
-        (dict(border_mode="half", kernel_shape=(3, 3), filter_dilation=0), r"filter_dilation must be a tuple of 2"),
-        (dict(border_mode="half", kernel_shape=(3, 3), input_shape=(5, 5, 5)), r"input_shape must be the 2 spatial"),
+        (
+            dict(border_mode="half", kernel_shape=(3, 0)),
+            r"kernel_shape must be .*Received: kernel_shape=\(3, 0\)",
+        ),
+        (
+            dict(border_mode="half", kernel_shape=(3, 3), subsample=(1, 1, 1)),
+            r"subsample must be a tuple of 2",
+        ),
+        (
+            dict(border_mode="half", kernel_shape=(3, 3), filter_dilation=0),
+            r"filter_dilation must be a tuple of 2",
+        ),
+        (
+            dict(border_mode="half", kernel_shape=(3, 3), input_shape=(5, 5, 5)),
+            r"input_shape must be the 2 spatial",
+        ),
         (dict(border_mode="valid", kernel_shape=(3, 3), input_shape=(2, 2)), r"impossible output shape"),
         (dict(border_mode=((1, 2),), kernel_shape=(3, 3)), r"border_mode must be"),
     ],

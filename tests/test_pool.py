@@ -48,7 +48,9 @@ def naive_pool(x, ws, ignore_border, stride, pad, mode):
     img = (rows + 2 * pad[0], cols + 2 * pad[1])
     padded = np.zeros(x.shape[:-2] + img, dtype=np.float64)
     padded[..., pad[0] : pad[0] + rows, pad[1] : pad[1] + cols] = x
-    out_shape = tuple(n_windows(n, w, s, p, ignore_border) for n, w, s, p in zip((rows, cols), ws, stride, pad))
+    out_shape = tuple(
+        n_windows(n, w, s, p, ignore_border) for n, w, s, p in zip((rows, cols), ws, stride, pad)
+    )
     out = np.zeros(x.shape[:-2] + out_shape)
     for idx in np.ndindex(*x.shape[:-2]):
         for i in range(out_shape[0]):
@@ -220,7 +222,12 @@ def test_float16_in_float16_out(backend):
     x = np.random.default_rng(3).standard_normal((2, 6, 6)).astype(np.float16)
     out = pool_2d(x, (2, 2), True, mode="average_inc_pad", backend=backend)
     assert out.dtype == np.float16
-    np.testing.assert_allclose(out, naive_pool(x.astype(np.float64), (2, 2), True, None, (0, 0), "average_inc_pad"), rtol=2e-3, atol=2e-3)
+    np.testing.assert_allclose(
+        out,
+        naive_pool(x.astype(np.float64), (2, 2), True, None, (0, 0), "average_inc_pad"),
+        rtol=2e-3,
+        atol=2e-3,
+    )
 
 
 def test_max_propagates_nan_like_theano_numpy_code():
@@ -236,7 +243,9 @@ def test_deprecated_names_and_aliases():
             with pytest.warns(DeprecationWarning, match="padding"):
                 old = pool_2d(x, ignore_border=True, ds=(3, 3), st=(2, 2), padding=(1, 1))
     np.testing.assert_array_equal(old, expected)
-    np.testing.assert_array_equal(pool_2d(x, (3, 3), True, mode="max_deterministic"), pool_2d(x, (3, 3), True))
+    np.testing.assert_array_equal(
+        pool_2d(x, (3, 3), True, mode="max_deterministic"), pool_2d(x, (3, 3), True)
+    )
 
 
 def test_mirrors():
@@ -258,10 +267,19 @@ def test_mirrors():
         ({"ws": (2, 2, 2)}, r"ws must be a tuple of 2"),
         ({"ws": (2, 2), "stride": (2, 0)}, r"stride must be a tuple of 2 positive integers"),
         ({"ws": (2, 2), "pad": (-1, 0), "ignore_border": True}, r"pad must be a tuple of 2 integers >= 0"),
-        ({"ws": (2, 2), "pad": (1, 0), "ignore_border": False}, r"pad requires ignore_border=True.*pad=\(1, 0\)"),
-        ({"ws": (2, 3), "pad": (2, 0), "ignore_border": True}, r"pad must be smaller than ws.*pad=\(2, 0\), ws=\(2, 3\)"),
+        (
+            {"ws": (2, 2), "pad": (1, 0), "ignore_border": False},
+            r"pad requires ignore_border=True.*pad=\(1, 0\)",
+        ),
+        (
+            {"ws": (2, 3), "pad": (2, 0), "ignore_border": True},
+            r"pad must be smaller than ws.*pad=\(2, 0\), ws=\(2, 3\)",
+        ),
         ({"ws": (2, 2), "mode": "average"}, r"mode must be one of .*Received: mode='average'"),
-        ({"ws": (2, 2), "ignore_border": 1}, r"ignore_border must be True or False. Received: ignore_border=1"),
+        (
+            {"ws": (2, 2), "ignore_border": 1},
+            r"ignore_border must be True or False. Received: ignore_border=1",
+        ),
         ({"ws": (2, 2), "backend": "torch"}, r"backend must be one of .*Received: backend='torch'"),
     ],
 )
@@ -278,7 +296,9 @@ def test_bad_inputs():
         pool_2d(np.ones((4, 4), bool), (2, 2), True)
     with pytest.raises(TypeError, match=r"input.dtype=complex128"):
         pool_2d(np.ones((4, 4), complex), (2, 2), True)
-    with pytest.raises(LegacyconvError, match=r"ignore_border=False needs images with at least one row.*\(0, 4\)"):
+    with pytest.raises(
+        LegacyconvError, match=r"ignore_border=False needs images with at least one row.*\(0, 4\)"
+    ):
         pool_2d(np.ones((0, 4)), (2, 2), False)
 
 

@@ -116,7 +116,9 @@ def _prepared(case):
 @pytest.mark.parametrize("case", VALUE_CASES, ids=[c["name"] for c in VALUE_CASES])
 def test_each_path_matches_theano(case, method):
     args = _prepared(case)
-    out = scipy_fft.correlate(args.x, args.w, args.pads, args.strides, args.dilations, args.groups, method=method)
+    out = scipy_fft.correlate(
+        args.x, args.w, args.pads, args.strides, args.dilations, args.groups, method=method
+    )
     assert out.dtype == args.x.dtype == case["dtype"]
     np.testing.assert_allclose(out, case["expected"], **tolerance(out.dtype, case["expected"]))
 
@@ -151,7 +153,9 @@ def test_cost_model_choice(x_shape, w_shape, expected):
 
 def test_unknown_method_is_rejected():
     x, w = np.ones((1, 1, 4, 4)), np.ones((1, 1, 2, 2))
-    with pytest.raises(LegacyconvError, match=r"method must be one of \{'auto', 'fft', 'direct'\}. Received: method='gemm'"):
+    with pytest.raises(
+        LegacyconvError, match=r"method must be one of \{'auto', 'fft', 'direct'\}. Received: method='gemm'"
+    ):
         scipy_fft.correlate(x, w, ((0, 0), (0, 0)), (1, 1), (1, 1), 1, method="gemm")
 
 
@@ -245,7 +249,10 @@ def _views(x):
     yield "strided", big[..., ::2]
     rev = np.ascontiguousarray(x[..., ::-1, ::-1])
     yield "negative strides", rev[..., ::-1, ::-1]
-    yield "transposed", np.ascontiguousarray(x.transpose(1, 0, *range(2, x.ndim))).transpose(1, 0, *range(2, x.ndim))
+    yield (
+        "transposed",
+        np.ascontiguousarray(x.transpose(1, 0, *range(2, x.ndim))).transpose(1, 0, *range(2, x.ndim)),
+    )
 
 
 @pytest.mark.parametrize("method", ["auto", "fft", "direct"])
@@ -271,7 +278,9 @@ def test_public_api_with_views_and_mixed_dtypes():
     w = RNG.standard_normal((2, 2, 2, 3, 2)).astype(np.float32)
     out = conv3d(x, w, border_mode="half", subsample=(1, 2, 1), backend="scipy")
     assert out.dtype == np.float32
-    ref = naive_correlate(x, w[:, :, ::-1, ::-1, ::-1], theano_pads("half", (2, 3, 2), (1, 1, 1)), (1, 2, 1), (1, 1, 1), 1)
+    ref = naive_correlate(
+        x, w[:, :, ::-1, ::-1, ::-1], theano_pads("half", (2, 3, 2), (1, 1, 1)), (1, 2, 1), (1, 1, 1), 1
+    )
     np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
     out64 = conv2d(RNG.integers(-3, 4, (2, 3, 7, 7)), RNG.standard_normal((2, 3, 3, 3)), backend="scipy")
     assert out64.dtype == np.float64
@@ -282,7 +291,9 @@ def test_one_dimensional_problems():
     w = RNG.standard_normal((4, 3, 4))
     for method in ("fft", "direct"):
         got = scipy_fft.correlate(x, w, ((2, 1),), (2,), (3,), 1, method=method)
-        np.testing.assert_allclose(got, naive_correlate(x, w, ((2, 1),), (2,), (3,), 1), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            got, naive_correlate(x, w, ((2, 1),), (2,), (3,), 1), rtol=1e-12, atol=1e-12
+        )
 
 
 def test_empty_and_zero_channel_problems():

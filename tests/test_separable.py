@@ -37,8 +37,12 @@ def naive_separable(x, dw, pw, num_channels, mode, stride, dilation, flip):
         chans = slice(group * per_group, (group + 1) * per_group)
         for i in range(rows):
             for j in range(cols):
-                patch = xp[:, chans, i * stride[0] : i * stride[0] + dk[0] : dilation[0],
-                           j * stride[1] : j * stride[1] + dk[1] : dilation[1]]
+                patch = xp[
+                    :,
+                    chans,
+                    i * stride[0] : i * stride[0] + dk[0] : dilation[0],
+                    j * stride[1] : j * stride[1] + dk[1] : dilation[1],
+                ]
                 depth[:, f, i, j] = np.sum(patch * dw[f], axis=(1, 2, 3))
     pr, pc = pw.shape[2:]
     out = np.zeros((x.shape[0], pw.shape[0], rows - pr + 1, cols - pc + 1))
@@ -87,8 +91,17 @@ def separable_args(draw):
 
 def _call(args, backend="numpy"):
     x, dw, pw, channels, mode, stride, dilation, flip = args
-    return separable_conv2d(x, dw, pw, channels, border_mode=mode, subsample=stride,
-                            filter_flip=flip, filter_dilation=dilation, backend=backend)
+    return separable_conv2d(
+        x,
+        dw,
+        pw,
+        channels,
+        border_mode=mode,
+        subsample=stride,
+        filter_flip=flip,
+        filter_dilation=dilation,
+        backend=backend,
+    )
 
 
 @settings(max_examples=40, deadline=None)
@@ -112,8 +125,16 @@ def test_float32_stays_float32_and_hints_are_accepted():
     x = np.ones((1, 2, 5, 5), np.float32)
     dw = np.ones((2, 1, 3, 3), np.float32)
     pw = np.ones((4, 2, 1, 1), np.float32)
-    out = separable_conv2d(x, dw, pw, 2, input_shape=(None, 2, 5, 5), depthwise_filter_shape=(2, 1, 3, 3),
-                           pointwise_filter_shape=(4, 2, None, None), border_mode="half")
+    out = separable_conv2d(
+        x,
+        dw,
+        pw,
+        2,
+        input_shape=(None, 2, 5, 5),
+        depthwise_filter_shape=(2, 1, 3, 3),
+        pointwise_filter_shape=(4, 2, None, None),
+        border_mode="half",
+    )
     assert out.dtype == np.float32 and out.shape == (1, 4, 5, 5)
     assert out[0, 0, 2, 2] == 18 and out[0, 0, 0, 0] == 8
 
@@ -132,16 +153,44 @@ PW = np.ones((4, 6, 1, 1))
 @pytest.mark.parametrize(
     "args, kwargs, match",
     [
-        ((X, DW, PW, 2), {}, r"num_channels must be the input's channel count: input.shape=\(2, 3, 6, 6\) has 3 channels.*num_channels=2 expects 2"),
-        ((X, np.ones((5, 1, 3, 3)), np.ones((4, 5, 1, 1)), 3), {}, r"multiple of num_channels.*has 5 filters, num_channels=3"),
-        ((X, DW, np.ones((4, 5, 1, 1)), 3), {}, r"depthwise_filters.shape=\(6, 1, 3, 3\) gives 6 channels, pointwise_filters.shape=\(4, 5, 1, 1\) expects 5"),
+        (
+            (X, DW, PW, 2),
+            {},
+            r"num_channels must be the input's channel count: input.shape=\(2, 3, 6, 6\) has 3 channels.*num_channels=2 expects 2",
+        ),
+        (
+            (X, np.ones((5, 1, 3, 3)), np.ones((4, 5, 1, 1)), 3),
+            {},
+            r"multiple of num_channels.*has 5 filters, num_channels=3",
+        ),
+        (
+            (X, DW, np.ones((4, 5, 1, 1)), 3),
+            {},
+            r"depthwise_filters.shape=\(6, 1, 3, 3\) gives 6 channels, pointwise_filters.shape=\(4, 5, 1, 1\) expects 5",
+        ),
         ((X, DW, PW, 0), {}, r"num_channels must be a positive integer. Received: num_channels=0"),
         ((X[0], DW, PW, 3), {}, r"input must be a 4-d array"),
-        ((X, DW[0], PW, 3), {}, r"depthwise_filters must be a 4-d array \(channels \* multiplier, 1, rows, cols\)"),
+        (
+            (X, DW[0], PW, 3),
+            {},
+            r"depthwise_filters must be a 4-d array \(channels \* multiplier, 1, rows, cols\)",
+        ),
         ((X, DW, PW[0], 3), {}, r"pointwise_filters must be a 4-d array"),
-        ((X, DW, PW, 3), {"input_shape": (2, 3, 7, 6)}, r"input_shape=\(2, 3, 7, 6\) but input.shape=\(2, 3, 6, 6\)"),
-        ((X, DW, PW, 3), {"depthwise_filter_shape": (6, 1, 2, 3)}, r"depthwise_filter_shape=\(6, 1, 2, 3\) but depthwise_filters.shape"),
-        ((X, DW, PW, 3), {"pointwise_filter_shape": (5, 6, 1, 1)}, r"pointwise_filter_shape=\(5, 6, 1, 1\) but pointwise_filters.shape"),
+        (
+            (X, DW, PW, 3),
+            {"input_shape": (2, 3, 7, 6)},
+            r"input_shape=\(2, 3, 7, 6\) but input.shape=\(2, 3, 6, 6\)",
+        ),
+        (
+            (X, DW, PW, 3),
+            {"depthwise_filter_shape": (6, 1, 2, 3)},
+            r"depthwise_filter_shape=\(6, 1, 2, 3\) but depthwise_filters.shape",
+        ),
+        (
+            (X, DW, PW, 3),
+            {"pointwise_filter_shape": (5, 6, 1, 1)},
+            r"pointwise_filter_shape=\(5, 6, 1, 1\) but pointwise_filters.shape",
+        ),
         ((X, DW, PW, 3), {"border_mode": "same"}, r"border_mode must be one of"),
         ((X, np.ones((6, 1, 7, 7)), PW, 3), {}, r"impossible output shape"),
     ],

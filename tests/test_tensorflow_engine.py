@@ -48,7 +48,9 @@ MODES = st.one_of(
     st.sampled_from(["valid", "full", "half"]),
     st.integers(0, 3),
     st.tuples(st.integers(0, 3), st.integers(0, 3)),
-    st.tuples(st.tuples(st.integers(0, 3), st.integers(0, 3)), st.tuples(st.integers(0, 3), st.integers(0, 3))),
+    st.tuples(
+        st.tuples(st.integers(0, 3), st.integers(0, 3)), st.tuples(st.integers(0, 3), st.integers(0, 3))
+    ),
 )
 
 
@@ -83,8 +85,14 @@ def test_conv2d_numpy_equals_tensorflow(data, groups, cg, og, mode, flip, dtype)
     x = rng.standard_normal((data.draw(st.integers(1, 2)), groups * cg, rows, cols)).astype(dtype)
     w = rng.standard_normal((groups * og, cg, kr, kc)).astype(dtype)
     _compare(
-        legacyconv.conv2d, x, w, border_mode=mode, subsample=strides, filter_dilation=dilation,
-        filter_flip=flip, num_groups=groups,
+        legacyconv.conv2d,
+        x,
+        w,
+        border_mode=mode,
+        subsample=strides,
+        filter_dilation=dilation,
+        filter_flip=flip,
+        num_groups=groups,
     )
 
 
@@ -103,7 +111,15 @@ def test_conv3d_numpy_equals_tensorflow(data, groups, cg, mode):
     rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
     x = rng.standard_normal((1, groups * cg, *spatial)).astype(np.float32)
     w = rng.standard_normal((groups * 2, cg, *kernel)).astype(np.float32)
-    _compare(legacyconv.conv3d, x, w, border_mode=mode, subsample=strides, filter_dilation=dilation, num_groups=groups)
+    _compare(
+        legacyconv.conv3d,
+        x,
+        w,
+        border_mode=mode,
+        subsample=strides,
+        filter_dilation=dilation,
+        num_groups=groups,
+    )
 
 
 # --------------------------------------------------------------------------- targeted routes
@@ -181,10 +197,14 @@ def test_engine_1d_and_empty_axes():
     x = rng.standard_normal((2, 4, 9))
     w = rng.standard_normal((6, 2, 3))
     args = (((2, 1),), (2,), (2,), 2)
-    np.testing.assert_allclose(tf_engine.correlate(x, w, *args), numpy_gemm.correlate(x, w, *args), rtol=1e-10)
+    np.testing.assert_allclose(
+        tf_engine.correlate(x, w, *args), numpy_gemm.correlate(x, w, *args), rtol=1e-10
+    )
     out = legacyconv.conv2d(np.zeros((0, 2, 5, 5)), np.ones((3, 2, 3, 3)), backend="tensorflow")
     assert out.shape == (0, 3, 3, 3)
-    out = legacyconv.conv2d(np.ones((1, 0, 5, 5)), np.ones((2, 0, 3, 3)), border_mode="full", backend="tensorflow")
+    out = legacyconv.conv2d(
+        np.ones((1, 0, 5, 5)), np.ones((2, 0, 3, 3)), border_mode="full", backend="tensorflow"
+    )
     assert out.shape == (1, 2, 7, 7) and not out.any()
     out = legacyconv.conv3d(np.ones((1, 0, 4, 4, 4)), np.ones((2, 0, 3, 3, 3)), backend="tensorflow")
     assert out.shape == (1, 2, 2, 2, 2) and not out.any()
@@ -194,7 +214,9 @@ def test_4d_engine_call_is_not_implemented():
     from legacyconv.engines import tensorflow as tf_engine
 
     with pytest.raises(NotImplementedError, match="4-d one is not implemented"):
-        tf_engine.correlate(np.ones((1, 1, 2, 2, 2, 2)), np.ones((1, 1, 1, 1, 1, 1)), ((0, 0),) * 4, (1,) * 4, (1,) * 4, 1)
+        tf_engine.correlate(
+            np.ones((1, 1, 2, 2, 2, 2)), np.ones((1, 1, 1, 1, 1, 1)), ((0, 0),) * 4, (1,) * 4, (1,) * 4, 1
+        )
 
 
 # --------------------------------------------------------------------------- lazy import

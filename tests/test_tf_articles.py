@@ -22,8 +22,12 @@ tf = pytest.importorskip("tensorflow")
 
 # ---- tf_separable_conv_example.txt ("結果" section)
 X_ARTICLE = np.arange(20).astype(np.float32).reshape(1, 1, 10, 2)
-Y1_REGULAR = np.array([[15, 15], [27, 27], [39, 39], [51, 51], [63, 63], [75, 75], [87, 87], [99, 99]], np.float32)
-Y2_DEPTHWISE = np.array([[6, 9], [12, 15], [18, 21], [24, 27], [30, 33], [36, 39], [42, 45], [48, 51]], np.float32)
+Y1_REGULAR = np.array(
+    [[15, 15], [27, 27], [39, 39], [51, 51], [63, 63], [75, 75], [87, 87], [99, 99]], np.float32
+)
+Y2_DEPTHWISE = np.array(
+    [[6, 9], [12, 15], [18, 21], [24, 27], [30, 33], [36, 39], [42, 45], [48, 51]], np.float32
+)
 W1 = np.ones((1, 3, 2, 2), np.float32)  # regular
 W2 = np.ones((1, 3, 2, 1), np.float32)  # depthwise
 W3 = np.ones((1, 1, 2, 2), np.float32)  # pointwise
@@ -32,15 +36,19 @@ W3 = np.ones((1, 1, 2, 2), np.float32)  # pointwise
 def _legacyconv_regular(x_nhwc, w_hwio, backend="numpy"):
     """TF's conv2d via Theano layout: TF kernels are cross-correlations, so convert with the
     same filter_flip the Theano call uses (the flips cancel)."""
-    out = legacyconv.conv2d(layouts.nhwc_to_nchw(x_nhwc), layouts.tf_kernel_to_theano(w_hwio), backend=backend)
+    out = legacyconv.conv2d(
+        layouts.nhwc_to_nchw(x_nhwc), layouts.tf_kernel_to_theano(w_hwio), backend=backend
+    )
     return layouts.nchw_to_nhwc(out)
 
 
 def _legacyconv_depthwise(x_nhwc, w_depthwise, backend="numpy"):
     channels = x_nhwc.shape[-1]
     out = legacyconv.conv2d(
-        layouts.nhwc_to_nchw(x_nhwc), layouts.tf_depthwise_kernel_to_theano(w_depthwise),
-        num_groups=channels, backend=backend,
+        layouts.nhwc_to_nchw(x_nhwc),
+        layouts.tf_depthwise_kernel_to_theano(w_depthwise),
+        num_groups=channels,
+        backend=backend,
     )
     return layouts.nchw_to_nhwc(out)
 
@@ -95,7 +103,12 @@ def test_separable_example_2_random_weights():
 
 def test_output_size_examples():
     # (224, 224, 3), no padding, stride 1, 11x11 filter -> 214 x 214 x 1
-    assert legacyconv.get_conv_output_shape((1, 3, 224, 224), (1, 3, 11, 11), "valid", (1, 1)) == (1, 1, 214, 214)
+    assert legacyconv.get_conv_output_shape((1, 3, 224, 224), (1, 3, 11, 11), "valid", (1, 1)) == (
+        1,
+        1,
+        214,
+        214,
+    )
     # (224, 224, 3), padding 0, stride 4, 4x4 filter -> 56
     assert legacyconv.get_conv_output_shape((1, 3, 224, 224), (1, 3, 4, 4), "valid", (4, 4))[2:] == (56, 56)
     # and TF agrees
@@ -104,7 +117,9 @@ def test_output_size_examples():
     assert tf.nn.conv2d(x, np.zeros((4, 4, 3, 1), np.float32), 4, "VALID").shape == (1, 56, 56, 1)
 
 
-X_1X1 = np.array([[[1, 1], [5, 7]], [[2, 6], [7, 3]], [[1, 8], [2, 2]]], np.float32)  # (3, 2, 2) channels-first
+X_1X1 = np.array(
+    [[[1, 1], [5, 7]], [[2, 6], [7, 3]], [[1, 8], [2, 2]]], np.float32
+)  # (3, 2, 2) channels-first
 Y_1X1 = np.array([[16, 60], [56, 48]], np.float32)
 
 
@@ -118,7 +133,9 @@ def test_1x1_convolution_theano_layout(backend):
 def test_1x1_convolution_keras_as_in_the_article():
     x = np.expand_dims(X_1X1.transpose(1, 2, 0), 0)  # the article's channels-last conversion
     np.testing.assert_array_equal(x, layouts.nchw_to_nhwc(X_1X1[None]))
-    model = tf.keras.models.Sequential([tf.keras.Input(x.shape[1:]), tf.keras.layers.Conv2D(1, 1, use_bias=False)])
+    model = tf.keras.models.Sequential(
+        [tf.keras.Input(x.shape[1:]), tf.keras.layers.Conv2D(1, 1, use_bias=False)]
+    )
     assert model.get_weights()[0].shape == (1, 1, 3, 1)
     weights = layouts.theano_pointwise_kernel_to_tf(np.full((1, 3, 1, 1), 4, np.float32))
     model.set_weights([weights])
@@ -179,7 +196,9 @@ def _doc_separable(x, fd, fp):
                 for q in range(channels):
                     for r in range(mult):
                         patch = x[:, i : i + fh, j : j + fw, q]
-                        out[:, i, j, k] += np.sum(patch * fd[:, :, q, r], axis=(1, 2)) * fp[0, 0, q * mult + r, k]
+                        out[:, i, j, k] += (
+                            np.sum(patch * fd[:, :, q, r], axis=(1, 2)) * fp[0, 0, q * mult + r, k]
+                        )
     return out
 
 
@@ -205,8 +224,12 @@ def test_depthwise_channel_order_k_times_multiplier_plus_q(stride, rate):
     assert theano_w.shape == (channels * mult, 1, 2, 3)
     for backend in ("numpy", "tensorflow"):
         out = legacyconv.conv2d(
-            layouts.nhwc_to_nchw(x), theano_w, num_groups=channels, subsample=(stride, stride),
-            filter_dilation=(rate, rate), backend=backend,
+            layouts.nhwc_to_nchw(x),
+            theano_w,
+            num_groups=channels,
+            subsample=(stride, stride),
+            filter_dilation=(rate, rate),
+            backend=backend,
         )
         np.testing.assert_allclose(layouts.nchw_to_nhwc(out), expected, rtol=1e-10, atol=1e-10)
     dilations = None if rate == 1 else [rate, rate]

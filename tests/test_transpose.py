@@ -123,8 +123,15 @@ def transpose_args(draw):
 def _call(args, backend="numpy"):
     y, w, out_hw, mode, stride, dilation, groups, flip = args
     return conv2d_transpose(
-        y, w, (y.shape[0], w.shape[1] * groups) + out_hw, border_mode=mode, input_dilation=stride,
-        filter_flip=flip, filter_dilation=dilation, num_groups=groups, backend=backend,
+        y,
+        w,
+        (y.shape[0], w.shape[1] * groups) + out_hw,
+        border_mode=mode,
+        input_dilation=stride,
+        filter_flip=flip,
+        filter_dilation=dilation,
+        num_groups=groups,
+        backend=backend,
     )
 
 
@@ -134,8 +141,15 @@ def test_adjoint_of_conv2d(args):
     # <conv2d(x, w), y> == <x, conv2d_transpose(y, w)>: the defining property of Theano's op
     y, w, out_hw, mode, stride, dilation, groups, flip = args
     x = np.random.default_rng(0).standard_normal((y.shape[0], w.shape[1] * groups) + out_hw)
-    forward = conv2d(x, w, border_mode=mode, subsample=stride, filter_flip=flip,
-                     filter_dilation=dilation, num_groups=groups)
+    forward = conv2d(
+        x,
+        w,
+        border_mode=mode,
+        subsample=stride,
+        filter_flip=flip,
+        filter_dilation=dilation,
+        num_groups=groups,
+    )
     assert forward.shape == y.shape
     lhs = np.vdot(forward, y)
     rhs = np.vdot(x, _call(args))
@@ -163,7 +177,9 @@ def test_other_engines_match_naive_reference(backend, args):
 def test_rows_no_input_pixel_reaches_are_zero(backend):
     # valid, k=2, stride 2: outputs 4 and 5 both come from 2 input rows; row 4 gets nothing
     y = np.ones((1, 1, 2, 2), np.float32)
-    out = conv2d_transpose(y, np.ones((1, 1, 2, 2), np.float32), (1, 1, 5, 5), input_dilation=(2, 2), backend=backend)
+    out = conv2d_transpose(
+        y, np.ones((1, 1, 2, 2), np.float32), (1, 1, 5, 5), input_dilation=(2, 2), backend=backend
+    )
     assert out.shape == (1, 1, 5, 5)
     np.testing.assert_array_equal(out[0, 0, 4], 0)
     np.testing.assert_array_equal(out[0, 0, :4, :4], 1)
@@ -190,16 +206,23 @@ def test_tensorflow_mapping_of_the_kernel():
     w = rng.standard_normal((3, 2, 3, 2)).astype(np.float32)
     expected = conv2d_transpose(y, w, (2, 2, 8, 10), border_mode=(1, (0, 1)), input_dilation=(2, 2))
     got = tf.nn.conv2d_transpose(
-        nchw_to_nhwc(y), theano_transpose_kernel_to_tf(w), output_shape=[2, 8, 10, 2],
-        strides=[2, 2], padding=[[0, 0], [1, 1], [0, 1], [0, 0]],
+        nchw_to_nhwc(y),
+        theano_transpose_kernel_to_tf(w),
+        output_shape=[2, 8, 10, 2],
+        strides=[2, 2],
+        padding=[[0, 0], [1, 1], [0, 1], [0, 0]],
     )
     np.testing.assert_allclose(nhwc_to_nchw(got.numpy()), expected, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize(
     "dtypes, expected",
-    [((np.float32, np.float32), np.float32), ((np.float32, np.float64), np.float64),
-     ((np.int64, np.int64), np.float64), ((np.float16, np.float16), np.float16)],
+    [
+        ((np.float32, np.float32), np.float32),
+        ((np.float32, np.float64), np.float64),
+        ((np.int64, np.int64), np.float64),
+        ((np.float16, np.float16), np.float16),
+    ],
 )
 def test_result_dtype(dtypes, expected):
     y = np.ones((1, 2, 3, 3), dtypes[0])
@@ -229,23 +252,58 @@ W = np.ones((3, 2, 3, 3))
 @pytest.mark.parametrize(
     "args, kwargs, match",
     [
-        ((Y, W, (2, 2, 9, 9)), {"border_mode": "half", "input_dilation": (2, 2)},
-         r"inconsistent.*image of size \(9, 9\).*would give \(5, 5\), but input.shape=\(2, 3, 4, 4\) has \(4, 4\)"
-         r".*consistent with the input: \(7..8, 7..8\)"),
+        (
+            (Y, W, (2, 2, 9, 9)),
+            {"border_mode": "half", "input_dilation": (2, 2)},
+            r"inconsistent.*image of size \(9, 9\).*would give \(5, 5\), but input.shape=\(2, 3, 4, 4\) has \(4, 4\)"
+            r".*consistent with the input: \(7..8, 7..8\)",
+        ),
         ((Y, W, (2, 2, 5, 6)), {}, r"inconsistent.*consistent with the input: \(6, 6\)"),
-        ((Y, W, (2, 2, 1, 1)), {}, r"would give no output \(the padded image is smaller than the dilated kernel\)"),
-        ((Y, W, (3, 2, 6, 6)), {}, r"same batch size: output_shape=\(3, 2, 6, 6\), input.shape=\(2, 3, 4, 4\)"),
-        ((Y, W, (2, 5, 6, 6)), {}, r"output_shape=\(2, 5, 6, 6\) has 5 channels, filters.shape=\(3, 2, 3, 3\) with num_groups=1 give 2"),
-        ((Y, W, (6, 6, 6)), {}, r"output_shape must be \(batch, channels, rows, cols\).*Received: output_shape=\(6, 6, 6\)"),
+        (
+            (Y, W, (2, 2, 1, 1)),
+            {},
+            r"would give no output \(the padded image is smaller than the dilated kernel\)",
+        ),
+        (
+            (Y, W, (3, 2, 6, 6)),
+            {},
+            r"same batch size: output_shape=\(3, 2, 6, 6\), input.shape=\(2, 3, 4, 4\)",
+        ),
+        (
+            (Y, W, (2, 5, 6, 6)),
+            {},
+            r"output_shape=\(2, 5, 6, 6\) has 5 channels, filters.shape=\(3, 2, 3, 3\) with num_groups=1 give 2",
+        ),
+        (
+            (Y, W, (6, 6, 6)),
+            {},
+            r"output_shape must be \(batch, channels, rows, cols\).*Received: output_shape=\(6, 6, 6\)",
+        ),
         ((Y, W, (2, 2, None, 6)), {}, r"output_shape must be"),
         ((Y, W, None), {}, r"output_shape must be"),
-        ((Y, np.ones((4, 2, 3, 3)), (6, 6)), {}, r"input.shape=\(2, 3, 4, 4\) has 3 channels, filters.shape=\(4, 2, 3, 3\) expects 4"),
+        (
+            (Y, np.ones((4, 2, 3, 3)), (6, 6)),
+            {},
+            r"input.shape=\(2, 3, 4, 4\) has 3 channels, filters.shape=\(4, 2, 3, 3\) expects 4",
+        ),
         ((Y, W, (6, 6)), {"num_groups": 2}, r"divisible by num_groups.*num_groups=2"),
-        ((Y, W, (6, 6)), {"filter_shape": (3, 2, 3, 4)}, r"shape hint does not match.*filter_shape=\(3, 2, 3, 4\)"),
+        (
+            (Y, W, (6, 6)),
+            {"filter_shape": (3, 2, 3, 4)},
+            r"shape hint does not match.*filter_shape=\(3, 2, 3, 4\)",
+        ),
         ((Y, W, (6, 6)), {"border_mode": "same"}, r"border_mode must be one of.*'half'"),
-        ((Y, W, (6, 6)), {"input_dilation": (0, 1)}, r"input_dilation must be a tuple of 2 positive integers"),
+        (
+            (Y, W, (6, 6)),
+            {"input_dilation": (0, 1)},
+            r"input_dilation must be a tuple of 2 positive integers",
+        ),
         ((Y, W, (6, 6)), {"filter_flip": "yes"}, r"filter_flip must be True or False"),
-        ((Y[0], W, (6, 6)), {}, r"input must be a 4-d array \(batch, in_channels, rows, cols\). Received: input.shape=\(3, 4, 4\)"),
+        (
+            (Y[0], W, (6, 6)),
+            {},
+            r"input must be a 4-d array \(batch, in_channels, rows, cols\). Received: input.shape=\(3, 4, 4\)",
+        ),
         ((Y, W[0], (6, 6)), {}, r"filters must be a 4-d array \(in_channels, out_channels // num_groups"),
         ((Y, W, (6, 6)), {"backend": "jax"}, r"backend must be one of"),
     ],

@@ -25,9 +25,7 @@ _SMALL_GROUP_K = 32
 _MERGE_BELOW = 256
 
 
-def axis_range(
-    o_start: int, o_stop: int, size: int, offset: int, stride: int
-) -> tuple[int, int, slice]:
+def axis_range(o_start: int, o_stop: int, size: int, offset: int, stride: int) -> tuple[int, int, slice]:
     """Output indices ``[lo, hi)`` within ``[o_start, o_stop)`` whose input index
     ``o * stride + offset`` falls inside ``[0, size)``, and the matching input slice."""
     lo = max(o_start, -(offset // stride))  # ceil(-offset / stride)
@@ -39,7 +37,10 @@ def axis_range(
 
 
 def im2col_plan(
-    x_shape: tuple[int, ...], kernel: tuple[int, ...], out_sp: tuple[int, ...], itemsize: int,
+    x_shape: tuple[int, ...],
+    kernel: tuple[int, ...],
+    out_sp: tuple[int, ...],
+    itemsize: int,
     reserved: int = 0,
 ) -> tuple[int, int]:
     """Return ``(images per chunk, leading output rows per chunk)`` so that one chunk's
@@ -78,7 +79,7 @@ def _fill_cols(
         )
         src: list[slice] = [slice(None), slice(None)]
         for axis, k in enumerate(offsets):
-            start, stop = (rows if axis == 0 else (0, out_sp[axis]))
+            start, stop = rows if axis == 0 else (0, out_sp[axis])
             shift = start if axis == 0 else 0
             lo, hi, sl = axis_range(
                 start, stop, spatial[axis], k * dilations[axis] - pads[axis][0], strides[axis]
@@ -104,8 +105,7 @@ def correlate(
     n_out, cg = w.shape[:2]
     kernel = w.shape[2:]
     out_sp = tuple(
-        conv_out_size(s, k, p, st, d)
-        for s, k, p, st, d in zip(x.shape[2:], kernel, pads, strides, dilations)
+        conv_out_size(s, k, p, st, d) for s, k, p, st, d in zip(x.shape[2:], kernel, pads, strides, dilations)
     )
     og = n_out // groups
     k_len = cg * math.prod(kernel)
@@ -189,5 +189,3 @@ def _gemm(wm: np.ndarray, cols: np.ndarray, out: np.ndarray) -> None:
                 out += wm[None, :, :, k, None] * cols[:, :, None, k, :]
         else:
             np.matmul(wm, cols, out=out)
-
-

@@ -155,7 +155,9 @@ def _all_finite(a: np.ndarray) -> bool:
 
 def _mixing(cg_phases: int, og: int, images: int) -> str:
     # with a few channel-phases the matmul is a stack of tiny outer products: loop instead
-    return "matmul" if cg_phases >= _MATMUL_MIN_CHANNELS and cg_phases * og * images >= _MATMUL_MIN else "loop"
+    return (
+        "matmul" if cg_phases >= _MATMUL_MIN_CHANNELS and cg_phases * og * images >= _MATMUL_MIN else "loop"
+    )
 
 
 def _fft_shape(axes: list[_Axis]) -> tuple[int, ...]:
@@ -182,8 +184,7 @@ def estimate_seconds(
     n, _ = x_shape[:2]
     n_out, cg = w_shape[:2]
     axes = [
-        _axis(s, k, p, st, d)
-        for s, k, p, st, d in zip(x_shape[2:], w_shape[2:], pads, strides, dilations)
+        _axis(s, k, p, st, d) for s, k, p, st, d in zip(x_shape[2:], w_shape[2:], pads, strides, dilations)
     ]
     # direct: one correlate2d per (filter, channel, phase, output phase, leading-axis tap)
     calls = 0
@@ -261,14 +262,18 @@ def correlate(
         )
     if x.ndim == 3:  # 1-d: a 2-d problem with a unit leading axis
         out = correlate(
-            x[:, :, None], w[:, :, None], ((0, 0), *pads), (1, *strides), (1, *dilations),
-            groups, method=method,
+            x[:, :, None],
+            w[:, :, None],
+            ((0, 0), *pads),
+            (1, *strides),
+            (1, *dilations),
+            groups,
+            method=method,
         )
         return out[:, :, 0]
     n, n_out = x.shape[0], w.shape[0]
     axes = [
-        _axis(s, k, p, st, d)
-        for s, k, p, st, d in zip(x.shape[2:], w.shape[2:], pads, strides, dilations)
+        _axis(s, k, p, st, d) for s, k, p, st, d in zip(x.shape[2:], w.shape[2:], pads, strides, dilations)
     ]
     out_sp = tuple(a.out for a in axes)
     if n * n_out * math.prod(out_sp) == 0 or w.shape[1] == 0:
@@ -312,7 +317,9 @@ def _fft_correlate(x: np.ndarray, w: np.ndarray, axes: list[_Axis], groups: int)
         dst: tuple[Any, ...] = (slice(None), slice(None), *combo) + tuple(
             slice(0, (a.taps[p] - 1) * a.sub_dilation + 1, a.sub_dilation) for a, p in zip(axes, combo)
         )
-        wd[dst] = w[(slice(None), slice(None)) + tuple(slice(p, None, a.sub_stride) for a, p in zip(axes, combo))]
+        wd[dst] = w[
+            (slice(None), slice(None)) + tuple(slice(p, None, a.sub_stride) for a, p in zip(axes, combo))
+        ]
     cgp = cg * phases
     size = math.prod(fft_shape)
     wf = scipy.fft.rfftn(
@@ -427,7 +434,9 @@ def _fft_chunks_matmul(
             block = x[(slice(b0, b1), slice(None), *src)].reshape((nb, groups, cg) + lens)
             where: tuple[Any, ...] = (slice(None), *dst, slice(None), *combo, slice(None))
             buf[where] = np.moveaxis(block, (1, 2, 0), (0, nd + 1, nd + 2))
-        xf = scipy.fft.rfftn(buf, s=fft_shape, axes=transformed, workers=_fft_workers(buf.size // math.prod(span) * size))
+        xf = scipy.fft.rfftn(
+            buf, s=fft_shape, axes=transformed, workers=_fft_workers(buf.size // math.prod(span) * size)
+        )
         yt = np.matmul(wt, xf.reshape(groups, bins, -1, nb))  # (groups, bins, og, nb)
         del xf
         # The spectrum is small: lay it out as (nb, groups, og, *half) so that the inverse

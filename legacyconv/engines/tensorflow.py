@@ -56,7 +56,8 @@ def correlate(
     nd = x.ndim - 2
     if w.shape[1] == 0:  # no input channels: a sum of nothing, which TF's kernels refuse
         out_sp = tuple(
-            conv_out_size(s, k, p, st, d) for s, k, p, st, d in zip(x.shape[2:], w.shape[2:], pads, strides, dilations)
+            conv_out_size(s, k, p, st, d)
+            for s, k, p, st, d in zip(x.shape[2:], w.shape[2:], pads, strides, dilations)
         )
         return np.zeros((x.shape[0], w.shape[0], *out_sp), dtype=x.dtype)
     if nd == 2:
@@ -94,13 +95,18 @@ def _correlate2d(
         if dilations == (1, 1):
             step = math.gcd(sr, sc)
             y = tf.raw_ops.DepthwiseConv2dNative(
-                input=xh, filter=kernel, strides=[1, step, step, 1], padding=padding,
+                input=xh,
+                filter=kernel,
+                strides=[1, step, step, 1],
+                padding=padding,
                 explicit_paddings=flat_pads,
             )
         else:
             step = 1
             y = tf.nn.depthwise_conv2d(
-                xh, kernel, strides=[1, 1, 1, 1],
+                xh,
+                kernel,
+                strides=[1, 1, 1, 1],
                 padding=[[0, 0], list(pads[0]), list(pads[1]), [0, 0]] if padded else "VALID",
                 dilations=list(dilations),
             )
@@ -109,8 +115,12 @@ def _correlate2d(
     else:
         kernel = theano_kernel_to_tf(w, filter_flip=False)
         y = tf.raw_ops.Conv2D(
-            input=xh, filter=kernel, strides=[1, sr, sc, 1], padding=padding,
-            explicit_paddings=flat_pads, dilations=[1, *dilations, 1],
+            input=xh,
+            filter=kernel,
+            strides=[1, sr, sc, 1],
+            padding=padding,
+            explicit_paddings=flat_pads,
+            dilations=[1, *dilations, 1],
         )
     return nhwc_to_nchw(y.numpy())
 

@@ -76,9 +76,7 @@ def conv2d_transpose(args: TransposeArgs) -> np.ndarray:
 def pool_crops_and_pads(plan: PoolPlan) -> tuple[tuple[int, int], ...]:
     """Per axis ``(low pad, high pad)``; a negative high pad is a crop. After them, TF's
     'VALID' windows of size ``ws`` and stride ``stride`` are exactly Theano's windows."""
-    return tuple(
-        (a.pad, (a.out - 1) * a.stride + a.ws - a.size - a.pad) for a in plan.axes
-    )
+    return tuple((a.pad, (a.out - 1) * a.stride + a.ws - a.size - a.pad) for a in plan.axes)
 
 
 def pool2d_nhwc(x: Any, plan: PoolPlan) -> Any:
@@ -94,9 +92,7 @@ def pool2d_nhwc(x: Any, plan: PoolPlan) -> Any:
         x = x[:, : x.shape[1] + min(r_hi, 0), : x.shape[2] + min(c_hi, 0), :]
     fill = -np.inf if plan.mode == "max" else 0.0
     if r_lo or c_lo or r_hi > 0 or c_hi > 0:
-        x = tf.pad(
-            x, [[0, 0], [r_lo, max(r_hi, 0)], [c_lo, max(c_hi, 0)], [0, 0]], constant_values=fill
-        )
+        x = tf.pad(x, [[0, 0], [r_lo, max(r_hi, 0)], [c_lo, max(c_hi, 0)], [0, 0]], constant_values=fill)
     ws, stride = list(plan.ws), list(plan.stride)
     if plan.mode == "max":
         return tf.nn.max_pool2d(x, ws, stride, "VALID")

@@ -60,7 +60,9 @@ def read_hdf5(path: str) -> WeightFile:
         with fh:
             return _read_open(fh, path)
     except (OSError, KeyError, RuntimeError) as exc:
-        raise LegacyconvError(f"{path}: cannot read the HDF5 contents (truncated or corrupt): {exc}") from None
+        raise LegacyconvError(
+            f"{path}: cannot read the HDF5 contents (truncated or corrupt): {exc}"
+        ) from None
 
 
 def _read_open(fh: Any, path: str) -> WeightFile:
@@ -100,7 +102,9 @@ def _numeric(arrays: dict[str, np.ndarray], path: str) -> dict[str, np.ndarray]:
     for name, arr in arrays.items():
         arr = np.asarray(arr)
         if arr.dtype.kind not in "biufc":
-            raise LegacyconvError(f"{path}: dataset {name!r} has dtype {arr.dtype}, not a numeric weight array")
+            raise LegacyconvError(
+                f"{path}: dataset {name!r} has dtype {arr.dtype}, not a numeric weight array"
+            )
         out[name] = arr
     return out
 

@@ -58,7 +58,15 @@ SUPPORTED_LAYERS = (
     "Dropout",
 )
 KERAS1_ACTIVATIONS = (
-    "linear", "relu", "tanh", "sigmoid", "hard_sigmoid", "softmax", "softplus", "softsign", "elu",
+    "linear",
+    "relu",
+    "tanh",
+    "sigmoid",
+    "hard_sigmoid",
+    "softmax",
+    "softplus",
+    "softsign",
+    "elu",
 )
 
 Shape = tuple[Optional[int], ...]
@@ -161,7 +169,9 @@ class Keras1Model:
     def source(self) -> str:
         backend = self.backend or "theano (assumed: Keras 1 does not record the backend)"
         orderings = ", ".join(repr(o) for o in self.dim_orderings) or "not recorded"
-        return f"Keras {self.keras_version} {self.class_name} model, dim_ordering {orderings}, backend {backend}"
+        return (
+            f"Keras {self.keras_version} {self.class_name} model, dim_ordering {orderings}, backend {backend}"
+        )
 
     def summary(self) -> str:
         """The layer table ``inspect`` prints."""
@@ -221,7 +231,9 @@ def parse_keras1(fh: Any, path: str | None = None) -> Keras1Model:
     if isinstance(body, dict):
         body = body.get("layers")
     if not isinstance(body, list) or not all(isinstance(c, dict) and "class_name" in c for c in body):
-        raise LegacyconvError(f"{where}: model_config has no list of layers; it is not a Keras-1 model config")
+        raise LegacyconvError(
+            f"{where}: model_config has no list of layers; it is not a Keras-1 model config"
+        )
     group = fh["model_weights"]
     layers = []
     for entry in body:
@@ -334,7 +346,9 @@ def _pair(value: Any, what: str, layer: str) -> tuple[int, int]:
         or len(value) != 2
         or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)
     ):
-        raise LegacyconvError(f"layer {layer!r}: {what} must be two positive integers. Received: {what}={value!r}")
+        raise LegacyconvError(
+            f"layer {layer!r}: {what} must be two positive integers. Received: {what}={value!r}"
+        )
     return (int(value[0]), int(value[1]))
 
 
@@ -371,7 +385,9 @@ def _zero_padding(value: Any, layer: str) -> tuple[tuple[int, int], tuple[int, i
         )
     pads = (t, b, left, r)
     if not all(isinstance(p, int) and not isinstance(p, bool) and p >= 0 for p in pads):
-        raise LegacyconvError(f"layer {layer!r}: paddings must be non-negative integers. Received: padding={value!r}")
+        raise LegacyconvError(
+            f"layer {layer!r}: paddings must be non-negative integers. Received: padding={value!r}"
+        )
     return ((t, b), (left, r))
 
 
@@ -451,10 +467,19 @@ def _plan_conv(layer: Keras1Layer, shape: Shape) -> LayerPlan:
             )
         out.append(size)
     return LayerPlan(
-        name, layer.class_name, "conv", shape, (nb_filter, out[0], out[1]),
-        activation=_activation(cfg, name, layer.class_name), kernel=kernel, bias=bias,
-        kernel_name=wname, bias_name=bname, pads=pads,  # type: ignore[arg-type]
-        subsample=subsample, dilation=dilation,
+        name,
+        layer.class_name,
+        "conv",
+        shape,
+        (nb_filter, out[0], out[1]),
+        activation=_activation(cfg, name, layer.class_name),
+        kernel=kernel,
+        bias=bias,
+        kernel_name=wname,
+        bias_name=bname,
+        pads=pads,  # type: ignore[arg-type]
+        subsample=subsample,
+        dilation=dilation,
     )
 
 
@@ -472,8 +497,14 @@ def _plan_pool(layer: Keras1Layer, shape: Shape) -> LayerPlan:
             f"layer {name!r} ({layer.class_name}): pool_size {pool} is larger than its input {shape}"
         )
     return LayerPlan(
-        name, layer.class_name, "pool", shape, (channels,) + out,
-        pool_size=pool, strides=strides, pool_pad=(geo[0][0], geo[1][0]),
+        name,
+        layer.class_name,
+        "pool",
+        shape,
+        (channels,) + out,
+        pool_size=pool,
+        strides=strides,
+        pool_pad=(geo[0][0], geo[1][0]),
         pool_mode="max" if layer.class_name == "MaxPooling2D" else "average_exc_pad",
         crop=((0, geo[0][2]), (0, geo[1][2])),
     )
@@ -504,8 +535,16 @@ def _plan_dense(layer: Keras1Layer, shape: Shape, flattened: Shape | None) -> La
             )
         feature = tuple(int(v) for v in flattened)  # type: ignore[arg-type]
     return LayerPlan(
-        name, "Dense", "dense", shape, (units,), activation=_activation(cfg, name, "Dense"),
-        kernel=kernel, bias=bias, kernel_name=wname, bias_name=bname,
+        name,
+        "Dense",
+        "dense",
+        shape,
+        (units,),
+        activation=_activation(cfg, name, "Dense"),
+        kernel=kernel,
+        bias=bias,
+        kernel_name=wname,
+        bias_name=bname,
         feature_shape=feature,  # type: ignore[arg-type]
     )
 

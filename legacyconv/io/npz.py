@@ -53,9 +53,7 @@ def read_npz(path: str) -> WeightFile:
         raise LegacyconvError(f"{path} holds no arrays")
     for name, arr in arrays.items():
         if arr.dtype.kind not in "biufc":
-            raise LegacyconvError(
-                f"{path}: array {name!r} has dtype {arr.dtype}, not a numeric weight array"
-            )
+            raise LegacyconvError(f"{path}: array {name!r} has dtype {arr.dtype}, not a numeric weight array")
     positional = _positional_order(names) is not None
     if positional:
         fmt = "npz-positional"

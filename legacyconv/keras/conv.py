@@ -129,13 +129,22 @@ def to_keras_conv2d(
 
     layers: list[Any] = []
     if any(p != (0, 0) for p in pads):
-        pad = keras.layers.ZeroPadding2D(padding=pads, data_format="channels_last", name=_name("_pad"), **extra)
+        pad = keras.layers.ZeroPadding2D(
+            padding=pads, data_format="channels_last", name=_name("_pad"), **extra
+        )
         pad.build((None, None, None, channels))
         layers.append(pad)
 
     common = dict(
-        kernel_size=kernel_size, strides=conv_strides, padding="valid", data_format="channels_last",
-        dilation_rate=dilations, activation=activation, use_bias=b is not None, name=name, **extra,
+        kernel_size=kernel_size,
+        strides=conv_strides,
+        padding="valid",
+        data_format="channels_last",
+        dilation_rate=dilations,
+        activation=activation,
+        use_bias=b is not None,
+        name=name,
+        **extra,
     )
     if depthwise:
         kernel = theano_depthwise_kernel_to_tf(w, bool(filter_flip), num_channels=groups)
@@ -149,8 +158,12 @@ def to_keras_conv2d(
 
     if after != (1, 1):
         pool = keras.layers.MaxPooling2D(
-            pool_size=(1, 1), strides=after, padding="valid", data_format="channels_last",
-            name=_name("_subsample"), **extra,
+            pool_size=(1, 1),
+            strides=after,
+            padding="valid",
+            data_format="channels_last",
+            name=_name("_subsample"),
+            **extra,
         )
         pool.build((None, None, None, n_out))
         layers.append(pool)

@@ -57,9 +57,7 @@ def _tf_windows(
 
 def _zero_pads(plan: PoolPlan) -> tuple[tuple[int, int], ...]:
     """Zero cells that make 'valid' windows cover Theano's (for 'sum' and averages)."""
-    return tuple(
-        (a.pad, max(0, (a.out - 1) * a.stride + a.ws - a.size - a.pad)) for a in plan.axes
-    )
+    return tuple((a.pad, max(0, (a.out - 1) * a.stride + a.ws - a.size - a.pad)) for a in plan.axes)
 
 
 def _exact(plan: PoolPlan, zeros: tuple[tuple[int, int], ...], padding: str) -> bool:
@@ -105,7 +103,9 @@ def _check_input_shape(input_shape: Any) -> tuple[int, int] | None:
     if (
         not isinstance(input_shape, (tuple, list))
         or len(input_shape) != 2
-        or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in input_shape)
+        or not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in input_shape
+        )
     ):
         raise LegacyconvError(
             "input_shape must be the pooled image size (rows, cols) of positive integers, or None. "
@@ -213,8 +213,9 @@ def _layer_class() -> type:
                     "TheanoPool2D needs a static image size (Theano's ceil mode depends on it). "
                     f"Received: input shape {tuple(shape)}"
                 )
-            return pool_plan((int(rows), int(cols)), self.ws, self.ignore_border, self.stride,
-                             self.pad, self.mode)
+            return pool_plan(
+                (int(rows), int(cols)), self.ws, self.ignore_border, self.stride, self.pad, self.mode
+            )
 
         def call(self, inputs):
             from ..engines.tensorflow_family import pool2d_nhwc
@@ -228,8 +229,9 @@ def _layer_class() -> type:
 
         def get_config(self):
             config = super().get_config()
-            config.update(ws=self.ws, ignore_border=self.ignore_border, stride=self.stride,
-                          pad=self.pad, mode=self.mode)
+            config.update(
+                ws=self.ws, ignore_border=self.ignore_border, stride=self.stride, pad=self.pad, mode=self.mode
+            )
             return config
 
     TheanoPool2D.__module__ = __name__
@@ -242,4 +244,3 @@ def __getattr__(attr: str) -> Any:
     if attr == "TheanoPool2D":
         return _layer_class()
     raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
-

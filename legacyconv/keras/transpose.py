@@ -142,16 +142,23 @@ def to_keras_conv2d_transpose(
 
     keras = import_keras()
     conv = keras.layers.Conv2DTranspose(
-        filters=n_out, kernel_size=kernel.shape[:2], strides=strides, padding="valid",
-        output_padding=tuple(output_padding), data_format="channels_last", activation=activation,
-        use_bias=b is not None, name=name,
+        filters=n_out,
+        kernel_size=kernel.shape[:2],
+        strides=strides,
+        padding="valid",
+        output_padding=tuple(output_padding),
+        data_format="channels_last",
+        activation=activation,
+        use_bias=b is not None,
+        name=name,
     )
     conv.build((None, tops[0], tops[1], n_in))
     conv.set_weights([kernel] if b is None else [kernel, b])
     layers = [conv]
     if any(c != (0, 0) for c in crops):
         crop = keras.layers.Cropping2D(
-            cropping=tuple(crops), data_format="channels_last",
+            cropping=tuple(crops),
+            data_format="channels_last",
             name=None if name is None else name + "_crop",
         )
         crop.build((None, None, None, n_out))

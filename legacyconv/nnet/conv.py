@@ -62,7 +62,16 @@ def conv2d(
             f"filter_shape={tuple(filter_shape)!r} expects {filter_shape[1]}"
         )
     args = prepare_conv(
-        input, filters, 2, image_shape, filter_shape, border_mode, subsample, True, (1, 1), 1,
+        input,
+        filters,
+        2,
+        image_shape,
+        filter_shape,
+        border_mode,
+        subsample,
+        True,
+        (1, 1),
+        1,
         input_hint_name="image_shape",
     )
     return run_conv(args, backend)
