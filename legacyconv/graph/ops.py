@@ -41,8 +41,10 @@ lrn                alpha, k, beta, n: Lasagne's LocalResponseNormalization2DLaye
 scale_bias         axes (the input axes the weights span, e.g. (1,)); scale and/or bias shaped
                    like those axes: x * scale + bias
 merge              mode: sum (coeffs optional), mul, ave, max, min, sub, concat (axis), dot
-                   (axes), cos (axes); two or more inputs
-embedding          W (vocabulary, dim); input int ids (N, T) -> (N, T, dim)
+                   (axes), cos (axes, epsilon: dot / max(sqrt(|a|^2 |b|^2), epsilon)); two or
+                   more inputs
+embedding          W (vocabulary, dim); mask_zero (id 0 masks the step for an rnn);
+                   input int ids (N, T) -> (N, T, dim)
 repeat_vector      n: (N, F) -> (N, n, F)
 rnn                cell ('simple', 'gru', 'lstm'), units, activation, recurrent_activation,
                    return_sequences, go_backwards; kernel (F, k * units), recurrent_kernel
