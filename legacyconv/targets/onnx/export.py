@@ -1,0 +1,144 @@
+"""``to_onnx``: a legacy model graph as a standard ONNX model, NCHW like Theano.
+
+The model uses only default-domain operators at :data:`DEFAULT_OPSET`. Opset 17 is the newest
+that the whole deployment chain reads (ONNX Runtime since 1.13, TensorRT 8.6 and 10,
+OpenVINO, PyTorch's ``onnx2torch``) and it has every operator the graph needs with today's
+semantics (``Softmax`` over one axis, ``Squeeze``/``ReduceSum`` axes as inputs, ``LRN``,
+``RNN``/``GRU``/``LSTM`` with ``HardSigmoid``); the emitted nodes are equally valid in every
+later opset, which ``opset=`` selects (up to what the installed ``onnx`` knows).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any
+
+import numpy as np
+
+from ..._errors import LegacyconvError
+from ...graph.core import Graph
+from . import emitters as _emitters  # noqa: F401  (registers the emitters)
+from ._imports import import_onnx
+from .builder import EMITTERS, OnnxBuilder
+
+__all__ = ["DEFAULT_OPSET", "METADATA_KEY", "MIN_OPSET", "to_onnx"]
+
+DEFAULT_OPSET = 17
+MIN_OPSET = 17
+#: ``metadata_props`` key of the JSON list of the model's legacy layers (see :func:`to_onnx`)
+METADATA_KEY = "legacyconv.layers"
+
+
+def _as_graph(source: Any) -> Graph:
+    """A private copy of the graph (shapes inferred; the caller's graph is left untouched)."""
+    if not isinstance(source, Graph):
+        if not isinstance(source, (str, os.PathLike)):
+            raise LegacyconvError(
+                f"to_onnx needs a legacyconv.graph.Graph or the path of a legacy model; got {type(source).__name__}"
+            )
+        from ...frontends import read_graph
+
+        source = read_graph(source)
+    graph = Graph(
+        name=source.name,
+        nodes={k: dataclasses.replace(n, attrs=dict(n.attrs), weights=dict(n.weights)) for k, n in source.nodes.items()},
+        inputs=list(source.inputs),
+        outputs=list(source.outputs),
+        meta=dict(source.meta),
+    )
+    graph.validate()
+    return graph
+
+
+def _value_info(onnx: Any, name: str, dtype: str, shape: tuple[Any, ...]) -> Any:
+    dims = ["batch" if i == 0 else (None if s is None else int(s)) for i, s in enumerate(shape)]
+    return onnx.helper.make_tensor_value_info(name, onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype)), dims)
+
+
+def to_onnx(source: Any, *, opset: int = DEFAULT_OPSET, expose_layers: bool = False, check: bool = True) -> Any:
+    """Translate a legacy model into an ``onnx.ModelProto`` with Theano's semantics.
+
+    Parameters
+    ----------
+    source : Graph or path
+        A :class:`legacyconv.graph.Graph`, or a legacy model file that a frontend reads.
+    opset : int
+        The default-domain opset, from 17 (the default) up to the installed ``onnx``'s newest.
+    expose_layers : bool
+        Add a graph output per legacy layer (every node with a ``reference``), named after the
+        layer, so that ``legacyconv check`` compares layer by layer. The model's own outputs
+        are always there.
+    check : bool
+        Run ``onnx.checker.check_model(model, full_check=True)`` (on by default).
+
+    Returns
+    -------
+    onnx.ModelProto
+        Inputs and outputs named after the legacy model's, a dynamic batch axis (``'batch'``),
+        channels-first tensors, weights as initializers in their legacy dtype. The metadata
+        entry ``legacyconv.layers`` lists ``{"node", "reference", "perm", "output"}`` per legacy
+        layer (``perm`` is the identity: the layout is the legacy one).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from legacyconv.graph import Graph
+    >>> g = Graph()
+    >>> x = g.add("input", "x", attrs={"shape": (1, 5, 5)})
+    >>> y = g.add("conv", "conv1", [x], weights={"W": np.ones((2, 1, 3, 3), np.float32)},
+    ...           attrs={"pads": ((1, 1), (1, 1))}, reference="layer01_conv1")
+    >>> g.outputs = [y]
+    >>> model = to_onnx(g)
+    >>> [n.op_type for n in model.graph.node], model.opset_import[0].version
+    (['Conv'], 17)
+    """
+    onnx = import_onnx()
+    newest = int(onnx.defs.onnx_opset_version())
+    if not isinstance(opset, int) or not MIN_OPSET <= opset <= newest:
+        raise LegacyconvError(f"opset must be an integer from {MIN_OPSET} to {newest}. Received: opset={opset!r}")
+    graph = _as_graph(source)
+    b = OnnxBuilder(graph, opset)
+    inputs = []
+    for node in graph.topological_order():
+        if node.op == "input":
+            inputs.append(_value_info(onnx, node.name, node.dtype, node.shape or ()))
+            continue
+        emitter = EMITTERS.get(node.op)
+        if emitter is None:
+            raise NotImplementedError(f"graph op {node.op!r} (node {node.name!r}) has no ONNX emitter.")
+        try:
+            emitter(b, node, list(node.inputs))
+        except LegacyconvError as exc:
+            where = node.source or f"node {node.name!r} ({node.op})"
+            raise type(exc)(f"{where}: {exc}") from None
+    wanted = list(dict.fromkeys(graph.outputs))
+    if expose_layers:
+        wanted += [n.name for n in graph.topological_order() if n.reference and n.name not in wanted]
+    wanted = [name for name in wanted if graph.nodes[name].op != "input"]
+    outputs = [_value_info(onnx, n, graph.nodes[n].dtype, graph.nodes[n].shape or ()) for n in wanted]
+    onnx_graph = onnx.helper.make_graph(b.nodes, graph.name, inputs, outputs, b.initializers)
+    opsets = [onnx.helper.make_opsetid("", opset)]
+    model = onnx.helper.make_model(
+        onnx_graph,
+        opset_imports=opsets,
+        ir_version=onnx.helper.find_min_ir_version_for(opsets),
+        producer_name="legacyconv",
+        producer_version=_version(),
+    )
+    layers = [
+        {"node": n.name, "reference": n.reference, "perm": list(range(len(n.shape or ()))), "output": n.name in wanted}
+        for n in graph.topological_order()
+        if n.reference
+    ]
+    onnx.helper.set_model_props(model, {METADATA_KEY: json.dumps(layers), "legacyconv.source": json.dumps(graph.meta, default=str)})
+    if check:
+        onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def _version() -> str:
+    from ... import __version__
+
+    return __version__
