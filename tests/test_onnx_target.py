@@ -187,3 +187,256 @@ def test_random_pool_2d_equals_the_reference(args):
     out = run_onnx(graph, {"x": x})["pool"]
     assert out.shape == expected.shape
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5 * max(1.0, float(np.abs(expected).max(initial=0))))
+
+
+# --- every op against the graph's reference semantics ----------------------------------------
+
+RNG = np.random.default_rng(12)
+
+
+def rand(*shape, scale=1.0):
+    return (RNG.standard_normal(shape) * scale).astype(np.float32)
+
+
+def assert_agrees_with_numpy_runner(graph: Graph, feeds: dict, rtol=1e-5, **kwargs):
+    """ONNX Runtime and :func:`run_graph` (the reference semantics) agree on every legacy layer."""
+    names = [n.name for n in graph.nodes.values() if n.op != "input"]
+    for name in names:  # every node a legacy layer, so that every one is exposed
+        graph[name].reference = graph[name].reference or name
+    got = run_onnx(graph, feeds, names, expose_layers=True, **kwargs)
+    want = run_graph(graph, feeds)
+    for name in names:
+        assert got[name].shape == want[name].shape, name
+        scale = max(1.0, float(np.abs(want[name]).max(initial=0)))
+        np.testing.assert_allclose(got[name], want[name], rtol=rtol, atol=1e-5 * scale, err_msg=name)
+
+
+def image_graph() -> Graph:
+    g = Graph(name="images")
+    g.add("input", "img", attrs={"shape": (3, 9, 8)})
+    g.add("conv", "conv1", ["img"], attrs={"pads": ((1, 2), (0, 1)), "strides": (1, 2)}, weights={"W": rand(6, 3, 3, 2), "b": rand(6)}, reference="layer01_conv1")
+    bn = {"gamma": rand(6), "beta": rand(6), "mean": rand(6), "var": np.abs(rand(6)) + 0.5}
+    g.add("batchnorm", "bn1", ["conv1"], attrs={"axis": 1, "epsilon": 1e-3}, weights=bn, reference="layer02_bn1")
+    g.add("activation", "relu1", ["bn1"], attrs={"fn": "relu"})
+    g.add("pad", "pad1", ["relu1"], attrs={"pads": ((2, 0), (1, 3)), "value": 0.0})
+    g.add("crop", "crop1", ["pad1"], attrs={"crops": ((1, 1), (0, 2))})
+    g.add("upsample", "up1", ["crop1"], attrs={"factors": (2, 3)})
+    g.add("lrn", "lrn1", ["up1"], attrs={"alpha": 1e-2, "k": 2.0, "beta": 0.75, "n": 5})
+    g.add("pool", "pool1", ["lrn1"], attrs={"ws": (3, 3), "strides": (2, 2), "ignore_border": False, "mode": "average_inc_pad"})
+    g.add("prelu", "prelu1", ["pool1"], weights={"alpha": rand(6, 1, 1)})
+    g.add("scale_bias", "sb1", ["prelu1"], attrs={"axes": (1,)}, weights={"scale": rand(6), "bias": rand(6)})
+    g.add("conv", "dw", ["sb1"], attrs={"groups": 6, "dilations": (2, 1), "pads": ((2, 2), (1, 1))}, weights={"W": rand(12, 1, 3, 3)})
+    g.add("conv_transpose", "deconv", ["dw"], attrs={"strides": (2, 2), "pads": ((1, 0), (0, 1)), "output_size": (21, 17), "groups": 2}, weights={"W": rand(12, 2, 3, 2), "b": rand(4)})
+    g.add("global_pool", "gmax", ["deconv"], attrs={"mode": "max"})
+    g.add("global_pool", "gavg", ["deconv"], attrs={"mode": "average"})
+    g.add("merge", "gcat", ["gmax", "gavg"], attrs={"mode": "concat", "axis": 1})
+    g.add("flatten", "flat", ["sb1"])
+    g.add("dense", "fc", ["flat"], weights={"W": rand(6 * 10 * 9, 8, scale=0.1), "b": rand(8)})
+    g.add("merge", "both", ["fc", "gcat"], attrs={"mode": "concat", "axis": -1})
+    g.add("activation", "probs", ["both"], attrs={"fn": "softmax"}, reference="output")
+    g.outputs = ["probs"]
+    return g
+
+
+def test_image_graph_agrees_with_the_reference_semantics():
+    graph = image_graph()
+    graph.infer_shapes()
+    assert graph["deconv"].shape == (None, 4, 21, 17)
+    assert_agrees_with_numpy_runner(graph, {"img": rand(3, 3, 9, 8)})
+
+
+@pytest.mark.parametrize(
+    "fn, attrs",
+    [
+        ("linear", {}), ("relu", {}), ("tanh", {}), ("sigmoid", {}), ("hard_sigmoid", {}),
+        ("softmax", {"axis": 1}), ("log_softmax", {}), ("softplus", {}), ("softsign", {}),
+        ("elu", {"alpha": 0.7}), ("selu", {}), ("exp", {}), ("leaky_relu", {"alpha": 0.1}),
+        ("thresholded_relu", {"theta": 0.4}),
+    ],
+)
+def test_activations(fn, attrs):
+    g = Graph()
+    g.add("input", "x", attrs={"shape": (4, 5)})
+    g.add("activation", "act", ["x"], attrs={"fn": fn, **attrs})
+    g.outputs = ["act"]
+    assert_agrees_with_numpy_runner(g, {"x": rand(3, 4, 5, scale=2.0)})
+
+
+@pytest.mark.parametrize("mode", ["sum", "mul", "ave", "max", "min", "sub", "concat", "dot", "cos", "coeffs"])
+def test_merges(mode):
+    g = Graph()
+    n = 2 if mode in ("sub", "dot", "cos") else 3
+    for i in range(n):
+        g.add("input", f"x{i}", attrs={"shape": (6,)})
+    attrs = {"mode": "sum", "coeffs": (1.0, 0.5, -2.0)} if mode == "coeffs" else {"mode": mode}
+    g.add("merge", "m", [f"x{i}" for i in range(n)], attrs=attrs)
+    g.outputs = ["m"]
+    assert_agrees_with_numpy_runner(g, {f"x{i}": rand(4, 6) for i in range(n)})
+
+
+def test_sequence_ops():
+    g = Graph()
+    g.add("input", "ids", attrs={"shape": (7,)}, dtype="int32")
+    g.add("embedding", "emb", ["ids"], weights={"W": rand(20, 5)})
+    g.add("transpose", "tr", ["emb"], attrs={"perm": (0, 2, 1)})
+    g.add("conv", "conv1d", ["tr"], attrs={"pads": ((1, 1),)}, weights={"W": rand(4, 5, 3), "b": rand(4)})
+    g.add("pool", "pool1d", ["conv1d"], attrs={"ws": (2,), "strides": (2,), "ignore_border": False, "mode": "max"})
+    g.add("transpose", "back", ["pool1d"], attrs={"perm": (0, 2, 1)})
+    g.add("batchnorm", "bn_last", ["back"], attrs={"axis": -1, "epsilon": 1e-3}, weights={"gamma": rand(4), "var": np.abs(rand(4)) + 1})
+    g.add("batchnorm_inv_std", "bn_lasagne", ["bn_last"], attrs={"axis": 2}, weights={"mean": rand(4), "inv_std": np.abs(rand(4))})
+    g.add("slice", "rev", ["bn_lasagne"], attrs={"axis": 1, "start": None, "stop": None, "step": -1})
+    g.add("slice", "mid", ["rev"], attrs={"axis": 2, "start": 1, "stop": 3})
+    g.add("reshape", "rs", ["mid"], attrs={"shape": (2, 4)})
+    g.add("flatten", "fl", ["rs"])
+    g.add("repeat_vector", "rep", ["fl"], attrs={"n": 3})
+    g.add("masking", "mask", ["rep"], attrs={"mask_value": 0.0})
+    g.add("identity", "drop", ["mask"])
+    g.outputs = ["drop"]
+    ids = RNG.integers(0, 20, size=(3, 7)).astype(np.int32)
+    assert_agrees_with_numpy_runner(g, {"ids": ids})
+
+
+def test_masking_at_the_newest_opsets():
+    g = Graph()
+    g.add("input", "x", attrs={"shape": (4, 3)})
+    g.add("masking", "mask", ["x"], attrs={"mask_value": 1.0})
+    g.outputs = ["mask"]
+    x = rand(2, 4, 3)
+    x[0, 1] = 1.0
+    for opset in (17, 18, int(onnx.defs.onnx_opset_version())):
+        out = run_onnx(g, {"x": x}, opset=opset)["mask"]
+        np.testing.assert_array_equal(out[0, 1], 0.0)
+        np.testing.assert_array_equal(out[1], x[1])
+
+
+# --- recurrent layers against Keras' equations -------------------------------------------------
+
+
+def keras_rnn(x, kernel, recurrent, bias, cell, units, act, rec, go_backwards, return_sequences):
+    """Keras 2's SimpleRNN / GRU (reset_after=False) / LSTM step equations in float64."""
+    f = {
+        "tanh": np.tanh,
+        "sigmoid": lambda v: 1 / (1 + np.exp(-v)),
+        "hard_sigmoid": lambda v: np.clip(0.2 * v + 0.5, 0, 1),
+        "linear": lambda v: v,
+        "relu": lambda v: np.maximum(v, 0),
+    }
+    x, kernel, recurrent, bias = (np.asarray(a, np.float64) for a in (x, kernel, recurrent, bias))
+    h = np.zeros((x.shape[0], units))
+    c = np.zeros_like(h)
+    steps = range(x.shape[1] - 1, -1, -1) if go_backwards else range(x.shape[1])
+    outs = []
+    u = units
+    for t in steps:
+        z = x[:, t] @ kernel + bias
+        if cell == "simple":
+            h = f[act](z + h @ recurrent)
+        elif cell == "lstm":
+            r = h @ recurrent
+            i, fg, o = (f[rec](z[:, k * u : (k + 1) * u] + r[:, k * u : (k + 1) * u]) for k in (0, 1, 3))
+            c = fg * c + i * f[act](z[:, 2 * u : 3 * u] + r[:, 2 * u : 3 * u])
+            h = o * f[act](c)
+        else:
+            zz = f[rec](z[:, :u] + h @ recurrent[:, :u])
+            rr = f[rec](z[:, u : 2 * u] + h @ recurrent[:, u : 2 * u])
+            hh = f[act](z[:, 2 * u :] + (rr * h) @ recurrent[:, 2 * u :])
+            h = zz * h + (1 - zz) * hh
+        outs.append(h)
+    return np.stack(outs, axis=1) if return_sequences else h
+
+
+@pytest.mark.parametrize("cell", ["simple", "gru", "lstm"])
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("act, rec", [("tanh", "hard_sigmoid"), ("linear", "sigmoid"), ("relu", "hard_sigmoid")])
+def test_recurrent_layers_follow_keras_equations(cell, go_backwards, return_sequences, act, rec):
+    units, features, steps = 5, 3, 6
+    gates = {"simple": 1, "gru": 3, "lstm": 4}[cell]
+    weights = {"kernel": rand(features, gates * units), "recurrent_kernel": rand(units, gates * units, scale=0.5), "bias": rand(gates * units)}
+    attrs = {"cell": cell, "units": units, "activation": act, "recurrent_activation": rec, "go_backwards": go_backwards, "return_sequences": return_sequences}
+    g = Graph()
+    g.add("input", "seq", attrs={"shape": (steps, features)})
+    g.add("rnn", "rnn", ["seq"], attrs=attrs, weights=weights)
+    g.outputs = ["rnn"]
+    x = rand(4, steps, features)
+    out = run_onnx(g, {"seq": x})["rnn"]
+    expected = keras_rnn(x, weights["kernel"], weights["recurrent_kernel"], weights["bias"], cell, units, act, rec, go_backwards, return_sequences)
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5 * max(1.0, float(np.abs(expected).max())))
+
+
+def test_masked_recurrent_layer_is_not_implemented():
+    g = Graph()
+    g.add("input", "seq", attrs={"shape": (4, 3)})
+    g.add("masking", "mask", ["seq"])
+    g.add("rnn", "rnn", ["mask"], attrs={"cell": "simple", "units": 2, "activation": "tanh"}, weights={"kernel": rand(3, 2), "recurrent_kernel": rand(2, 2), "bias": rand(2)})
+    g.outputs = ["rnn"]
+    with pytest.raises(NotImplementedError, match="masked recurrent"):
+        to_onnx(g)
+
+
+# --- the model file ---------------------------------------------------------------------------
+
+
+def test_every_graph_op_has_an_emitter():
+    from legacyconv.graph import OPS
+    from legacyconv.targets.onnx.builder import EMITTERS
+
+    assert set(OPS) - {"input"} == set(EMITTERS)
+
+
+def test_names_dynamic_batch_metadata_and_standard_opset(tmp_path):
+    graph = image_graph()
+    model = to_onnx(graph)
+    assert [i.name for i in model.graph.input] == ["img"]
+    assert [o.name for o in model.graph.output] == ["probs"]
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    assert dims[0].dim_param == "batch" and [d.dim_value for d in dims[1:]] == [3, 9, 8]
+    assert [(o.domain, o.version) for o in model.opset_import] == [("", 17)]
+    assert {n.domain for n in model.graph.node} == {""}
+    assert not any(a.name == "auto_pad" or a.name == "ceil_mode" for n in model.graph.node for a in n.attribute)
+    layers = {p.key: p.value for p in model.metadata_props}["legacyconv.layers"]
+    assert '"reference": "layer01_conv1"' in layers
+    conv_w = next(i for i in model.graph.initializer if i.name == "conv1/W")
+    np.testing.assert_array_equal(onnx.numpy_helper.to_array(conv_w), graph["conv1"].weights["W"])
+    assert all(n.shape is None for n in graph.nodes.values())  # the caller's graph is not touched
+
+    exposed = to_onnx(graph, expose_layers=True)
+    assert [o.name for o in exposed.graph.output] == ["probs", "conv1", "bn1"]
+
+    x = rand(3, 3, 9, 8)
+    path = save_onnx(model, tmp_path / "m.onnx")
+    runner = OnnxRunner(path)
+    assert set(runner.layers) == {"conv1", "bn1", "probs"}
+    assert runner.layers["conv1"].perm == (0, 1, 2, 3)
+    # the file exposes only 'probs'; the runner reaches the other layers all the same
+    full = runner.run({"img": x}, ["conv1", "bn1", "probs"])
+    one = runner.run({"img": x[1:2]}, ["conv1", "probs"])
+    np.testing.assert_allclose(one["probs"], full["probs"][1:2], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(one["conv1"], full["conv1"][1:2], rtol=1e-6, atol=1e-6)
+    with pytest.raises(LegacyconvError, match="already exists"):
+        save_onnx(model, path)
+
+
+def test_bad_arguments():
+    graph = image_graph()
+    with pytest.raises(LegacyconvError, match="opset must be an integer from 17"):
+        to_onnx(graph, opset=13)
+    with pytest.raises(LegacyconvError, match="needs a legacyconv.graph.Graph"):
+        to_onnx(42)
+    with pytest.raises(LegacyconvError, match="no such model file"):
+        OnnxRunner("/nonexistent/model.onnx")
+    runner = OnnxRunner(to_onnx(graph))
+    with pytest.raises(LegacyconvError, match="missing"):
+        runner.run({}, ["probs"])
+    with pytest.raises(LegacyconvError, match="no reachable tensor"):
+        runner.run({"img": rand(1, 3, 9, 8)}, ["nope"])
+
+
+def test_import_legacyconv_imports_neither_onnx_nor_onnxruntime():
+    code = (
+        "import sys, legacyconv, legacyconv.targets.onnx; "
+        "print(sorted(m for m in ('onnx', 'onnxruntime', 'tensorflow') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
