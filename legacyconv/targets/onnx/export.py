@@ -23,12 +23,13 @@ from . import emitters as _emitters  # noqa: F401  (registers the emitters)
 from ._imports import import_onnx
 from .builder import EMITTERS, OnnxBuilder
 
-__all__ = ["DEFAULT_OPSET", "METADATA_KEY", "MIN_OPSET", "to_onnx"]
+__all__ = ["DEFAULT_OPSET", "METADATA_KEY", "MIN_OPSET", "SIDECAR_FORMAT", "to_onnx"]
 
 DEFAULT_OPSET = 17
 MIN_OPSET = 17
-#: ``metadata_props`` key of the JSON list of the model's legacy layers (see :func:`to_onnx`)
-METADATA_KEY = "legacyconv.layers"
+#: ``metadata_props`` key of the JSON sidecar: the graph nodes the model reaches (see :func:`to_onnx`)
+METADATA_KEY = "legacyconv"
+SIDECAR_FORMAT = "legacyconv-onnx-sidecar"
 
 
 def _as_graph(source: Any) -> Graph:
@@ -78,8 +79,10 @@ def to_onnx(source: Any, *, opset: int = DEFAULT_OPSET, expose_layers: bool = Fa
     onnx.ModelProto
         Inputs and outputs named after the legacy model's, a dynamic batch axis (``'batch'``),
         channels-first tensors, weights as initializers in their legacy dtype. The metadata
-        entry ``legacyconv.layers`` lists ``{"node", "reference", "perm", "output"}`` per legacy
-        layer (``perm`` is the identity: the layout is the legacy one).
+        entry ``legacyconv`` is a JSON sidecar in the Keras target's format: ``nodes`` lists
+        ``{"node", "op", "reference", "layer", "perm", "shape"}`` for every input, output and
+        legacy layer (``layer`` is the ONNX tensor, named after the node; ``perm`` is the
+        identity: the layout is the legacy one), ``inputs`` and ``outputs`` the model's.
 
     Examples
     --------
@@ -127,15 +130,36 @@ def to_onnx(source: Any, *, opset: int = DEFAULT_OPSET, expose_layers: bool = Fa
         producer_name="legacyconv",
         producer_version=_version(),
     )
-    layers = [
-        {"node": n.name, "reference": n.reference, "perm": list(range(len(n.shape or ()))), "output": n.name in wanted}
-        for n in graph.topological_order()
-        if n.reference
-    ]
-    onnx.helper.set_model_props(model, {METADATA_KEY: json.dumps(layers), "legacyconv.source": json.dumps(graph.meta, default=str)})
+    onnx.helper.set_model_props(model, {METADATA_KEY: json.dumps(_sidecar(graph, opset))})
     if check:
         onnx.checker.check_model(model, full_check=True)
     return model
+
+
+def _sidecar(graph: Graph, opset: int) -> dict[str, Any]:
+    """Where every reachable graph node lives in the ONNX model (the same tensor name, legacy layout)."""
+    records = [
+        {
+            "node": n.name,
+            "op": n.op,
+            "reference": n.reference,
+            "layer": n.name,
+            "perm": list(range(len(n.shape or ()))),
+            "shape": list(n.shape or ()),
+        }
+        for n in graph.topological_order()
+        if n.reference or n.op == "input" or n.name in graph.outputs
+    ]
+    return {
+        "format": SIDECAR_FORMAT,
+        "version": 1,
+        "graph": graph.name,
+        "source": {k: v for k, v in graph.meta.items() if isinstance(v, (str, int, float, bool))},
+        "opset": opset,
+        "inputs": [r for r in records if r["op"] == "input"],
+        "outputs": [{"node": n, "layer": n, "perm": list(range(len(graph.nodes[n].shape or ())))} for n in graph.outputs],
+        "nodes": records,
+    }
 
 
 def _version() -> str:

@@ -1,64 +1,101 @@
 """Run a migrated ONNX model with ONNX Runtime (CPU provider) for ``legacyconv check``.
 
-The runner reads the layer list that :func:`~legacyconv.targets.onnx.to_onnx` stores in the
-model's metadata (``legacyconv.layers``): every legacy layer's tensor is named after the layer
-and held in the legacy layout (``perm`` is the identity), so a reference array compares as it is.
-Layers that the file does not expose as graph outputs are exposed in memory before the session is
-created: ``check`` sees every layer even without ``--expose-layers``.
+The same runner interface as :class:`legacyconv.targets.keras.KerasRunner`: ``nodes`` (the
+reachable graph nodes, topological order), ``inputs`` / ``outputs`` and ``run(feeds, names)``.
+The sidecar that :func:`~legacyconv.targets.onnx.to_onnx` stores in the model's metadata
+(``legacyconv``) lists them; every node's tensor is named after it and held in the legacy layout
+(the permutations are identities), so reference arrays compare as they are. Nodes that the file
+does not expose as graph outputs are exposed in memory before the session is created: ``check``
+reaches every legacy layer even without ``--expose-layers``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..._errors import LegacyconvError
 from ...io._atomic import PathLike, atomic_write
+from ..keras.runner import Binding
 from ._imports import import_onnx, import_onnxruntime
-from .export import METADATA_KEY
+from .export import METADATA_KEY, SIDECAR_FORMAT
 
-__all__ = ["OnnxLayer", "OnnxRunner", "save_onnx"]
+__all__ = ["DEFAULT_THREADS", "OnnxRunner", "read_sidecar", "save"]
 
-#: ONNX Runtime threads: the benchmarks and CI machines give a check two cores
+#: ONNX Runtime intra-op threads (the benchmarks and CI machines give a check two cores)
 DEFAULT_THREADS = 2
 
 
-@dataclass(frozen=True)
-class OnnxLayer:
-    """A legacy layer reachable in an ONNX model: its tensor, reference stem and layout."""
+def save(model: Any, path: PathLike, *, force: bool = False, inputs: Iterable[PathLike] = ()) -> str:
+    """Write ``model`` (an ``onnx.ModelProto``) to ``path`` (``.onnx``) atomically; return the path.
 
-    node: str
-    reference: str | None
-    perm: tuple[int, ...]
-
-
-def save_onnx(model: Any, path: PathLike, *, force: bool = False, inputs: Sequence[PathLike] = ()) -> str:
-    """Write ``model`` (an ``onnx.ModelProto``) to ``path`` atomically; return the path.
-
-    Refuses to overwrite an input, or an existing file unless ``force``.
+    Never overwrites ``inputs``; overwrites an existing ``path`` only with ``force``.
     """
+    out = os.fspath(path)
+    if not out.endswith(".onnx"):
+        raise LegacyconvError(f"the ONNX target writes .onnx files. Received: {out}")
     data = model.SerializeToString()
 
     def write(tmp: str) -> None:
         with open(tmp, "wb") as f:
             f.write(data)
 
-    return atomic_write(path, write, force=force, inputs=inputs, suffix=".onnx")
+    return atomic_write(out, write, force=force, inputs=list(inputs), suffix=".onnx")
+
+
+def read_sidecar(model: Any) -> dict[str, Any] | None:
+    """The legacyconv sidecar of an ``onnx.ModelProto``, or None if it has none."""
+    props = {p.key: p.value for p in model.metadata_props}
+    if METADATA_KEY not in props:
+        return None
+    try:
+        sidecar = json.loads(props[METADATA_KEY])
+    except ValueError as exc:
+        raise LegacyconvError(f"the ONNX model's {METADATA_KEY!r} metadata is not JSON: {exc}") from None
+    if not isinstance(sidecar, dict) or sidecar.get("format") != SIDECAR_FORMAT:
+        raise LegacyconvError(f"the ONNX model's {METADATA_KEY!r} metadata is not a {SIDECAR_FORMAT}")
+    return sidecar
+
+
+def _binding(d: Mapping[str, Any]) -> Binding:
+    return Binding(
+        str(d["node"]),
+        d.get("reference"),
+        str(d["layer"]),
+        tuple(int(v) for v in d["perm"]),
+        tuple(None if v is None else int(v) for v in d.get("shape", ())),
+    )
+
+
+def _value_shape(value: Any) -> tuple[int | None, ...]:
+    return tuple(d.dim_value if d.HasField("dim_value") else None for d in value.type.tensor_type.shape.dim)
+
+
+def _plain_sidecar(model: Any) -> dict[str, Any]:
+    """A sidecar for an ONNX model not written by legacyconv: its graph inputs and outputs as they are."""
+    inits = {i.name for i in model.graph.initializer}
+
+    def record(value: Any, op: str) -> dict[str, Any]:
+        shape = _value_shape(value)
+        return {"node": value.name, "op": op, "reference": None, "layer": value.name, "perm": list(range(len(shape))), "shape": list(shape)}
+
+    inputs = [record(v, "input") for v in model.graph.input if v.name not in inits]
+    outputs = [record(v, "output") for v in model.graph.output]
+    return {"inputs": inputs, "outputs": outputs, "nodes": inputs + outputs}
 
 
 class OnnxRunner:
-    """An ONNX model in an ONNX Runtime CPU session, addressed by legacy layer names.
+    """An ONNX model in an ONNX Runtime CPU session, addressed by graph node names.
 
     Parameters
     ----------
-    model : path or onnx.ModelProto
-        A model written by ``legacyconv migrate ... -o OUT.onnx`` (or any ONNX model: then only
-        its graph outputs are reachable, under their own names).
+    source : path or onnx.ModelProto
+        A model written by ``legacyconv migrate ... -o OUT.onnx`` or :func:`to_onnx` (any other
+        ONNX model: its graph inputs and outputs are reachable, under their own names).
     threads : int
         Intra-op threads of the session.
 
@@ -77,12 +114,13 @@ class OnnxRunner:
            [13., 15.]], dtype=float32)
     """
 
-    def __init__(self, model: Any, *, threads: int = DEFAULT_THREADS) -> None:
+    def __init__(self, source: Any, *, threads: int = DEFAULT_THREADS) -> None:
         onnx = import_onnx()
         ort = import_onnxruntime()
         self.path: str | None = None
-        if isinstance(model, (str, os.PathLike)):
-            self.path = os.fspath(model)
+        model = source
+        if isinstance(source, (str, os.PathLike)):
+            self.path = os.fspath(source)
             if not os.path.isfile(self.path):
                 raise LegacyconvError(f"no such model file: {self.path}")
             try:
@@ -90,10 +128,17 @@ class OnnxRunner:
             except Exception as exc:  # protobuf raises several types for a bad file
                 raise LegacyconvError(f"cannot read {self.path} as an ONNX model: {_first_line(exc)}") from None
         if not isinstance(model, onnx.ModelProto):
-            raise LegacyconvError(f"model must be an onnx.ModelProto or a path to a .onnx file. Received: {type(model).__name__}")
-        self.layers = _layers(model)
-        outputs = {o.name for o in model.graph.output}
-        hidden = [layer.node for layer in self.layers.values() if layer.node not in outputs]
+            raise LegacyconvError(
+                f"source must be an onnx.ModelProto or a path to a .onnx file. Received: {type(source).__name__}"
+            )
+        self.sidecar = read_sidecar(model) or _plain_sidecar(model)
+        #: the reachable graph nodes, topological order
+        self.nodes = [_binding(d) for d in self.sidecar["nodes"]]
+        by_node = {b.node: b for b in self.nodes}
+        self.inputs = [by_node[d["node"]] for d in self.sidecar["inputs"]]
+        self.outputs = [by_node[d["node"]] for d in self.sidecar["outputs"]]
+        exposed = {o.name for o in model.graph.output} | {b.layer for b in self.inputs}
+        hidden = [b.layer for b in self.nodes if b.layer not in exposed]
         if hidden:
             model = _with_outputs(onnx, model, hidden)
         options = ort.SessionOptions()
@@ -105,29 +150,24 @@ class OnnxRunner:
         except Exception as exc:  # ONNX Runtime raises its own exception types
             where = self.path or "the ONNX model"
             raise LegacyconvError(f"ONNX Runtime cannot load {where}: {_first_line(exc)}") from None
-        self.inputs = {i.name: i for i in self.session.get_inputs()}
-        self.output_names = [o.name for o in model.graph.output]
-
-    def input_specs(self) -> dict[str, tuple[tuple[Any, ...], np.dtype]]:
-        """Each graph input's shape (``None`` for dynamic axes) and NumPy dtype."""
-        specs = {}
-        for name, arg in self.inputs.items():
-            shape = tuple(d if isinstance(d, int) else None for d in arg.shape)
-            specs[name] = (shape, _np_dtype(arg.type))
-        return specs
+        self._dtypes = {i.name: _np_dtype(i.type) for i in self.session.get_inputs()}
 
     def run(self, feeds: Mapping[str, np.ndarray], names: Sequence[str]) -> dict[str, np.ndarray]:
-        """Run one batch (legacy layout, cast to each input's dtype) and return the named tensors."""
-        missing = [n for n in self.inputs if n not in feeds]
+        """Feed legacy-layout arrays (input node name -> array, cast to the input's dtype) and
+        return the named nodes' outputs, legacy layout."""
+        missing = [b.node for b in self.inputs if b.node not in feeds]
         if missing:
-            raise LegacyconvError(f"the ONNX model needs inputs {list(self.inputs)}; missing {missing}")
-        unknown = [n for n in names if n not in self.output_names]
+            raise LegacyconvError(f"no array for the model inputs {missing}; got {sorted(feeds)}")
+        by_node = {b.node: b for b in self.nodes}
+        unknown = [n for n in names if n not in by_node]
         if unknown:
-            raise LegacyconvError(f"the ONNX model has no reachable tensor(s) {unknown}; it has {self.output_names}")
-        specs = self.input_specs()
-        batch = {n: np.ascontiguousarray(np.asarray(feeds[n]), dtype=specs[n][1]) for n in self.inputs}
-        values = self.session.run(list(names), batch)
-        return dict(zip(names, (np.asarray(v) for v in values)))
+            raise LegacyconvError(f"node(s) {unknown} are not reachable in the model; it reaches {list(by_node)}")
+        wanted = list(dict.fromkeys(names))
+        if not wanted:
+            return {}
+        batch = {b.layer: np.ascontiguousarray(np.asarray(feeds[b.node]), dtype=self._dtypes[b.layer]) for b in self.inputs}
+        values = self.session.run([by_node[n].layer for n in wanted], batch)
+        return {n: np.asarray(v) for n, v in zip(wanted, values)}
 
 
 def _first_line(exc: BaseException) -> str:
@@ -142,18 +182,6 @@ def _np_dtype(ort_type: str) -> np.dtype:
     return np.dtype(names.get(inner, inner))
 
 
-def _layers(model: Any) -> dict[str, OnnxLayer]:
-    """The model's legacy layers by node name (its graph outputs when it has no legacyconv metadata)."""
-    props = {p.key: p.value for p in model.metadata_props}
-    if METADATA_KEY not in props:
-        return {o.name: OnnxLayer(o.name, None, ()) for o in model.graph.output}
-    try:
-        entries = json.loads(props[METADATA_KEY])
-        return {e["node"]: OnnxLayer(str(e["node"]), e.get("reference"), tuple(int(p) for p in e["perm"])) for e in entries}
-    except (ValueError, KeyError, TypeError) as exc:
-        raise LegacyconvError(f"the ONNX model's {METADATA_KEY!r} metadata is malformed: {exc}") from None
-
-
 def _with_outputs(onnx: Any, model: Any, names: list[str]) -> Any:
     """A copy of ``model`` that also outputs the tensors ``names`` (types left to the runtime)."""
     produced = {o for n in model.graph.node for o in n.output}
@@ -161,6 +189,6 @@ def _with_outputs(onnx: Any, model: Any, names: list[str]) -> Any:
     copy.CopyFrom(model)
     for name in names:
         if name not in produced:
-            raise LegacyconvError(f"the ONNX model lists layer {name!r} but no node produces it")
+            raise LegacyconvError(f"the ONNX model's sidecar lists {name!r} but no ONNX node produces it")
         copy.graph.output.append(onnx.ValueInfoProto(name=name))
     return copy
