@@ -10,6 +10,7 @@ from .migrate import migrate_keras1
 from .pool import pool_2d
 from .regression import check
 from .separable import separable_conv2d
+from .targets.onnx import to_onnx
 from .transpose import conv2d_transpose
 
 __version__ = "0.1.0"
@@ -32,5 +33,6 @@ __all__ = [
     "separable_conv2d",
     "set_workspace_limit",
     "signal",
+    "to_onnx",
     "workspace_limit",
 ]
