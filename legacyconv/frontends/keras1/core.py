@@ -1,0 +1,23 @@
+"""Keras-1 Dense and Flatten."""
+
+from __future__ import annotations
+
+from .._registry import translates
+from ..keras_common import LayerCall, emit_dense
+
+
+@translates("Dense", keras=(1,))
+def dense(call: LayerCall) -> str:
+    """x @ W + b (W is (in, out)), then the activation."""
+    use_bias = bool(call.cfg("bias", True))
+    call.expect_weights(2 if use_bias else 1)
+    w = call.weight("W", index=0)
+    b = call.weight("b", index=1) if use_bias else None
+    assert w is not None
+    return emit_dense(call, w, b)
+
+
+@translates("Flatten", keras=(1,))
+def flatten(call: LayerCall) -> str:
+    """(N, *rest) -> (N, prod(rest)) in Theano's C order (channels first)."""
+    return call.out("flatten", call.inputs)

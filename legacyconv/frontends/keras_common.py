@@ -1,0 +1,730 @@
+"""What Keras 1 and Keras 2 on Theano share: walking a model config into a graph, and geometry.
+
+:func:`build_graph` walks a Keras model config — a ``Sequential`` (in Keras 1 a nested one's config
+is a bare list of layers), a functional ``Model`` with shared layers and several inputs and
+outputs, models nested in models — and calls the registered translator of every layer
+application (:mod:`legacyconv.frontends._registry`) with a :class:`LayerCall`. Every layer
+application's output node carries the reference key the Theano lab records for it
+(``layerNN_<name>``, ``_nodeK`` for later applications of a shared layer, ``__layerMM_<inner>``
+inside a nested model); ``graph.meta["references"]`` maps every key, ``input`` and ``output``
+included, to its node.
+
+The geometry helpers reproduce what the Theano backend of both versions did: ``'same'``
+convolution is Theano's ``'half'`` followed by a crop to ``ceil(n / stride)`` when the kernel is
+even; ``'same'`` pooling pads ``pool - 1`` (``pool - 2`` for odd pools > 2) on both sides and crops.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._errors import LegacyconvError
+from ..graph import Graph, Shape
+from ..graph.ops import OPS
+from ..io.keras_model import KerasFile
+from ._registry import UnsupportedLayerError, supported_layers, translator_for
+
+__all__ = [
+    "KERAS_ACTIVATIONS",
+    "KerasLayer",
+    "LayerCall",
+    "build_graph",
+    "conv_pads",
+    "pool_pads",
+]
+
+#: Keras activation name -> graph activation ``fn`` (Theano's functions)
+KERAS_ACTIVATIONS = {
+    "linear": "linear",
+    "relu": "relu",
+    "tanh": "tanh",
+    "sigmoid": "sigmoid",
+    "hard_sigmoid": "hard_sigmoid",
+    "softmax": "softmax",
+    "softplus": "softplus",
+    "softsign": "softsign",
+    "elu": "elu",
+    "selu": "selu",
+    "exponential": "exp",
+}
+
+_MODEL_CLASSES = ("Sequential", "Model")
+
+
+# --- geometry ------------------------------------------------------------------------------------
+
+
+def _ceil_div(n: int, s: int) -> int:
+    return -(-n // s)
+
+
+def conv_pads(
+    n: int | None, kernel: int, mode: str, stride: int, dilation: int, *, crop_even: bool = True
+) -> tuple[int, int]:
+    """Explicit ``(low, high)`` zero padding reproducing a Keras convolution on Theano along one axis.
+
+    'valid' pads nothing, 'full' pads ``dilated_kernel - 1`` on both sides, 'same' is Theano's
+    'half' (``dilated_kernel // 2`` on both sides), followed — when the kernel is even and
+    ``crop_even`` — by Keras' crop to the first ``ceil(n / stride)`` outputs, which only removes
+    padding at the high end. 'causal' (Keras 2 Conv1D) pads ``dilated_kernel - 1`` in front.
+
+    >>> conv_pads(12, 3, "same", 1, 1), conv_pads(12, 4, "same", 1, 1), conv_pads(7, 4, "same", 2, 1)
+    ((1, 1), (2, 1), (2, 1))
+    >>> conv_pads(8, 2, "same", 1, 1, crop_even=False)   # SeparableConv2D does not crop
+    (1, 1)
+    >>> conv_pads(30, 5, "causal", 1, 2)
+    (8, 0)
+    """
+    dk = (kernel - 1) * dilation + 1
+    if mode == "valid":
+        return (0, 0)
+    if mode == "full":
+        return (dk - 1, dk - 1)
+    if mode == "causal":
+        return (dk - 1, 0)
+    if mode != "same":
+        raise LegacyconvError(f"padding must be one of {{'valid', 'same', 'full'}}. Received: {mode!r}")
+    low = dk // 2
+    if kernel % 2 or not crop_even:
+        return (low, low)
+    if n is None:
+        raise LegacyconvError(
+            "'same' padding with an even kernel needs a known input size: Keras cropped the output "
+            "to ceil(n / stride)"
+        )
+    high = min(low, max(0, (_ceil_div(n, stride) - 1) * stride + dk - n - low))
+    return (low, high)
+
+
+def pool_pads(
+    n: int, pool: int, mode: str, stride: int, *, odd_rule_above_two: bool = True
+) -> tuple[int, int]:
+    """Theano ``pad`` and the crop of Keras ``'same'`` pooling along one axis.
+
+    The pad is ``pool - 2`` for odd pools (Keras' 2-D pooling: only above 2) and ``pool - 1``
+    otherwise; the output is then cropped to ``ceil(n / stride)``.
+
+    >>> pool_pads(12, 2, "valid", 2), pool_pads(12, 2, "same", 2), pool_pads(7, 3, "same", 2)
+    ((0, 0), (1, 1), (1, 0))
+    """
+    if mode == "valid":
+        return (0, 0)
+    if mode != "same":
+        raise LegacyconvError(f"pooling padding must be one of {{'valid', 'same'}}. Received: {mode!r}")
+    odd = pool % 2 == 1 and (pool > 2 or not odd_rule_above_two)
+    pad = pool - 2 if odd else pool - 1
+    if pad < 0 or pad >= pool:
+        raise UnsupportedLayerError(
+            f"'same' pooling with a window of {pool} gives Theano the pad {pad}, which Theano refused"
+        )
+    out = (n + 2 * pad - pool) // stride + 1
+    return pad, out - _ceil_div(n, stride)
+
+
+# --- layers and calls ----------------------------------------------------------------------------
+
+
+@dataclass
+class KerasLayer:
+    """One layer of a Keras config: name, class, config, and its weights (short name, array) in file order."""
+
+    name: str
+    class_name: str
+    config: dict[str, Any]
+    weights: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    inbound_nodes: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class LayerCall:
+    """One application of a legacy layer, handed to its translator.
+
+    Translators read the config (:meth:`cfg`), the weights (:meth:`weight`), the input shapes
+    (:meth:`shape`), add helper nodes (:meth:`helper`) and finally the node that reproduces the
+    layer's output (:meth:`out`).
+    """
+
+    graph: Graph
+    keras: int
+    layer: KerasLayer
+    inputs: list[str]
+    name: str
+    reference: str | None
+
+    @property
+    def source(self) -> str:
+        return f"Keras-{self.keras} layer {self.layer.name!r} ({self.layer.class_name})"
+
+    def cfg(self, key: str, default: Any = None) -> Any:
+        return self.layer.config.get(key, default)
+
+    def shape(self, i: int = 0) -> Shape:
+        shape = self.graph[self.inputs[i]].shape
+        assert shape is not None
+        return shape
+
+    def fail(self, why: str) -> UnsupportedLayerError:
+        """The error refusing this layer: ``raise call.fail("argument x=... cannot be reproduced")``."""
+        return UnsupportedLayerError(f"{self.source}: {why}")
+
+    def error(self, why: str) -> LegacyconvError:
+        """The error for a config or weights that do not fit (a broken file)."""
+        return LegacyconvError(f"{self.source}: {why}")
+
+    def weight(self, *names: str, index: int | None = None, optional: bool = False) -> np.ndarray | None:
+        """The weight recorded under one of ``names`` (short names), else the one at ``index``."""
+        for short, arr in self.layer.weights:
+            if short in names:
+                return arr
+        if index is not None and index < len(self.layer.weights):
+            return self.layer.weights[index][1]
+        if optional:
+            return None
+        have = [n for n, _ in self.layer.weights]
+        raise self.error(f"the file has no weight {' / '.join(names)}; it holds {have}")
+
+    def expect_weights(self, count: int) -> None:
+        if len(self.layer.weights) != count:
+            raise self.error(
+                f"should have {count} weight array(s) in the file, found {len(self.layer.weights)}: "
+                f"{[n for n, _ in self.layer.weights]}"
+            )
+
+    def _add(
+        self,
+        op: str,
+        name: str,
+        inputs: Sequence[str],
+        attrs: dict[str, Any] | None,
+        weights: dict[str, np.ndarray] | None,
+        reference: str | None,
+        dtype: str,
+    ) -> str:
+        weights = {k: v for k, v in (weights or {}).items() if v is not None}
+        self.graph.add(
+            op,
+            name,
+            list(inputs),
+            attrs=attrs,
+            weights=weights,
+            reference=reference,
+            source=self.source,
+            dtype=dtype,
+        )
+        node = self.graph[name]
+        try:
+            node.shape = tuple(OPS[op].infer(node, [self.graph[s].shape or () for s in node.inputs]))
+        except LegacyconvError as exc:
+            raise type(exc)(f"{self.source}: {exc}") from None
+        return name
+
+    def helper(
+        self,
+        op: str,
+        suffix: str,
+        inputs: Sequence[str],
+        attrs: dict[str, Any] | None = None,
+        weights: dict[str, np.ndarray] | None = None,
+        dtype: str = "float32",
+    ) -> str:
+        """Add an internal node ``<layer node>/<suffix>`` and return its name."""
+        return self._add(
+            op, self.graph.unique_name(f"{self.name}/{suffix}"), inputs, attrs, weights, None, dtype
+        )
+
+    def out(
+        self,
+        op: str,
+        inputs: Sequence[str],
+        attrs: dict[str, Any] | None = None,
+        weights: dict[str, np.ndarray] | None = None,
+        dtype: str = "float32",
+    ) -> str:
+        """Add the node that reproduces the layer's output (named after the layer) and return its name."""
+        return self._add(op, self.name, inputs, attrs, weights, self.reference, dtype)
+
+    def activation_fn(self, key: str = "activation") -> str:
+        act = self.cfg(key) or "linear"
+        if act not in KERAS_ACTIVATIONS:
+            raise self.fail(f"activation {act!r} is not supported; supported: {', '.join(KERAS_ACTIVATIONS)}")
+        return KERAS_ACTIVATIONS[act]
+
+    def out_with_activation(
+        self,
+        op: str,
+        inputs: Sequence[str],
+        attrs: dict[str, Any] | None = None,
+        weights: dict[str, np.ndarray] | None = None,
+    ) -> str:
+        """``op`` then the layer's ``activation`` (the last node carries the layer's name)."""
+        fn = self.activation_fn()
+        if fn == "linear":
+            return self.out(op, inputs, attrs, weights)
+        pre = self.helper(op, "preact", inputs, attrs, weights)
+        return self.out("activation", [pre], {"fn": fn})
+
+    def channels_first(self) -> None:
+        """Refuse a layer that ran on channels-last data (nothing to migrate there)."""
+        ordering = self.cfg("dim_ordering", self.cfg("data_format"))
+        if ordering in ("tf", "channels_last"):
+            raise self.fail(
+                f"it ran on channels-last data ({'dim_ordering' if self.keras == 1 else 'data_format'}="
+                f"{ordering!r}); only Theano's channels-first image layers are migrated"
+            )
+
+
+# --- walking a config ------------------------------------------------------------------------------
+
+
+def _short_weight_name(full: str, layer: str, keras: int) -> str:
+    name = full.split("/")[-1]
+    name = re.sub(r":\d+$", "", name)
+    if keras == 1 and name.startswith(layer + "_"):
+        name = name[len(layer) + 1 :]
+    return name
+
+
+def _split_weights(
+    items: list[tuple[str, np.ndarray]], inner_names: list[str], keras: int
+) -> dict[str, list[tuple[str, np.ndarray]]]:
+    """Give each inner layer of a nested model its weights (the container's group holds them all)."""
+    out: dict[str, list[tuple[str, np.ndarray]]] = {n: [] for n in inner_names}
+    by_length = sorted(inner_names, key=len, reverse=True)
+    for full, arr in items:
+        base = full.split(":")[0]
+        owner = None
+        for name in by_length:
+            if (keras == 1 and base.split("/")[-1].startswith(name + "_")) or base.startswith(name + "/"):
+                owner = name
+                break
+        if owner is None:
+            raise LegacyconvError(
+                f"weight {full!r} of a nested model belongs to none of its layers {inner_names}"
+            )
+        out[owner].append((full, arr))
+    return out
+
+
+def _layer_list(model_cfg: dict[str, Any]) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+    cls = model_cfg.get("class_name")
+    body = model_cfg.get("config")
+    if cls == "Sequential":
+        layers = body if isinstance(body, list) else (body or {}).get("layers")
+    elif cls == "Model":
+        layers = (body or {}).get("layers")
+    else:
+        raise UnsupportedLayerError(
+            f"the model is a {cls!r}; only Sequential and Model (functional) are supported"
+        )
+    if not isinstance(layers, list) or not all(isinstance(c, dict) and "class_name" in c for c in layers):
+        raise LegacyconvError(f"the {cls} config has no list of layers")
+    return str(cls), layers, body if isinstance(body, dict) else {}
+
+
+class _Builder:
+    def __init__(self, graph: Graph, keras: int) -> None:
+        self.graph = graph
+        self.keras = keras
+        self.references: dict[str, str] = {}
+
+    def layers_of(
+        self, entries: list[dict[str, Any]], weights: dict[str, list[tuple[str, np.ndarray]]]
+    ) -> list[KerasLayer]:
+        out = []
+        for entry in entries:
+            cfg = entry.get("config")
+            if isinstance(cfg, list):  # a Keras-1 nested Sequential: its config is the bare list
+                cfg = {"layers": cfg}
+            cfg = dict(cfg or {})
+            name = entry.get("name") or cfg.get("name")
+            if not isinstance(name, str):
+                raise LegacyconvError(f"a {entry['class_name']} layer in the config has no name")
+            cfg.setdefault("name", name)
+            items = weights.get(name, [])
+            out.append(
+                KerasLayer(name, str(entry["class_name"]), cfg, items, entry.get("inbound_nodes") or [])
+            )
+        return out
+
+    # a model applied to input nodes, returning its output nodes
+    def apply_model(
+        self,
+        model_cfg: dict[str, Any],
+        inputs: list[str] | None,
+        weights: dict[str, list[tuple[str, np.ndarray]]],
+        node_prefix: str,
+        ref_prefix: str,
+    ) -> list[str]:
+        cls, entries, body = _layer_list(model_cfg)
+        layers = self.layers_of(entries, weights)
+        if cls == "Sequential":
+            return [self._sequential(layers, inputs, node_prefix, ref_prefix)]
+        return self._functional(layers, body, inputs, node_prefix, ref_prefix)
+
+    def _input_node(self, name: str, cfg: dict[str, Any]) -> str:
+        shape = cfg.get("batch_input_shape")
+        if not isinstance(shape, list) or len(shape) < 2:
+            raise LegacyconvError(f"the model input {name!r} has no batch_input_shape; its shape is unknown")
+        if any(s is None for s in shape[1:]):
+            raise UnsupportedLayerError(
+                f"the model input {name!r} has an unknown size {tuple(shape[1:])}; legacyconv migrates models "
+                "with fixed input sizes"
+            )
+        dtype = str(cfg.get("input_dtype") or cfg.get("dtype") or "float32")
+        node = self.graph.add(
+            "input",
+            name,
+            attrs={"shape": tuple(int(s) for s in shape[1:])},
+            source=f"Keras-{self.keras} model input {name!r}",
+            dtype=dtype,
+        )
+        self.graph[node].shape = (None, *(int(s) for s in shape[1:]))
+        return node
+
+    def _sequential(
+        self, layers: list[KerasLayer], inputs: list[str] | None, node_prefix: str, ref_prefix: str
+    ) -> str:
+        if not layers:
+            raise LegacyconvError("the Sequential model has no layers")
+        if inputs is None:
+            current = self._input_node(f"{layers[0].name}_input", layers[0].config)
+            self.references.setdefault("input", current)
+        else:
+            if len(inputs) != 1:
+                raise LegacyconvError(f"a Sequential model takes one input, got {len(inputs)}")
+            current = inputs[0]
+        for i, layer in enumerate(layers):
+            if layer.class_name == "InputLayer":
+                continue
+            current = self._apply(
+                layer, [current], f"{node_prefix}{layer.name}", f"{ref_prefix}layer{i:02d}_{layer.name}"
+            )
+        return current
+
+    def _functional(
+        self,
+        layers: list[KerasLayer],
+        body: dict[str, Any],
+        inputs: list[str] | None,
+        node_prefix: str,
+        ref_prefix: str,
+    ) -> list[str]:
+        by_name = {layer.name: layer for layer in layers}
+        index = {layer.name: i for i, layer in enumerate(layers)}
+        # (layer name, rank among its applications in this model) -> node
+        produced: dict[tuple[str, int], str] = {}
+        input_specs = body.get("input_layers") or []
+        output_specs = body.get("output_layers") or []
+        if inputs is not None and len(inputs) != len(input_specs):
+            raise LegacyconvError(f"the nested model takes {len(input_specs)} inputs, got {len(inputs)}")
+        for k, spec in enumerate(input_specs):
+            lname = spec[0]
+            if lname not in by_name or by_name[lname].class_name != "InputLayer":
+                raise LegacyconvError(f"the model input {lname!r} is not an InputLayer of the model")
+            if inputs is None:
+                node = self._input_node(node_prefix + lname, by_name[lname].config)
+                if len(input_specs) == 1:
+                    self.references.setdefault("input", node)
+            else:
+                node = inputs[k]
+            produced[(lname, 0)] = node
+        pending = [
+            (layer, rank, inbound)
+            for layer in layers
+            if layer.class_name != "InputLayer"
+            for rank, inbound in enumerate(layer.inbound_nodes)
+        ]
+        offset = {layer.name: 1 if layer.class_name in _MODEL_CLASSES else 0 for layer in layers}
+        while pending:
+            progressed = False
+            waiting = []
+            for layer, rank, inbound in pending:
+                srcs = []
+                for ref in inbound:
+                    src_layer, node_index = ref[0], int(ref[1])
+                    tensor_index = int(ref[2]) if len(ref) > 2 else 0
+                    if tensor_index:
+                        raise UnsupportedLayerError(
+                            f"layer {layer.name!r} reads output {tensor_index} of {src_layer!r}; layers "
+                            "with several outputs are not supported"
+                        )
+                    srcs.append(produced.get((src_layer, node_index - offset.get(src_layer, 0))))
+                if any(s is None for s in srcs):
+                    waiting.append((layer, rank, inbound))
+                    continue
+                suffix = f"_node{rank}" if rank else ""
+                node = self._apply(
+                    layer,
+                    [s for s in srcs if s is not None],
+                    f"{node_prefix}{layer.name}{suffix}",
+                    f"{ref_prefix}layer{index[layer.name]:02d}_{layer.name}{suffix}",
+                )
+                produced[(layer.name, rank)] = node
+                progressed = True
+            if not progressed:
+                names = sorted({layer.name for layer, _, _ in waiting})
+                raise LegacyconvError(f"the layers {names} read tensors no layer of the model produces")
+            pending = waiting
+        outs = []
+        for spec in output_specs:
+            key = (spec[0], int(spec[1]) - offset.get(spec[0], 0))
+            if key not in produced:
+                raise LegacyconvError(f"the model output {spec[0]!r} is not produced by the model")
+            outs.append(produced[key])
+        return outs
+
+    def _apply(self, layer: KerasLayer, inputs: list[str], node_name: str, reference: str) -> str:
+        if layer.class_name in _MODEL_CLASSES:
+            inner_cfg = {
+                "class_name": layer.class_name,
+                "config": layer.config.get("layers")
+                if layer.class_name == "Sequential"
+                and "layers" in layer.config
+                and "input_layers" not in layer.config
+                else layer.config,
+            }
+            _, entries, _ = _layer_list(inner_cfg)
+            names = [str(e.get("name") or (e.get("config") or {}).get("name")) for e in entries]
+            inner_weights = _split_weights(layer.weights, names, self.keras)
+            outs = self.apply_model(inner_cfg, inputs, inner_weights, node_name + "/", reference + "__")
+            if len(outs) != 1:
+                raise UnsupportedLayerError(
+                    f"nested model {layer.name!r} has {len(outs)} outputs; one is supported"
+                )
+            node = self.graph.add(
+                "identity",
+                node_name,
+                [outs[0]],
+                reference=reference,
+                source=f"Keras-{self.keras} nested model {layer.name!r} ({layer.class_name})",
+            )
+            self.graph[node].shape = self.graph[outs[0]].shape
+            self.references[reference] = node
+            return node
+        translator = translator_for(self.keras, layer.class_name)
+        if translator is None:
+            raise UnsupportedLayerError(
+                f"Keras-{self.keras} layer {layer.name!r} ({layer.class_name}) is not supported; supported "
+                f"layers: {', '.join(supported_layers(self.keras))}"
+            )
+        short = [(_short_weight_name(n, layer.name, self.keras), a) for n, a in layer.weights]
+        call = LayerCall(
+            self.graph,
+            self.keras,
+            KerasLayer(layer.name, layer.class_name, layer.config, short),
+            inputs,
+            node_name,
+            reference,
+        )
+        node = translator.fn(call)
+        if node != node_name:
+            raise RuntimeError(f"the translator of {layer.class_name} did not end with the layer's node")
+        self.references[reference] = node
+        return node
+
+
+def build_graph(kfile: KerasFile, keras: int) -> Graph:
+    """The graph of a Keras ``keras``.x model read from a file (see the module docstring)."""
+    if kfile.config is None:
+        raise LegacyconvError(f"{kfile.path} holds no model config")
+    model_cfg = kfile.config
+    name = (
+        str((model_cfg.get("config") or {}).get("name", "model"))
+        if isinstance(model_cfg.get("config"), dict)
+        else "model"
+    )
+    graph = Graph(name=name)
+    builder = _Builder(graph, keras)
+    weights = {layer: list(items) for layer, items in kfile.weights.items()}
+    outs = builder.apply_model(model_cfg, None, weights, "", "")
+    graph.outputs = list(outs)
+    if len(outs) == 1:
+        builder.references["output"] = outs[0]
+    graph.meta.update(
+        framework="keras",
+        keras_version=kfile.keras_version or "1.x (not recorded)",
+        backend=kfile.backend or "theano (assumed: Keras 1 does not record the backend)",
+        path=kfile.path,
+        weights_path=kfile.weights_path,
+        references=builder.references,
+    )
+    graph.infer_shapes()
+    return graph
+
+
+# --- emitting the common layer shapes ------------------------------------------------------------
+
+
+def to_channels_first(call: LayerCall, x: str) -> str:
+    """(N, steps, features) -> (N, features, steps): Keras' 1-D layers hold sequences channels-last."""
+    return call.helper("transpose", "channels_first", [x], {"perm": (0, 2, 1)})
+
+
+def emit_conv(
+    call: LayerCall,
+    x: str,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    mode: str,
+    strides: Sequence[int],
+    dilations: Sequence[int],
+    *,
+    groups: int = 1,
+    crop_even: bool = True,
+    sequence: bool = False,
+    activation: bool = True,
+) -> str:
+    """A Keras convolution: the canonical (cross-correlation) kernel ``w``, Keras' padding on Theano.
+
+    ``sequence`` wraps a 1-D convolution of a channels-last ``(N, steps, features)`` sequence in
+    transposes. The layer's activation follows unless ``activation`` is False (the last node then
+    is the conv itself, named after the layer).
+    """
+    rank = w.ndim - 2
+    if sequence:
+        x = to_channels_first(call, x)
+    sizes = call.graph[x].shape
+    assert sizes is not None
+    if len(sizes) != rank + 2:
+        raise call.error(f"needs a {rank + 2}-D input; got shape {call.shape()}")
+    pads = tuple(
+        conv_pads(None if n is None else int(n), int(k), mode, int(s), int(d), crop_even=crop_even)
+        for n, k, s, d in zip(sizes[2:], w.shape[2:], strides, dilations)
+    )
+    attrs = {
+        "strides": tuple(int(s) for s in strides),
+        "dilations": tuple(int(d) for d in dilations),
+        "pads": pads,
+        "groups": groups,
+    }
+    weights = {"W": np.ascontiguousarray(w), "b": b}
+    fn = call.activation_fn() if activation else "linear"
+    if not sequence and fn == "linear":
+        return call.out("conv", [x], attrs, weights)
+    y = call.helper("conv", "conv", [x], attrs, weights)
+    if fn != "linear":
+        y = (
+            call.helper("activation", "activation", [y], {"fn": fn})
+            if sequence
+            else call.out("activation", [y], {"fn": fn})
+        )
+    if sequence:
+        return call.out("transpose", [y], {"perm": (0, 2, 1)})
+    return y
+
+
+def emit_pool(
+    call: LayerCall,
+    x: str,
+    ws: Sequence[int],
+    strides: Sequence[int],
+    padding: str,
+    mode: str,
+    *,
+    sequence: bool = False,
+    odd_rule_above_two: bool = True,
+) -> str:
+    """Keras pooling on Theano: ``pool_2d``/``pool_3d`` with ignore_border, 'same' padded and cropped."""
+    if sequence:
+        x = to_channels_first(call, x)
+    sizes = call.graph[x].shape
+    assert sizes is not None
+    if len(sizes) != len(ws) + 2 or any(s is None for s in sizes[2:]):
+        raise call.error(f"needs a {len(ws) + 2}-D input of known size; got shape {call.shape()}")
+    geo = [
+        pool_pads(int(n), int(p), padding, int(s), odd_rule_above_two=odd_rule_above_two)
+        for n, p, s in zip(sizes[2:], ws, strides)
+    ]
+    attrs = {
+        "mode": mode,
+        "ws": tuple(int(v) for v in ws),
+        "strides": tuple(int(v) for v in strides),
+        "pads": tuple(p for p, _ in geo),
+        "ignore_border": True,
+    }
+    crop = any(c for _, c in geo)
+    if not sequence and not crop:
+        return call.out("pool", [x], attrs)
+    y = call.helper("pool", "pool", [x], attrs)
+    if crop:
+        crops = {"crops": tuple((0, c) for _, c in geo)}
+        y = call.helper("crop", "crop", [y], crops) if sequence else call.out("crop", [y], crops)
+    if sequence:
+        return call.out("transpose", [y], {"perm": (0, 2, 1)})
+    return y
+
+
+def emit_spatial(call: LayerCall, op: str, attrs: dict[str, Any], *, sequence: bool = False) -> str:
+    """A pad / crop / upsample of the spatial axes (of a channels-last sequence if ``sequence``)."""
+    if not sequence:
+        return call.out(op, call.inputs, attrs)
+    y = call.helper(op, op, [to_channels_first(call, call.inputs[0])], attrs)
+    return call.out("transpose", [y], {"perm": (0, 2, 1)})
+
+
+def emit_dense(call: LayerCall, w: np.ndarray, b: np.ndarray | None) -> str:
+    """x @ W + b over the last axis, then the layer's activation."""
+    return call.out_with_activation("dense", call.inputs, weights={"W": w, "b": b})
+
+
+def emit_batchnorm(call: LayerCall, axis: int, epsilon: float, weights: dict[str, np.ndarray | None]) -> str:
+    """Inference batch normalisation with the moving statistics."""
+    rank = len(call.shape())
+    if not -rank <= axis < rank or axis % rank == 0:
+        raise call.error(f"axis={axis} is not a feature axis of the input {call.shape()}")
+    size = call.shape()[axis]
+    for key, arr in weights.items():
+        if arr is not None and arr.shape != (size,):
+            raise call.error(
+                f"{key} has shape {arr.shape}; the input {call.shape()} has {size} features on axis {axis}"
+            )
+    return call.out(
+        "batchnorm",
+        call.inputs,
+        {"axis": axis % rank, "epsilon": float(epsilon)},
+        {k: v for k, v in weights.items() if v is not None},
+    )
+
+
+def flip(w: np.ndarray) -> np.ndarray:
+    """Reverse every spatial axis of a (out, in, *k) kernel: Theano's filter_flip=True as a correlation."""
+    return np.ascontiguousarray(w[(slice(None), slice(None)) + (slice(None, None, -1),) * (w.ndim - 2)])
+
+
+def ints(value: Any, n: int, what: str, call: LayerCall) -> tuple[int, ...]:
+    """``n`` ints from an int or a list (Keras configs hold both)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return (int(value),) * n
+    if (
+        isinstance(value, (list, tuple))
+        and len(value) == n
+        and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)
+    ):
+        return tuple(int(v) for v in value)
+    raise call.error(f"{what} must be {n} integers. Received: {what}={value!r}")
+
+
+def pairs(value: Any, n: int, what: str, call: LayerCall) -> tuple[tuple[int, int], ...]:
+    """``n`` (low, high) pairs from an int, ``n`` ints (symmetric) or ``n`` pairs."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return ((int(value), int(value)),) * n
+    if isinstance(value, (list, tuple)) and len(value) == n:
+        out = []
+        for v in value:
+            if isinstance(v, (int, np.integer)) and not isinstance(v, bool):
+                out.append((int(v), int(v)))
+            elif isinstance(v, (list, tuple)) and len(v) == 2:
+                out.append((int(v[0]), int(v[1])))
+            else:
+                raise call.error(f"{what} must be {n} ints or (low, high) pairs. Received: {what}={value!r}")
+        if any(p < 0 for pair in out for p in pair):
+            raise call.error(f"{what} must not be negative. Received: {what}={value!r}")
+        return tuple(out)
+    if n == 1 and isinstance(value, (list, tuple)) and len(value) == 2:
+        return ((int(value[0]), int(value[1])),)
+    raise call.error(f"{what} must be {n} ints or (low, high) pairs. Received: {what}={value!r}")
