@@ -1,0 +1,142 @@
+"""Emit a Keras 3 model from a graph: :func:`emit` (one registered emitter per graph op).
+
+The result, :class:`KerasMigration`, holds the model and its *sidecar*: for every graph node with
+a legacy reference (and every input and output), the Keras layer whose output holds it and the
+permutation from legacy axes to that layer's axes. ``check`` reads it to compare layer by layer
+without guessing shapes; :func:`legacyconv.targets.keras.saving.save` writes it into the ``.keras``
+file as the member ``legacyconv.json`` (Keras ignores members it does not know).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..._errors import LegacyconvError
+from ..._tf import import_keras
+from ...graph import Graph, Node
+from ._context import EMITTERS, KerasBuild, Perm, channels_last_perm, identity_perm
+
+__all__ = ["INPUT_LAYOUTS", "SIDECAR_FORMAT", "KerasMigration", "emit", "unsupported_ops"]
+
+INPUT_LAYOUTS = ("nhwc", "nchw")
+SIDECAR_FORMAT = "legacyconv-keras-sidecar"
+
+
+@dataclass
+class KerasMigration:
+    """A Keras 3 model built from a graph, with the node → (layer, permutation) sidecar."""
+
+    model: Any
+    sidecar: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+
+def _load_emitters() -> None:
+    from . import activation, conv, dense, merge, norm, pool, recurrent, shape  # noqa: F401
+
+
+def unsupported_ops(graph: Graph) -> list[Node]:
+    """The nodes of ``graph`` whose op has no Keras emitter."""
+    _load_emitters()
+    return [n for n in graph.nodes.values() if n.op not in EMITTERS and n.op != "input"]
+
+
+def _input_perm(node: Node, layout: str) -> Perm:
+    rank = len(node.shape or ())
+    return channels_last_perm(rank) if layout == "nhwc" and rank >= 4 else identity_perm(rank)
+
+
+def _layer_name(tensor: Any) -> str:
+    return str(tensor._keras_history.operation.name)
+
+
+def _permuted(shape: Any, perm: Perm) -> tuple[Any, ...]:
+    return tuple(shape[p] for p in perm)
+
+
+def emit(graph: Graph, *, input_layout: str = "nhwc") -> KerasMigration:
+    """Build a channels-last Keras 3 model computing ``graph``, from stock layers only.
+
+    Parameters
+    ----------
+    graph : Graph
+        A legacy model graph (shapes are inferred and validated here, before TensorFlow loads).
+    input_layout : {'nhwc', 'nchw'}, optional
+        The layout of image (4-D) and volume (5-D) inputs; ``'nchw'`` takes the legacy
+        channels-first arrays unchanged. Other inputs are always in the legacy layout.
+
+    Returns
+    -------
+    KerasMigration
+        ``model`` (a functional ``keras.Model``; the layer producing a legacy node's output is
+        named after it) and ``sidecar``.
+    """
+    if input_layout not in INPUT_LAYOUTS:
+        raise LegacyconvError(
+            f"input_layout must be one of {{'nhwc', 'nchw'}}. Received: input_layout={input_layout!r}"
+        )
+    graph.validate()
+    missing = unsupported_ops(graph)
+    if missing:
+        n = missing[0]
+        raise LegacyconvError(
+            f"{n.source or repr(n.name)}: graph op {n.op!r} has no Keras 3 emitter; supported ops: {sorted(EMITTERS)}"
+        )
+    keras = import_keras()
+    b = KerasBuild(graph, keras)
+    outputs = set(graph.outputs)
+    inputs: list[Any] = []
+    records: list[dict[str, Any]] = []
+    for node in graph.topological_order():
+        if node.op == "input":
+            perm = _input_perm(node, input_layout)
+            shape = _permuted(node.shape, perm)[1:]
+            tensor = keras.Input(shape=shape, dtype=node.dtype, name=b.name(node))
+            inputs.append(tensor)
+        else:
+            before = {id(t) for t in b.known_tensors()}
+            tensor, perm = EMITTERS[node.op](b, node)
+            if id(tensor) in before and (node.reference or node.name in outputs):
+                tensor = keras.layers.Identity(name=b.name(node))(tensor)
+        expected = _permuted(node.shape, perm)
+        got = tuple(tensor.shape)
+        if len(got) != len(expected) or any(e is not None and g != e for g, e in zip(got, expected)):
+            raise RuntimeError(
+                f"legacyconv bug: the Keras layers for {node.source or node.name} give shape {got}, "
+                f"expected {expected} (legacy shape {node.shape} in layout {perm})"
+            )
+        b.set(node, tensor, perm)
+        if node.reference or node.op == "input" or node.name in outputs:
+            records.append(
+                {
+                    "node": node.name,
+                    "op": node.op,
+                    "reference": node.reference,
+                    "layer": _layer_name(tensor),
+                    "perm": list(perm),
+                    "shape": list(node.shape or ()),
+                }
+            )
+    outs, out_records = [], []
+    for name in graph.outputs:
+        rank = b.rank(name)
+        perm = channels_last_perm(rank) if rank >= 4 else identity_perm(rank)
+        tensor = b.get(name, perm)
+        outs.append(tensor)
+        out_records.append({"node": name, "layer": _layer_name(tensor), "perm": list(perm)})
+    model_name = re.sub(r"[^A-Za-z0-9_]", "_", graph.name) or "model"
+    model = keras.Model(inputs, outs if len(outs) > 1 else outs[0], name=model_name)
+    sidecar = {
+        "format": SIDECAR_FORMAT,
+        "version": 1,
+        "graph": graph.name,
+        "source": {k: v for k, v in graph.meta.items() if isinstance(v, (str, int, float, bool))},
+        "input_layout": input_layout,
+        "inputs": [r for r in records if r["op"] == "input"],
+        "outputs": out_records,
+        "nodes": records,
+        "fallback_layers": [{"node": n, "layer": c, "why": w} for n, c, w in b.fallbacks],
+    }
+    return KerasMigration(model, sidecar)

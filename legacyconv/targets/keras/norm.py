@@ -1,0 +1,105 @@
+"""Normalisations (``batchnorm``, ``batchnorm_inv_std``, ``scale_bias``, ``lrn``) as stock layers.
+
+Keras 3's inference BatchNormalization computes ``x * g + (beta - mean * g)`` with
+``g = gamma / sqrt(var + epsilon)``: the legacy formula in another rounding order. The legacy
+axis is mapped through the held layout. Lasagne's ``inv_std`` form is the same layer with
+``var = 1``, ``epsilon = 0`` and ``gamma * inv_std`` as the scale; ``scale_bias`` over one axis
+likewise (mean 0), over several axes a constant ``EinsumDense`` with a bias.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..._errors import LegacyconvError
+from ...graph import Node
+from ._context import KerasBuild, Perm, emits
+
+__all__: list[str] = []
+
+
+def _batchnorm(
+    b: KerasBuild, node: Node, axis: int, gamma: Any, beta: Any, mean: Any, var: Any, epsilon: float
+) -> tuple[Any, Perm]:
+    x, perm = b.held(node.inputs[0])
+    shape = b.legacy_shape(node.inputs[0])
+    c = shape[axis]
+    assert c is not None
+
+    def vec(v: Any, default: float) -> np.ndarray:
+        return np.full(c, default, np.float32) if v is None else np.asarray(v, np.float32).reshape(c)
+
+    layer = b.layers.BatchNormalization(
+        axis=perm.index(axis),
+        epsilon=float(epsilon),
+        center=beta is not None,
+        scale=gamma is not None,
+        name=b.name(node),
+    )
+    weights = [vec(gamma, 1.0)] if gamma is not None else []
+    weights += [vec(beta, 0.0)] if beta is not None else []
+    weights += [vec(mean, 0.0), vec(var, 1.0)]
+    return b.apply(layer, x, weights), perm
+
+
+@emits("batchnorm")
+def emit_batchnorm(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
+    """``batchnorm`` → BatchNormalization (inference, the stored statistics)."""
+    w = node.weights
+    axis = int(node.attrs.get("axis", 1)) % b.rank(node.inputs[0])
+    eps = float(node.attrs.get("epsilon", 1e-3))
+    return _batchnorm(b, node, axis, w.get("gamma"), w.get("beta"), w.get("mean"), w.get("var"), eps)
+
+
+@emits("batchnorm_inv_std")
+def emit_batchnorm_inv_std(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
+    """``batchnorm_inv_std`` → BatchNormalization with ``gamma * inv_std``, ``var = 1``, ``epsilon = 0``."""
+    w = node.weights
+    axis = int(node.attrs.get("axis", 1)) % b.rank(node.inputs[0])
+    inv_std = np.asarray(w["inv_std"], np.float64)
+    gamma = inv_std if w.get("gamma") is None else np.asarray(w["gamma"], np.float64) * inv_std
+    return _batchnorm(b, node, axis, gamma, w.get("beta"), w.get("mean"), None, 0.0)
+
+
+@emits("scale_bias")
+def emit_scale_bias(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
+    """``scale_bias`` → BatchNormalization (one axis) or a constant EinsumDense (several axes)."""
+    axes = tuple(int(a) for a in node.attrs.get("axes", (1,)))
+    scale, bias = node.weights.get("scale"), node.weights.get("bias")
+    if len(axes) == 1:
+        return _batchnorm(b, node, axes[0], scale, bias, None, None, 0.0)
+    x, perm = b.held(node.inputs[0])
+    rank = len(perm)
+    letters = "abcdefgh"[:rank]
+    kept = sorted(perm.index(a) for a in axes)
+    spec = "".join(letters[i] for i in kept)
+    shape = tuple(int(x.shape[i]) for i in kept)
+    # the weights are laid out like the legacy axes; bring them to the Keras order of those axes
+    order = [sorted(axes).index(perm[i]) for i in kept]
+    legacy_shape = [x.shape[perm.index(a)] for a in sorted(axes)]
+    kernel = np.ones(shape) if scale is None else np.asarray(scale).reshape(legacy_shape).transpose(order)
+    layer = b.layers.EinsumDense(
+        f"{letters},{spec}->{letters}",
+        output_shape=tuple(int(v) for v in x.shape[1:]),
+        bias_axes=spec if bias is not None else None,
+        trainable=False,
+        name=b.name(node),
+    )
+    y = layer(x)
+    weights = [kernel.reshape(layer.kernel.shape)]
+    if bias is not None:
+        bias = np.asarray(bias).reshape([x.shape[perm.index(a)] for a in sorted(axes)]).transpose(order)
+        weights.append(bias.reshape(layer.bias.shape))  # EinsumDense keeps size-1 axes between
+    layer.set_weights([w.astype(np.float32) for w in weights])
+    return y, perm
+
+
+@emits("lrn")
+def emit_lrn(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
+    """``lrn``: refused (see the message)."""
+    raise LegacyconvError(
+        f"{node.source or node.name}: local response normalisation needs x ** beta of a per-position "
+        "sum, which no stock Keras 3 layer computes; it is not supported by the Keras target yet"
+    )
