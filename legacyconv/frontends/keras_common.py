@@ -578,12 +578,14 @@ def emit_conv(
     crop_even: bool = True,
     sequence: bool = False,
     activation: bool = True,
+    name_suffix: str | None = None,
 ) -> str:
     """A Keras convolution: the canonical (cross-correlation) kernel ``w``, Keras' padding on Theano.
 
     ``sequence`` wraps a 1-D convolution of a channels-last ``(N, steps, features)`` sequence in
     transposes. The layer's activation follows unless ``activation`` is False (the last node then
-    is the conv itself, named after the layer).
+    is the conv itself, named after the layer). With ``name_suffix`` the conv is an internal node
+    ``<layer>/<name_suffix>`` (a first stage, like a separable convolution's depthwise step).
     """
     rank = w.ndim - 2
     if sequence:
@@ -603,6 +605,8 @@ def emit_conv(
         "groups": groups,
     }
     weights = {"W": np.ascontiguousarray(w), "b": b}
+    if name_suffix is not None:
+        return call.helper("conv", name_suffix, [x], attrs, weights)
     fn = call.activation_fn() if activation else "linear"
     if not sequence and fn == "linear":
         return call.out("conv", [x], attrs, weights)

@@ -1,1 +1,45 @@
-"""(being written)"""
+"""Keras-2 merge layers: Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot."""
+
+from __future__ import annotations
+
+from .._registry import translates
+from ..keras_common import LayerCall
+
+_MODES = {
+    "Add": "sum",
+    "Subtract": "sub",
+    "Multiply": "mul",
+    "Average": "ave",
+    "Maximum": "max",
+    "Minimum": "min",
+}
+
+
+@translates(*_MODES, keras=(2,))
+def elementwise(call: LayerCall) -> str:
+    """Elementwise merges of inputs of one shape."""
+    return call.out("merge", call.inputs, {"mode": _MODES[call.layer.class_name]})
+
+
+@translates("Concatenate", keras=(2,))
+def concatenate(call: LayerCall) -> str:
+    """Concatenation along ``axis``."""
+    return call.out("merge", call.inputs, {"mode": "concat", "axis": int(call.cfg("axis", -1))})
+
+
+@translates("Dot", keras=(2,))
+def dot(call: LayerCall) -> str:
+    """Dot of two (batch, features) inputs (``normalize=True``: the cosine) -> (batch, 1)."""
+    axes = call.cfg("axes", -1)
+    axes = [axes, axes] if isinstance(axes, int) else list(axes)
+    if (
+        len(call.inputs) != 2
+        or any(len(call.shape(i)) != 2 for i in range(2))
+        or any(a not in (1, -1) for a in axes)
+    ):
+        raise call.fail(
+            f"Dot is supported on two (batch, features) inputs over their feature axis; got axes={axes}"
+        )
+    if call.cfg("normalize", False):
+        return call.out("merge", call.inputs, {"mode": "cos", "axes": (1, 1), "epsilon": 1e-7})
+    return call.out("merge", call.inputs, {"mode": "dot", "axes": (1, 1)})
