@@ -30,7 +30,8 @@ class KerasMigration:
 
     model: Any
     sidecar: dict[str, Any]
-    notes: list[str] = field(default_factory=list)
+    #: (node, legacyconv layer class, why) for ops with no exact stock expression (none today)
+    fallbacks: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def _load_emitters() -> None:
@@ -139,4 +140,4 @@ def emit(graph: Graph, *, input_layout: str = "nhwc") -> KerasMigration:
         "nodes": records,
         "fallback_layers": [{"node": n, "layer": c, "why": w} for n, c, w in b.fallbacks],
     }
-    return KerasMigration(model, sidecar)
+    return KerasMigration(model, sidecar, list(b.fallbacks))
