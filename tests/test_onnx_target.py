@@ -6,6 +6,7 @@ initializer dtypes, standard opset, full checker)."""
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 import sys
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import legacyconv
 from legacyconv import LegacyconvError
 from legacyconv._params import explicit_pads, normalize_border_mode
 from legacyconv.graph import Graph
@@ -472,3 +474,54 @@ def test_onnx_and_keras_models_of_one_graph_agree():
     graph = image_graph(lrn=False, deconv_groups=1)
     compared = assert_onnx_and_keras_agree(graph, {"img": rand(4, 3, 9, 8)})
     assert compared == ["conv1", "bn1", "probs"]
+
+
+# --- the zoo: real Keras 1 / Keras 2 models on Theano -----------------------------------------
+
+ZOO_DIR = Path(__file__).parent / "data" / "keras_zoo"
+ZOO = sorted(p.name[: -len("_reference.npz")] for p in ZOO_DIR.glob("*_reference.npz"))
+EXAMPLES = Path(legacyconv.__file__).parent / "examples"
+
+
+def zoo_files(stem: str) -> tuple[Path, Path | None, Path]:
+    if stem == "keras1_theano_lenet":  # the bundled example
+        return EXAMPLES / f"{stem}.h5", None, EXAMPLES / f"{stem}_reference.npz"
+    h5 = ZOO_DIR / f"{stem}.h5"
+    if h5.exists():
+        return h5, None, ZOO_DIR / f"{stem}_reference.npz"
+    return ZOO_DIR / f"{stem}.json", ZOO_DIR / f"{stem}_weights.h5", ZOO_DIR / f"{stem}_reference.npz"
+
+
+def test_the_zoo_is_there():
+    assert len(ZOO) == 13
+
+
+@pytest.mark.parametrize("stem", ZOO + ["keras1_theano_lenet"])
+def test_zoo_model_through_onnx_runtime_equals_theano_layer_by_layer(stem, tmp_path):
+    model_path, weights, reference = zoo_files(stem)
+    path = save(to_onnx(model_path, weights=weights, expose_layers=True), tmp_path / f"{stem}.onnx")
+    model = onnx.load(path)
+    onnx.checker.check_model(model, full_check=True)
+    assert {n.domain for n in model.graph.node} == {""}
+    runner = OnnxRunner(path)
+    refs = dict(np.load(reference))
+    (inp,), (out,) = runner.inputs, runner.outputs
+    by_reference = {b.reference: b.node for b in runner.nodes if b.reference}
+    keys = {"output": out.node, **{k: by_reference[k] for k in refs if k.startswith("layer")}}
+    assert set(keys) | {"input"} == set(refs)  # every reference array has its node
+    got = runner.run({inp.node: refs["input"]}, list(keys.values()))
+    for key, node in keys.items():
+        ref = refs[key]
+        assert got[node].shape == ref.shape, key
+        np.testing.assert_allclose(got[node], ref, rtol=1e-4, atol=1e-5 * max(1.0, float(np.abs(ref).max())), err_msg=key)
+
+
+@pytest.mark.parametrize("stem", ZOO + ["keras1_theano_lenet"])
+def test_zoo_model_onnx_and_keras_agree(stem):
+    from legacyconv.frontends import load_graph
+
+    model_path, weights, reference = zoo_files(stem)
+    graph = load_graph(model_path, weights=weights)
+    x = np.load(reference)["input"]
+    compared = assert_onnx_and_keras_agree(graph, {graph.inputs[0]: x})
+    assert graph.outputs[0] in compared

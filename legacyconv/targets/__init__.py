@@ -9,7 +9,7 @@ lazily.
 >>> target_for("model.keras").name
 'keras'
 >>> sorted(TARGETS)
-['keras']
+['keras', 'onnx']
 """
 
 from __future__ import annotations
@@ -61,3 +61,4 @@ def target_for(path: str | os.PathLike[str]) -> Target:
 
 
 register_target("keras", (".keras",), "legacyconv.targets.keras")
+register_target("onnx", (".onnx",), "legacyconv.targets.onnx")

@@ -32,16 +32,16 @@ METADATA_KEY = "legacyconv"
 SIDECAR_FORMAT = "legacyconv-onnx-sidecar"
 
 
-def _as_graph(source: Any) -> Graph:
+def _as_graph(source: Any, weights: Any = None) -> Graph:
     """A private copy of the graph (shapes inferred; the caller's graph is left untouched)."""
     if not isinstance(source, Graph):
         if not isinstance(source, (str, os.PathLike)):
             raise LegacyconvError(
                 f"to_onnx needs a legacyconv.graph.Graph or the path of a legacy model; got {type(source).__name__}"
             )
-        from ...frontends import read_graph
+        from ...frontends import load_graph
 
-        source = read_graph(source)
+        source = load_graph(source, weights=weights)
     graph = Graph(
         name=source.name,
         nodes={k: dataclasses.replace(n, attrs=dict(n.attrs), weights=dict(n.weights)) for k, n in source.nodes.items()},
@@ -58,13 +58,23 @@ def _value_info(onnx: Any, name: str, dtype: str, shape: tuple[Any, ...]) -> Any
     return onnx.helper.make_tensor_value_info(name, onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype)), dims)
 
 
-def to_onnx(source: Any, *, opset: int = DEFAULT_OPSET, expose_layers: bool = False, check: bool = True) -> Any:
+def to_onnx(
+    source: Any,
+    *,
+    weights: Any = None,
+    opset: int = DEFAULT_OPSET,
+    expose_layers: bool = False,
+    check: bool = True,
+) -> Any:
     """Translate a legacy model into an ``onnx.ModelProto`` with Theano's semantics.
 
     Parameters
     ----------
     source : Graph or path
-        A :class:`legacyconv.graph.Graph`, or a legacy model file that a frontend reads.
+        A :class:`legacyconv.graph.Graph`, or a legacy model file that a frontend reads
+        (:func:`legacyconv.frontends.load_graph`).
+    weights : path, optional
+        The ``save_weights()`` file of a JSON architecture given as ``source``.
     opset : int
         The default-domain opset, from 17 (the default) up to the installed ``onnx``'s newest.
     expose_layers : bool
@@ -101,7 +111,7 @@ def to_onnx(source: Any, *, opset: int = DEFAULT_OPSET, expose_layers: bool = Fa
     newest = int(onnx.defs.onnx_opset_version())
     if not isinstance(opset, int) or not MIN_OPSET <= opset <= newest:
         raise LegacyconvError(f"opset must be an integer from {MIN_OPSET} to {newest}. Received: opset={opset!r}")
-    graph = _as_graph(source)
+    graph = _as_graph(source, weights)
     b = OnnxBuilder(graph, opset)
     inputs = []
     for node in graph.topological_order():
