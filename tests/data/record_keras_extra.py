@@ -1,0 +1,315 @@
+"""Record small extra Keras-on-Theano models for layers the shared zoo does not cover.
+
+Run in a Theano lab venv (../shared/theano_lab/README.md); it builds the models of the Keras that is
+installed (Keras 1.2.2 -> ``k1x_*``, Keras 2.2.5 -> ``k2x_*``) into ``tests/data/keras_zoo/``::
+
+    export KERAS_BACKEND=theano THEANO_FLAGS="floatX=float32,blas.ldflags=,cxx=g++,base_compiledir=/work/lab/cache-F"
+    /work/lab/keras1/bin/python tests/data/record_keras_extra.py tests/data/keras_zoo
+    /work/lab/keras2/bin/python tests/data/record_keras_extra.py tests/data/keras_zoo
+
+Each model is saved, recorded and reloaded by ``keras_lab.finish`` (not trained: random weights,
+random biases), exactly like the shared zoo.
+"""
+
+import os
+import sys
+
+sys.dont_write_bytecode = True
+LAB = os.environ.get("THEANO_LAB", "/work/shared/theano_lab")
+sys.path.insert(0, LAB)
+import keras_lab  # noqa: E402  (applies the Python 3.11 shims, then imports keras)
+from forked import run_forked  # noqa: E402
+from keras_lab import KERAS1, finish, reset_uids  # noqa: E402
+import numpy as np  # noqa: E402
+
+SEEDS = {
+    "k1x_seq": 8101,
+    "k1x_volume": 8102,
+    "k1x_masked_rnn": 8103,
+    "k2x_seq": 8201,
+    "k2x_volume": 8202,
+    "k2x_image": 8203,
+}
+
+
+def keras1_models():
+    from keras.layers import (
+        Activation,
+        AtrousConvolution1D,
+        AveragePooling1D,
+        Convolution1D,
+        Convolution3D,
+        Cropping1D,
+        Cropping3D,
+        Dense,
+        Embedding,
+        GaussianDropout,
+        GaussianNoise,
+        GlobalAveragePooling3D,
+        GlobalMaxPooling3D,
+        GRU,
+        Input,
+        LSTM,
+        Masking,
+        MaxPooling1D,
+        MaxPooling3D,
+        RepeatVector,
+        Reshape,
+        SimpleRNN,
+        SpatialDropout1D,
+        UpSampling1D,
+        UpSampling3D,
+        ZeroPadding1D,
+        ZeroPadding3D,
+        merge,
+    )
+    from keras.models import Model, Sequential
+
+    def seq(name, out, rng, seed):
+        m = Sequential()
+        m.add(ZeroPadding1D(padding=(1, 2), input_shape=(10, 6), name="pad1d"))
+        m.add(Cropping1D(cropping=(2, 1), name="crop1d"))
+        m.add(UpSampling1D(length=2, name="up1d"))
+        m.add(
+            AtrousConvolution1D(
+                5, 3, atrous_rate=2, border_mode="same", activation="softsign", name="atrous1d"
+            )
+        )
+        m.add(MaxPooling1D(pool_length=3, stride=2, border_mode="same", name="maxpool_same3"))
+        m.add(AveragePooling1D(pool_length=2, stride=1, border_mode="same", name="avgpool_same"))
+        m.add(Convolution1D(6, 2, border_mode="full", activation="hard_sigmoid", name="conv_full"))
+        m.add(SpatialDropout1D(0.3, name="sdrop1d"))
+        m.add(Masking(0.0, name="mask"))
+        m.add(SimpleRNN(5, return_sequences=True, go_backwards=True, name="srnn_back"))
+        m.add(GRU(4, consume_less="cpu", name="gru_cpu"))
+        m.add(RepeatVector(3, name="repeat"))
+        m.add(Reshape((-1,), name="flat_by_reshape"))
+        m.add(GaussianNoise(0.5, name="noise"))
+        m.add(Dense(4, activation="softplus", name="out"))
+        finish(
+            m,
+            name,
+            out,
+            rng,
+            seed=seed,
+            train=False,
+            covers=[
+                "ZeroPadding1D/Cropping1D/UpSampling1D; AtrousConvolution1D same; MaxPooling1D same pool 3; "
+                "AveragePooling1D same; Convolution1D full; SpatialDropout1D; Masking; SimpleRNN go_backwards; "
+                "GRU consume_less=cpu (per-gate weights); RepeatVector; Reshape(-1); "
+                "GaussianNoise; softsign/hard_sigmoid/softplus activations"
+            ],
+        )
+
+    def volume(name, out, rng, seed):
+        inp = Input(shape=(2, 6, 7, 8), name="vol")
+        x = ZeroPadding3D(padding=(1, 0, 2), name="pad3d")(inp)
+        x = Convolution3D(4, 2, 3, 2, border_mode="valid", subsample=(2, 1, 1), name="conv3d_s211")(x)
+        x = UpSampling3D(size=(1, 2, 1), name="up3d")(x)
+        x = Cropping3D(cropping=((1, 0), (0, 2), (1, 1)), name="crop3d")(x)
+        x = MaxPooling3D(pool_size=(3, 2, 2), strides=(1, 2, 2), border_mode="valid", name="max3d")(x)
+        a = GlobalMaxPooling3D(name="gmax3d")(x)
+        b = GlobalAveragePooling3D(name="gavg3d")(x)
+        d = merge([a, b], mode="dot", dot_axes=1, name="m_dot")
+        c = merge([a, b], mode="cos", dot_axes=1, name="m_cos")
+        ab = merge([a, b], mode="concat", name="m_cat")
+        h = Dense(5, activation="tanh", name="fc")(ab)
+        h = GaussianDropout(0.3, name="gdrop")(h)
+        h2 = Dense(5, name="fc2")(h)
+        h = merge([h, h2, d], mode="concat", name="m_cat2")
+        h = Activation("softmax", name="soft")(h)
+        finish(
+            Model(inp, [h]),
+            name,
+            out,
+            rng,
+            seed=seed,
+            train=False,
+            covers=[
+                "ZeroPadding3D; Convolution3D subsample (2,1,1); UpSampling3D; Cropping3D; MaxPooling3D with "
+                "strides; GlobalMax/AveragePooling3D; merge dot and cos; GaussianDropout"
+            ],
+        )
+        del c
+
+    def masked_rnn(name, out, rng, seed):
+        m = Sequential()
+        m.add(Embedding(4, 5, input_length=9, mask_zero=True, name="embed_mask"))
+        m.add(LSTM(4, consume_less="gpu", return_sequences=True, name="lstm_gpu"))
+        m.add(GRU(3, consume_less="mem", go_backwards=True, name="gru_mem_back"))
+        m.add(Dense(2, name="out"))
+        finish(
+            m,
+            name,
+            out,
+            rng,
+            seed=seed,
+            train=False,
+            covers=[
+                "Embedding mask_zero=True (ids below 4: many zeros) masking an LSTM (consume_less=gpu) and a "
+                "GRU (consume_less=mem, go_backwards)"
+            ],
+        )
+
+    return {"k1x_seq": seq, "k1x_volume": volume, "k1x_masked_rnn": masked_rnn}
+
+
+def keras2_models():
+    from keras.layers import (
+        LSTM,
+        AlphaDropout,
+        Average,
+        AveragePooling1D,
+        AveragePooling3D,
+        Conv1D,
+        Conv2D,
+        Conv3D,
+        Cropping1D,
+        Cropping3D,
+        Dense,
+        Dot,
+        Flatten,
+        GaussianNoise,
+        GlobalAveragePooling3D,
+        GlobalMaxPooling1D,
+        GRU,
+        Input,
+        LeakyReLU,
+        MaxPooling3D,
+        Minimum,
+        Multiply,
+        Permute,
+        PReLU,
+        ReLU,
+        Reshape,
+        SimpleRNN,
+        Softmax,
+        TimeDistributed,
+        UpSampling1D,
+        UpSampling3D,
+        ZeroPadding1D,
+        ZeroPadding3D,
+    )
+    from keras.models import Model, Sequential
+
+    def seq(name, out, rng, seed):
+        inp = Input(shape=(12, 4), name="series")
+        x = ZeroPadding1D(padding=(2, 1), name="pad1d")(inp)
+        x = Cropping1D(cropping=(1, 2), name="crop1d")(x)
+        x = UpSampling1D(size=2, name="up1d")(x)
+        x = Conv1D(6, 3, padding="same", strides=2, activation="relu", name="conv_same_s2")(x)
+        x = AveragePooling1D(pool_size=3, strides=1, padding="same", name="avg_same")(x)
+        g = GRU(5, return_sequences=True, name="gru")(x)
+        s = SimpleRNN(5, return_sequences=True, go_backwards=True, activation="relu", name="srnn_back")(x)
+        m = Minimum(name="min")([g, s])
+        p = Multiply(name="mul")([g, s])
+        t = TimeDistributed(Dense(4, activation="sigmoid"), name="td")(m)
+        l = LSTM(4, go_backwards=True, recurrent_activation="sigmoid", name="lstm_back")(t)
+        q = GlobalMaxPooling1D(name="gmax")(p)
+        q = Dense(4, name="q")(q)
+        d = Dot(axes=1, normalize=True, name="cos")([l, q])
+        e = Dot(axes=1, name="dot")([l, q])
+        y = Average(name="avg")([d, e])
+        finish(
+            Model(inp, y),
+            name,
+            out,
+            rng,
+            seed=seed,
+            train=False,
+            covers=[
+                "ZeroPadding1D/Cropping1D/UpSampling1D; Conv1D same stride 2; AveragePooling1D same; GRU; "
+                "SimpleRNN go_backwards relu; Minimum; Multiply; TimeDistributed(Dense); LSTM go_backwards "
+                "sigmoid gates; GlobalMaxPooling1D; Dot normalize=True and plain; Average"
+            ],
+        )
+
+    def volume(name, out, rng, seed):
+        m = Sequential()
+        m.add(ZeroPadding3D(padding=((1, 0), (0, 2), (1, 1)), input_shape=(2, 7, 6, 5), name="pad3d"))
+        m.add(Conv3D(4, (2, 3, 2), strides=(2, 1, 2), padding="same", name="conv3d_same_even"))
+        m.add(UpSampling3D(size=(2, 1, 2), name="up3d"))
+        m.add(Cropping3D(cropping=((0, 1), (1, 0), (2, 1)), name="crop3d"))
+        m.add(MaxPooling3D(pool_size=(2, 3, 2), strides=(1, 2, 2), padding="same", name="max3d_same"))
+        m.add(AveragePooling3D(pool_size=(2, 2, 1), padding="valid", name="avg3d"))
+        m.add(GlobalAveragePooling3D(name="gavg3d"))
+        m.add(Dense(3, activation="softmax", name="out"))
+        finish(
+            m,
+            name,
+            out,
+            rng,
+            seed=seed,
+            train=False,
+            covers=[
+                "ZeroPadding3D asymmetric; Conv3D same even kernel with strides; UpSampling3D; Cropping3D; "
+                "MaxPooling3D same; AveragePooling3D; GlobalAveragePooling3D"
+            ],
+        )
+
+    def image(name, out, rng, seed):
+        m = Sequential()
+        m.add(
+            Conv2D(
+                6,
+                (3, 2),
+                dilation_rate=(2, 1),
+                padding="valid",
+                use_bias=False,
+                input_shape=(3, 11, 10),
+                name="conv_dilated_nobias",
+            )
+        )
+        m.add(LeakyReLU(0.1, name="leaky"))
+        m.add(Conv2D(5, (2, 2), strides=(1, 2), padding="same", name="conv_same_even"))
+        m.add(PReLU(shared_axes=[2, 3], name="prelu_shared"))
+        m.add(ReLU(name="relu_layer"))
+        m.add(AlphaDropout(0.2, name="adrop"))
+        m.add(GaussianNoise(0.3, name="noise"))
+        m.add(Permute((3, 1, 2), name="permute"))
+        m.add(Reshape((-1, 5), name="reshape"))
+        m.add(Softmax(axis=1, name="softmax_axis1"))
+        m.add(Flatten(name="flat"))
+        m.add(Dense(4, activation="selu", name="out"))
+        finish(
+            m,
+            name,
+            out,
+            rng,
+            seed=seed,
+            train=False,
+            covers=[
+                "Conv2D dilation_rate valid without bias; LeakyReLU; Conv2D same even kernel stride (1,2); PReLU "
+                "shared_axes; ReLU and Softmax layers; AlphaDropout; GaussianNoise; Permute; Reshape(-1); "
+                "Flatten; selu"
+            ],
+        )
+
+    return {"k2x_seq": seq, "k2x_volume": volume, "k2x_image": image}
+
+
+def build_one(build, name, outdir):
+    seed = SEEDS[name]
+    np.random.seed(seed)
+    reset_uids()
+    build(name, outdir, np.random.RandomState(seed + 1), seed)
+
+
+def main():
+    outdir = sys.argv[1]
+    only = sys.argv[2:]
+    builders = keras1_models() if KERAS1 else keras2_models()
+    failed = []
+    for name, build in builders.items():
+        if only and name not in only:
+            continue
+        err = run_forked(build_one, build, name, outdir)
+        if err:
+            print("%-24s %s" % (name, err), flush=True)
+            failed.append(name)
+    if failed:
+        sys.exit("failed: " + " ".join(failed))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,407 @@
+"""Keras frontends: every recorded model (real Keras 1.2.2 / 2.2.5 on Theano 1.0.5) read into a graph
+reproduces every recorded layer output; each layer translator is checked alone from the recorded
+output of the layer before it; every refusal names the layer, its class and the argument."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from legacyconv import LegacyconvError
+from legacyconv.frontends import UnsupportedLayerError, load_graph, supported_layers
+from legacyconv.graph.numpy_runner import EVALUATORS, run_graph
+
+h5py = pytest.importorskip("h5py")
+
+ZOO = Path(__file__).parent / "data" / "keras_zoo"
+LENET = Path(__file__).parents[1] / "legacyconv" / "examples" / "keras1_theano_lenet.h5"
+MODELS = sorted(p.name[: -len("_reference.npz")] for p in ZOO.glob("*_reference.npz"))
+#: ops that only move or copy values: their outputs must equal Theano's exactly
+REARRANGING = {
+    "identity",
+    "transpose",
+    "reshape",
+    "flatten",
+    "crop",
+    "pad",
+    "upsample",
+    "repeat_vector",
+    "embedding",
+}
+
+
+def model_files(name: str) -> tuple[Path, Path | None]:
+    if (ZOO / f"{name}.h5").exists():
+        return ZOO / f"{name}.h5", None
+    return ZOO / f"{name}.json", ZOO / f"{name}_weights.h5"
+
+
+def load_zoo(name: str):
+    path, weights = model_files(name)
+    graph = load_graph(path, weights=weights)
+    ref = np.load(ZOO / f"{name}_reference.npz")
+    return graph, {k: ref[k] for k in ref.files}
+
+
+def assert_close(actual, expected, what):
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != recorded {expected.shape}"
+    atol = 1e-5 * max(1.0, float(np.abs(expected).max()) if expected.size else 1.0)
+    np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=atol, err_msg=what)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_zoo_model_reproduces_every_reference_key(name):
+    graph, ref = load_zoo(name)
+    refs = graph.meta["references"]
+    missing = sorted(set(ref) - set(refs))
+    assert not missing, f"reference keys without a graph node: {missing}"
+    out = run_graph(graph, {graph.inputs[0]: ref["input"]})
+    for key, expected in ref.items():
+        assert_close(out[refs[key]], expected, f"{name} {key}")
+
+
+def _layer_cases():
+    cases = []
+    for name in MODELS:
+        meta = json.loads((ZOO / f"{name}_reference.json").read_text())
+        classes = {}
+        for layer in meta["layer_classes"]:
+            classes[layer["name"]] = layer["class"]
+            for inner in layer.get("layers", []):
+                classes[inner["name"]] = inner["class"]
+        for key in meta["recorded"]:
+            if key in ("input", "output"):
+                continue
+            layer = key.split("__")[-1].split("_", 1)[1]
+            layer = layer[: -len("_node1")] if layer.endswith("_node1") else layer
+            cases.append(pytest.param(name, key, id=f"{name}-{key}-{classes.get(layer, '?')}"))
+    return cases
+
+
+def _evaluate_from_references(graph, target, ref, node_of):
+    """The target node's value computed from the recorded outputs of the layers feeding it."""
+    key_of = {node: key for key, node in node_of.items()}
+    cache = {}
+    ops = set()
+
+    def value(name, top):
+        if not top and name in key_of and key_of[name] in ref:
+            return ref[key_of[name]]
+        if name not in cache:
+            node = graph[name]
+            xs = [value(src, False) for src in node.inputs]
+            if node.op == "input":
+                xs = [ref["input"]]
+            ops.add(node.op)
+            cache[name] = EVALUATORS[node.op].fn(node, xs, None)
+        return cache[name]
+
+    return value(target, True), ops
+
+
+@pytest.mark.parametrize("name,key", _layer_cases())
+def test_each_layer_translation_from_the_recorded_layer_before(name, key):
+    graph, ref = load_zoo(name)
+    refs = graph.meta["references"]
+    node = refs[key]
+    if (
+        graph[node].op == "identity"
+        and graph[node].source.startswith("Keras-")
+        and "nested" in graph[node].source
+    ):
+        pytest.skip("a nested model's output is its last layer's: checked there")
+    if graph[node].op == "rnn" and any(graph[n].op in ("masking", "embedding") for n in graph[node].inputs):
+        pytest.skip("masked recurrent layers need the mask of the whole graph: checked by the model test")
+    actual, ops = _evaluate_from_references(graph, node, ref, refs)
+    if ops <= REARRANGING:
+        assert actual.shape == ref[key].shape and np.array_equal(actual, ref[key]), f"{key} is not exact"
+    else:
+        assert_close(actual, ref[key], f"{name} {key}")
+
+
+def test_bundled_lenet():
+    graph = load_graph(LENET)
+    ref = np.load(LENET.with_name("keras1_theano_lenet_reference.npz"))
+    out = run_graph(graph, {graph.inputs[0]: ref["input"]})
+    for key in ref.files:
+        assert_close(out[graph.meta["references"][key]], ref[key], key)
+
+
+def test_graph_structure_of_a_nested_shared_sequential():
+    graph, _ = load_zoo("k1_siamese_tower")
+    refs = graph.meta["references"]
+    assert refs["layer03_tower"] == "tower"
+    assert refs["layer03_tower_node1__layer00_t_conv1"] == "tower_node1/t_conv1"
+    # shared weights: both applications hold the same kernel
+    assert np.array_equal(
+        graph["tower/t_conv1/conv"].weights["W"], graph["tower_node1/t_conv1/conv"].weights["W"]
+    )
+    assert graph["tower_node1/t_conv1"].reference == "layer03_tower_node1__layer00_t_conv1"
+    assert graph.meta["backend"].startswith("theano")
+
+
+def test_supported_layers_come_from_the_registry():
+    k1, k2 = supported_layers(1), supported_layers(2)
+    for cls in (
+        "Convolution1D",
+        "AtrousConvolution2D",
+        "Deconvolution2D",
+        "Merge",
+        "LSTM",
+        "TimeDistributed",
+    ):
+        assert cls in k1
+    for cls in (
+        "Conv2D",
+        "SeparableConv2D",
+        "DepthwiseConv2D",
+        "Conv2DTranspose",
+        "Add",
+        "Subtract",
+        "Concatenate",
+    ):
+        assert cls in k2
+    assert "Conv2D" not in k1 and "Merge" not in k2
+
+
+# --- refusals -------------------------------------------------------------------------------------
+
+
+def write_model(path, config, weights=None, version="1.2.2", backend=None):
+    """A model.save() file as Keras wrote it (fixed-length byte string attributes)."""
+    with h5py.File(path, "w") as fh:
+        fh.attrs["model_config"] = np.bytes_(json.dumps(config))
+        if version:
+            fh.attrs["keras_version"] = np.bytes_(version)
+        if backend:
+            fh.attrs["backend"] = np.bytes_(backend)
+        group = fh.create_group("model_weights")
+        entries = config["config"] if isinstance(config["config"], list) else config["config"]["layers"]
+        layers = [entry.get("name") or entry["config"]["name"] for entry in entries]
+        group.attrs["layer_names"] = np.array([n.encode() for n in layers])
+        for layer in layers:
+            g = group.create_group(layer)
+            items = (weights or {}).get(layer, [])
+            g.attrs["weight_names"] = np.array([n.encode() for n, _ in items])
+            for n, arr in items:
+                g.create_dataset(n, data=arr)
+    return str(path)
+
+
+def k1_sequential(*layers):
+    return {"class_name": "Sequential", "config": list(layers)}
+
+
+def k1_conv(name="conv", **extra):
+    cfg = {
+        "name": name,
+        "nb_filter": 2,
+        "nb_row": 3,
+        "nb_col": 3,
+        "border_mode": "valid",
+        "subsample": [1, 1],
+        "dim_ordering": "th",
+        "activation": "linear",
+        "bias": True,
+        "batch_input_shape": [None, 1, 6, 6],
+    }
+    cfg.update(extra)
+    return {"class_name": "Convolution2D", "config": cfg}
+
+
+CONV_W = {"conv": [("conv_W", np.ones((2, 1, 3, 3), np.float32)), ("conv_b", np.zeros(2, np.float32))]}
+
+
+def k2_model(layer, backend="theano", version="2.2.5"):
+    return {"class_name": "Sequential", "config": {"name": "s", "layers": [layer]}}
+
+
+@pytest.mark.parametrize(
+    "layers,weights,match",
+    [
+        (
+            [k1_conv(), {"class_name": "Highway", "config": {"name": "hw"}}],
+            CONV_W,
+            r"Keras-1 layer 'hw' \(Highway\) is not supported; supported layers: .*Convolution2D",
+        ),
+        (
+            [k1_conv(dim_ordering="tf")],
+            CONV_W,
+            r"'conv' \(Convolution2D\): it ran on channels-last data \(dim_ordering='tf'\)",
+        ),
+        (
+            [k1_conv(), {"class_name": "BatchNormalization", "config": {"name": "bn", "mode": 2, "axis": 1}}],
+            CONV_W,
+            r"'bn' \(BatchNormalization\): mode=2 normalises with statistics of the batch",
+        ),
+        (
+            [k1_conv(), {"class_name": "SeparableConvolution2D", "config": {"name": "sep"}}],
+            CONV_W,
+            r"'sep' \(SeparableConvolution2D\): Keras 1.2.2 ran SeparableConvolution2D only on TensorFlow",
+        ),
+        (
+            [k1_conv(activation="swish")],
+            CONV_W,
+            r"'conv' \(Convolution2D\): activation 'swish' is not supported",
+        ),
+        (
+            [
+                k1_conv(),
+                {"class_name": "Flatten", "config": {"name": "f"}},
+                {"class_name": "Merge", "config": {"name": "m", "mode": "lambda", "mode_type": "function"}},
+            ],
+            CONV_W,
+            r"'m' \(Merge\): mode='lambda' \(a Python function\) cannot be migrated",
+        ),
+        (
+            [
+                {
+                    "class_name": "LSTM",
+                    "config": {
+                        "name": "r",
+                        "output_dim": 2,
+                        "stateful": True,
+                        "batch_input_shape": [4, 3, 2],
+                    },
+                }
+            ],
+            {},
+            r"'r' \(LSTM\): stateful=True",
+        ),
+        (
+            [
+                {
+                    "class_name": "TimeDistributed",
+                    "config": {
+                        "name": "td",
+                        "batch_input_shape": [None, 3, 1, 4, 4],
+                        "layer": {"class_name": "Convolution2D", "config": {}},
+                    },
+                }
+            ],
+            {},
+            r"'td' \(TimeDistributed\): TimeDistributed\(Convolution2D\) is not supported",
+        ),
+        ([k1_conv(batch_input_shape=[None, 1, None, 6])], CONV_W, r"unknown size \(1, None, 6\)"),
+    ],
+)
+def test_keras1_refusals_name_layer_class_and_argument(tmp_path, layers, weights, match):
+    path = write_model(tmp_path / "m.h5", k1_sequential(*layers), weights)
+    with pytest.raises(UnsupportedLayerError, match=match):
+        load_graph(path)
+
+
+K2_CONV = {
+    "class_name": "Conv2D",
+    "config": {
+        "name": "c",
+        "filters": 2,
+        "kernel_size": [3, 3],
+        "strides": [1, 1],
+        "padding": "valid",
+        "data_format": "channels_first",
+        "dilation_rate": [1, 1],
+        "activation": "linear",
+        "use_bias": False,
+        "batch_input_shape": [None, 1, 6, 6],
+    },
+}
+K2_W = {"c": [("c/kernel:0", np.ones((3, 3, 1, 2), np.float32))]}
+
+
+@pytest.mark.parametrize(
+    "layer,backend,version,match",
+    [
+        (K2_CONV, "tensorflow", "2.2.5", r"on the 'tensorflow' backend: .*it needs no migration"),
+        (
+            {**K2_CONV, "config": {**K2_CONV["config"], "data_format": "channels_last"}},
+            "theano",
+            "2.2.5",
+            r"channels-last image layers .*needs no migration",
+        ),
+        (K2_CONV, "theano", "2.3.1", r"Keras 2.3.1 is not supported"),
+        (
+            {
+                "class_name": "Conv2DTranspose",
+                "config": {**K2_CONV["config"], "name": "c", "kernel_size": [2, 2], "padding": "same"},
+            },
+            "theano",
+            "2.2.5",
+            r"'c' \(Conv2DTranspose\): padding='same' with an even kernel",
+        ),
+        (
+            {
+                "class_name": "UpSampling2D",
+                "config": {
+                    "name": "c",
+                    "size": [2, 2],
+                    "interpolation": "bilinear",
+                    "data_format": "channels_first",
+                    "batch_input_shape": [None, 1, 6, 6],
+                },
+            },
+            "theano",
+            "2.2.5",
+            r"'c' \(UpSampling2D\): interpolation='bilinear' is not supported",
+        ),
+    ],
+)
+def test_keras2_refusals(tmp_path, layer, backend, version, match):
+    weights = (
+        K2_W
+        if layer["class_name"] == "Conv2D"
+        else {"c": [("c/kernel:0", np.ones((2, 2, 2, 1), np.float32))]}
+        if layer["class_name"] == "Conv2DTranspose"
+        else {}
+    )
+    path = write_model(tmp_path / "m.h5", k2_model(layer), weights, version=version, backend=backend)
+    with pytest.raises(UnsupportedLayerError, match=match):
+        load_graph(path)
+
+
+def test_weights_only_file_asks_for_the_json():
+    with pytest.raises(LegacyconvError, match=r"holds only weights .*pass the architecture JSON"):
+        load_graph(ZOO / "k1_json_functional_weights.h5")
+
+
+def test_json_without_weights_asks_for_them():
+    with pytest.raises(LegacyconvError, match=r"without weights: pass the weights file .*--weights"):
+        load_graph(ZOO / "k1_json_functional.json")
+
+
+def test_model_file_with_extra_weights_is_an_error():
+    with pytest.raises(LegacyconvError, match="do not pass --weights"):
+        load_graph(ZOO / "k1_decoder.h5", weights=ZOO / "k1_json_functional_weights.h5")
+
+
+def test_wrong_weight_shape_is_a_legacyconv_error(tmp_path):
+    bad = {"conv": [("conv_W", np.ones((2, 1, 3, 2), np.float32)), ("conv_b", np.zeros(2, np.float32))]}
+    path = write_model(tmp_path / "m.h5", k1_sequential(k1_conv()), bad)
+    with pytest.raises(
+        LegacyconvError, match=r"'conv' \(Convolution2D\): the kernel W has shape \(2, 1, 3, 2\)"
+    ):
+        load_graph(path)
+
+
+def test_refusals_happen_before_any_framework_is_imported(tmp_path):
+    path = write_model(
+        tmp_path / "m.h5",
+        k1_sequential(k1_conv(), {"class_name": "Highway", "config": {"name": "hw"}}),
+        CONV_W,
+    )
+    code = (
+        "import sys\nfrom legacyconv.frontends import load_graph, UnsupportedLayerError\n"
+        f"try:\n    load_graph({str(path)!r})\nexcept UnsupportedLayerError as e:\n    print('refused', e)\n"
+        "print('tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    ).stdout
+    assert "refused" in out and out.strip().endswith("False False")
