@@ -12,6 +12,7 @@ a thin alias.
 
 from __future__ import annotations
 
+import inspect
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,8 +52,8 @@ class Migration:
 
     @property
     def model(self) -> Any:
-        """The migrated framework model (a ``keras.Model`` for the Keras target)."""
-        return self.built.model
+        """The migrated framework model (a ``keras.Model``, an ``onnx.ModelProto``)."""
+        return getattr(self.built, "model", self.built)
 
     def runner(self) -> Any:
         """The target's runner on the in-memory model (what :func:`legacyconv.check` accepts)."""
@@ -73,10 +74,11 @@ def migrate(
     output: PathLike | None = None,
     *,
     weights: PathLike | None = None,
-    input_layout: str = "nhwc",
+    input_layout: str | None = None,
     export_savedmodel: PathLike | None = None,
     force: bool = False,
     target: str | None = None,
+    expose_layers: bool = False,
 ) -> Migration:
     """Migrate a legacy model file to a framework model that computes what Theano computed.
 
@@ -86,17 +88,20 @@ def migrate(
         A Keras 1.x / 2.0–2.2 (Theano) ``model.save()`` HDF5 file or ``to_json()`` architecture.
     output : path, optional
         Where to write the new model; its extension chooses the target (``.keras``). Without it
-        the model is only built (in memory).
+        the model is only built (in memory). ``.onnx`` writes an ONNX model (NCHW, like Theano).
     weights : path, optional
         The ``save_weights()`` file of a JSON architecture.
     input_layout : {'nhwc', 'nchw'}, optional
-        The new model's image input layout (``'nchw'`` takes the legacy arrays unchanged).
+        The Keras model's image input layout (default ``'nhwc'``; ``'nchw'`` takes the legacy
+        arrays unchanged). An ONNX model always takes the legacy arrays (``'nchw'``).
     export_savedmodel : path, optional
         Also export a TensorFlow SavedModel into this directory (``model.export``) for serving.
     force : bool, optional
         Overwrite existing outputs (never the inputs).
     target : str, optional
         The target name when ``output`` is None (default ``'keras'``).
+    expose_layers : bool, optional
+        ONNX target: a graph output per legacy layer, named after it.
 
     Returns
     -------
@@ -114,7 +119,8 @@ def migrate(
     from .frontends import load_graph
     from .targets import TARGETS, target_for
 
-    _check_layout(input_layout)
+    if input_layout is not None:
+        _check_layout(input_layout)
     inputs = [model] + ([weights] if weights is not None else [])
     if output is not None:
         chosen = target_for(output)
@@ -128,7 +134,13 @@ def migrate(
         raise LegacyconvError("export_savedmodel needs the Keras target (an output ending in .keras)")
     graph = load_graph(model, weights=weights)  # refuses unsupported layers before TensorFlow loads
     module = chosen.load()
-    built = module.emit(graph, input_layout=input_layout)
+    options: dict[str, Any] = {"input_layout": input_layout, "expose_layers": expose_layers or None}
+    options = {k: v for k, v in options.items() if v is not None}
+    accepted = inspect.signature(module.emit).parameters
+    for key in options:
+        if key not in accepted:
+            raise LegacyconvError(f"{key} is not an option of the {chosen.name} target")
+    built = module.emit(graph, **options)
     result = Migration(graph, chosen.name, built)
     for node, layer, why in getattr(built, "fallbacks", []):
         result.notes.append(f"node {node!r} uses legacyconv's own layer {layer}: {why}")
