@@ -525,3 +525,23 @@ def test_zoo_model_onnx_and_keras_agree(stem):
     x = np.load(reference)["input"]
     compared = assert_onnx_and_keras_agree(graph, {graph.inputs[0]: x})
     assert graph.outputs[0] in compared
+
+
+def test_migrate_chooses_the_onnx_target_by_extension(tmp_path):
+    from legacyconv.migrate import migrate
+
+    model_path, _, reference = zoo_files("keras1_theano_lenet")
+    out = tmp_path / "lenet.onnx"
+    result = migrate(model_path, out, expose_layers=True)
+    assert result.target == "onnx" and result.written == [str(out)]
+    model = onnx.load(out)
+    assert len(model.graph.output) > 1  # the legacy layers are outputs too
+    refs = np.load(reference)
+    runner = result.runner()
+    got = runner.run({runner.inputs[0].node: refs["input"]}, [runner.outputs[0].node])[runner.outputs[0].node]
+    np.testing.assert_allclose(got, refs["output"], rtol=1e-4, atol=1e-5)
+    with pytest.raises(LegacyconvError, match="input_layout must be 'nchw'"):
+        migrate(model_path, tmp_path / "nhwc.onnx", input_layout="nhwc")
+    with pytest.raises(LegacyconvError, match="expose_layers is not an option of the keras target"):
+        migrate(model_path, tmp_path / "m.keras", expose_layers=True)
+    assert not (tmp_path / "nhwc.onnx").exists() and not (tmp_path / "m.keras").exists()

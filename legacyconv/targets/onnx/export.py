@@ -62,6 +62,7 @@ def to_onnx(
     source: Any,
     *,
     weights: Any = None,
+    input_layout: str = "nchw",
     opset: int = DEFAULT_OPSET,
     expose_layers: bool = False,
     check: bool = True,
@@ -75,6 +76,8 @@ def to_onnx(
         (:func:`legacyconv.frontends.load_graph`).
     weights : path, optional
         The ``save_weights()`` file of a JSON architecture given as ``source``.
+    input_layout : {'nchw'}
+        ONNX holds tensors as Theano did: the inputs take the legacy (channels-first) arrays.
     opset : int
         The default-domain opset, from 17 (the default) up to the installed ``onnx``'s newest.
     expose_layers : bool
@@ -111,6 +114,11 @@ def to_onnx(
     newest = int(onnx.defs.onnx_opset_version())
     if not isinstance(opset, int) or not MIN_OPSET <= opset <= newest:
         raise LegacyconvError(f"opset must be an integer from {MIN_OPSET} to {newest}. Received: opset={opset!r}")
+    if input_layout != "nchw":
+        raise LegacyconvError(
+            "an ONNX model takes the legacy channels-first arrays: input_layout must be 'nchw' "
+            f"(NHWC is for the Keras target). Received: input_layout={input_layout!r}"
+        )
     graph = _as_graph(source, weights)
     b = OnnxBuilder(graph, opset)
     inputs = []
