@@ -128,7 +128,10 @@ def emit(graph: Graph, *, input_layout: str = "nhwc") -> KerasMigration:
         outs.append(tensor)
         out_records.append({"node": name, "layer": _layer_name(tensor), "perm": list(perm)})
     model_name = re.sub(r"[^A-Za-z0-9_]", "_", graph.name) or "model"
-    model = keras.Model(inputs, outs if len(outs) > 1 else outs[0], name=model_name)
+    # a single input / output is not wrapped in a list: the SavedModel signature takes one tensor
+    model = keras.Model(
+        inputs if len(inputs) > 1 else inputs[0], outs if len(outs) > 1 else outs[0], name=model_name
+    )
     sidecar = {
         "format": SIDECAR_FORMAT,
         "version": 1,
