@@ -6,13 +6,14 @@ initializer dtypes, standard opset, full checker)."""
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
+from test_engine_properties import problems, reference_conv
+from test_pool import naive_pool, pool_args
 
 import legacyconv
 from legacyconv import LegacyconvError
@@ -21,8 +22,6 @@ from legacyconv.graph import Graph
 from legacyconv.graph.numpy_runner import run_graph
 
 from golden import cases, tolerance
-from test_engine_properties import problems, reference_conv
-from test_pool import naive_pool, pool_args
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
@@ -45,19 +44,42 @@ def flipped(w: np.ndarray) -> np.ndarray:
 # --- golden cases as one-node graphs ----------------------------------------------------------
 
 
-def conv_graph(x, w, border_mode="valid", subsample=None, filter_flip=True, filter_dilation=None, num_groups=1, **hints):
+def conv_graph(
+    x, w, border_mode="valid", subsample=None, filter_flip=True, filter_dilation=None, num_groups=1, **hints
+):
     rank = w.ndim - 2
     dilation = tuple(filter_dilation or (1,) * rank)
     pads = explicit_pads(normalize_border_mode(border_mode, rank), w.shape[2:], dilation)
     g = Graph()
     g.add("input", "x", attrs={"shape": x.shape[1:]}, dtype=str(x.dtype))
-    attrs = {"pads": pads, "strides": tuple(subsample or (1,) * rank), "dilations": dilation, "groups": num_groups}
-    g.add("conv", "conv", ["x"], attrs=attrs, weights={"W": flipped(w) if filter_flip else w}, dtype=str(x.dtype))
+    attrs = {
+        "pads": pads,
+        "strides": tuple(subsample or (1,) * rank),
+        "dilations": dilation,
+        "groups": num_groups,
+    }
+    g.add(
+        "conv",
+        "conv",
+        ["x"],
+        attrs=attrs,
+        weights={"W": flipped(w) if filter_flip else w},
+        dtype=str(x.dtype),
+    )
     g.outputs = ["conv"]
     return g
 
 
-def transpose_graph(x, w, output_shape, border_mode="valid", input_dilation=(1, 1), filter_flip=True, filter_dilation=(1, 1), num_groups=1):
+def transpose_graph(
+    x,
+    w,
+    output_shape,
+    border_mode="valid",
+    input_dilation=(1, 1),
+    filter_flip=True,
+    filter_dilation=(1, 1),
+    num_groups=1,
+):
     pads = explicit_pads(normalize_border_mode(border_mode, 2), w.shape[2:], filter_dilation)
     g = Graph()
     g.add("input", "x", attrs={"shape": x.shape[1:]}, dtype=str(x.dtype))
@@ -73,7 +95,9 @@ def transpose_graph(x, w, output_shape, border_mode="valid", input_dilation=(1, 
     return g
 
 
-def separable_graph(x, depthwise, pointwise, num_channels, border_mode="valid", subsample=(1, 1), filter_flip=True):
+def separable_graph(
+    x, depthwise, pointwise, num_channels, border_mode="valid", subsample=(1, 1), filter_flip=True
+):
     pads = explicit_pads(normalize_border_mode(border_mode, 2), depthwise.shape[2:], (1, 1))
     g = Graph()
     g.add("input", "x", attrs={"shape": x.shape[1:]})
@@ -159,8 +183,18 @@ def check_conv_problem(problem):
     x, w = x.astype(np.float32), w.astype(np.float32)
     graph = conv_graph(x, w, **kwargs)
     out = run_onnx(graph, {"x": x})["conv"]
-    expected = reference_conv(x, w, kwargs["border_mode"], kwargs["subsample"], kwargs["filter_flip"], kwargs["filter_dilation"], kwargs["num_groups"])
-    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4 * max(1.0, float(np.abs(expected).max(initial=0))))
+    expected = reference_conv(
+        x,
+        w,
+        kwargs["border_mode"],
+        kwargs["subsample"],
+        kwargs["filter_flip"],
+        kwargs["filter_dilation"],
+        kwargs["num_groups"],
+    )
+    np.testing.assert_allclose(
+        out, expected, rtol=1e-4, atol=1e-4 * max(1.0, float(np.abs(expected).max(initial=0)))
+    )
 
 
 @settings(max_examples=40, deadline=None)
@@ -188,7 +222,9 @@ def test_random_pool_2d_equals_the_reference(args):
         return
     out = run_onnx(graph, {"x": x})["pool"]
     assert out.shape == expected.shape
-    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5 * max(1.0, float(np.abs(expected).max(initial=0))))
+    np.testing.assert_allclose(
+        out, expected, rtol=1e-5, atol=1e-5 * max(1.0, float(np.abs(expected).max(initial=0)))
+    )
 
 
 # --- every op against the graph's reference semantics ----------------------------------------
@@ -216,9 +252,18 @@ def assert_agrees_with_numpy_runner(graph: Graph, feeds: dict, rtol=1e-5, **kwar
 def image_graph(lrn: bool = True, deconv_groups: int = 2) -> Graph:
     g = Graph(name="images")
     g.add("input", "img", attrs={"shape": (3, 9, 8)})
-    g.add("conv", "conv1", ["img"], attrs={"pads": ((1, 2), (0, 1)), "strides": (1, 2)}, weights={"W": rand(6, 3, 3, 2), "b": rand(6)}, reference="layer01_conv1")
+    g.add(
+        "conv",
+        "conv1",
+        ["img"],
+        attrs={"pads": ((1, 2), (0, 1)), "strides": (1, 2)},
+        weights={"W": rand(6, 3, 3, 2), "b": rand(6)},
+        reference="layer01_conv1",
+    )
     bn = {"gamma": rand(6), "beta": rand(6), "mean": rand(6), "var": np.abs(rand(6)) + 0.5}
-    g.add("batchnorm", "bn1", ["conv1"], attrs={"axis": 1, "epsilon": 1e-3}, weights=bn, reference="layer02_bn1")
+    g.add(
+        "batchnorm", "bn1", ["conv1"], attrs={"axis": 1, "epsilon": 1e-3}, weights=bn, reference="layer02_bn1"
+    )
     g.add("activation", "relu1", ["bn1"], attrs={"fn": "relu"})
     g.add("pad", "pad1", ["relu1"], attrs={"pads": ((2, 0), (1, 3)), "value": 0.0})
     g.add("crop", "crop1", ["pad1"], attrs={"crops": ((1, 1), (0, 2))})
@@ -227,11 +272,28 @@ def image_graph(lrn: bool = True, deconv_groups: int = 2) -> Graph:
         g.add("lrn", "lrn1", ["up1"], attrs={"alpha": 1e-2, "k": 2.0, "beta": 0.75, "n": 5})
     else:
         g.add("identity", "lrn1", ["up1"])
-    g.add("pool", "pool1", ["lrn1"], attrs={"ws": (3, 3), "strides": (2, 2), "ignore_border": False, "mode": "average_inc_pad"})
+    g.add(
+        "pool",
+        "pool1",
+        ["lrn1"],
+        attrs={"ws": (3, 3), "strides": (2, 2), "ignore_border": False, "mode": "average_inc_pad"},
+    )
     g.add("prelu", "prelu1", ["pool1"], weights={"alpha": rand(6, 1, 1)})
     g.add("scale_bias", "sb1", ["prelu1"], attrs={"axes": (1,)}, weights={"scale": rand(6), "bias": rand(6)})
-    g.add("conv", "dw", ["sb1"], attrs={"groups": 6, "dilations": (2, 1), "pads": ((2, 2), (1, 1))}, weights={"W": rand(12, 1, 3, 3)})
-    g.add("conv_transpose", "deconv", ["dw"], attrs={"strides": (2, 2), "pads": ((1, 0), (0, 1)), "output_size": (21, 17), "groups": deconv_groups}, weights={"W": rand(12, 4 // deconv_groups, 3, 2), "b": rand(4)})
+    g.add(
+        "conv",
+        "dw",
+        ["sb1"],
+        attrs={"groups": 6, "dilations": (2, 1), "pads": ((2, 2), (1, 1))},
+        weights={"W": rand(12, 1, 3, 3)},
+    )
+    g.add(
+        "conv_transpose",
+        "deconv",
+        ["dw"],
+        attrs={"strides": (2, 2), "pads": ((1, 0), (0, 1)), "output_size": (21, 17), "groups": deconv_groups},
+        weights={"W": rand(12, 4 // deconv_groups, 3, 2), "b": rand(4)},
+    )
     g.add("global_pool", "gmax", ["deconv"], attrs={"mode": "max"})
     g.add("global_pool", "gavg", ["deconv"], attrs={"mode": "average"})
     g.add("merge", "gcat", ["gmax", "gavg"], attrs={"mode": "concat", "axis": 1})
@@ -253,9 +315,19 @@ def test_image_graph_agrees_with_the_reference_semantics():
 @pytest.mark.parametrize(
     "fn, attrs",
     [
-        ("linear", {}), ("relu", {}), ("tanh", {}), ("sigmoid", {}), ("hard_sigmoid", {}),
-        ("softmax", {"axis": 1}), ("log_softmax", {}), ("softplus", {}), ("softsign", {}),
-        ("elu", {"alpha": 0.7}), ("selu", {}), ("exp", {}), ("leaky_relu", {"alpha": 0.1}),
+        ("linear", {}),
+        ("relu", {}),
+        ("tanh", {}),
+        ("sigmoid", {}),
+        ("hard_sigmoid", {}),
+        ("softmax", {"axis": 1}),
+        ("log_softmax", {}),
+        ("softplus", {}),
+        ("softsign", {}),
+        ("elu", {"alpha": 0.7}),
+        ("selu", {}),
+        ("exp", {}),
+        ("leaky_relu", {"alpha": 0.1}),
         ("thresholded_relu", {"theta": 0.4}),
     ],
 )
@@ -285,10 +357,27 @@ def test_sequence_ops():
     g.add("embedding", "emb", ["ids"], weights={"W": rand(20, 5)})
     g.add("transpose", "tr", ["emb"], attrs={"perm": (0, 2, 1)})
     g.add("conv", "conv1d", ["tr"], attrs={"pads": ((1, 1),)}, weights={"W": rand(4, 5, 3), "b": rand(4)})
-    g.add("pool", "pool1d", ["conv1d"], attrs={"ws": (2,), "strides": (2,), "ignore_border": False, "mode": "max"})
+    g.add(
+        "pool",
+        "pool1d",
+        ["conv1d"],
+        attrs={"ws": (2,), "strides": (2,), "ignore_border": False, "mode": "max"},
+    )
     g.add("transpose", "back", ["pool1d"], attrs={"perm": (0, 2, 1)})
-    g.add("batchnorm", "bn_last", ["back"], attrs={"axis": -1, "epsilon": 1e-3}, weights={"gamma": rand(4), "var": np.abs(rand(4)) + 1})
-    g.add("batchnorm_inv_std", "bn_lasagne", ["bn_last"], attrs={"axis": 2}, weights={"mean": rand(4), "inv_std": np.abs(rand(4))})
+    g.add(
+        "batchnorm",
+        "bn_last",
+        ["back"],
+        attrs={"axis": -1, "epsilon": 1e-3},
+        weights={"gamma": rand(4), "var": np.abs(rand(4)) + 1},
+    )
+    g.add(
+        "batchnorm_inv_std",
+        "bn_lasagne",
+        ["bn_last"],
+        attrs={"axis": 2},
+        weights={"mean": rand(4), "inv_std": np.abs(rand(4))},
+    )
     g.add("slice", "rev", ["bn_lasagne"], attrs={"axis": 1, "start": None, "stop": None, "step": -1})
     g.add("slice", "mid", ["rev"], attrs={"axis": 2, "start": 1, "stop": 3})
     g.add("reshape", "rs", ["mid"], attrs={"shape": (2, 4)})
@@ -353,19 +442,43 @@ def keras_rnn(x, kernel, recurrent, bias, cell, units, act, rec, go_backwards, r
 @pytest.mark.parametrize("cell", ["simple", "gru", "lstm"])
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("return_sequences", [False, True])
-@pytest.mark.parametrize("act, rec", [("tanh", "hard_sigmoid"), ("linear", "sigmoid"), ("relu", "hard_sigmoid")])
+@pytest.mark.parametrize(
+    "act, rec", [("tanh", "hard_sigmoid"), ("linear", "sigmoid"), ("relu", "hard_sigmoid")]
+)
 def test_recurrent_layers_follow_keras_equations(cell, go_backwards, return_sequences, act, rec):
     units, features, steps = 5, 3, 6
     gates = {"simple": 1, "gru": 3, "lstm": 4}[cell]
-    weights = {"kernel": rand(features, gates * units), "recurrent_kernel": rand(units, gates * units, scale=0.5), "bias": rand(gates * units)}
-    attrs = {"cell": cell, "units": units, "activation": act, "recurrent_activation": rec, "go_backwards": go_backwards, "return_sequences": return_sequences}
+    weights = {
+        "kernel": rand(features, gates * units),
+        "recurrent_kernel": rand(units, gates * units, scale=0.5),
+        "bias": rand(gates * units),
+    }
+    attrs = {
+        "cell": cell,
+        "units": units,
+        "activation": act,
+        "recurrent_activation": rec,
+        "go_backwards": go_backwards,
+        "return_sequences": return_sequences,
+    }
     g = Graph()
     g.add("input", "seq", attrs={"shape": (steps, features)})
     g.add("rnn", "rnn", ["seq"], attrs=attrs, weights=weights)
     g.outputs = ["rnn"]
     x = rand(4, steps, features)
     out = run_onnx(g, {"seq": x})["rnn"]
-    expected = keras_rnn(x, weights["kernel"], weights["recurrent_kernel"], weights["bias"], cell, units, act, rec, go_backwards, return_sequences)
+    expected = keras_rnn(
+        x,
+        weights["kernel"],
+        weights["recurrent_kernel"],
+        weights["bias"],
+        cell,
+        units,
+        act,
+        rec,
+        go_backwards,
+        return_sequences,
+    )
     assert out.shape == expected.shape
     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5 * max(1.0, float(np.abs(expected).max())))
 
@@ -374,7 +487,13 @@ def test_masked_recurrent_layer_is_not_implemented():
     g = Graph()
     g.add("input", "seq", attrs={"shape": (4, 3)})
     g.add("masking", "mask", ["seq"])
-    g.add("rnn", "rnn", ["mask"], attrs={"cell": "simple", "units": 2, "activation": "tanh"}, weights={"kernel": rand(3, 2), "recurrent_kernel": rand(2, 2), "bias": rand(2)})
+    g.add(
+        "rnn",
+        "rnn",
+        ["mask"],
+        attrs={"cell": "simple", "units": 2, "activation": "tanh"},
+        weights={"kernel": rand(3, 2), "recurrent_kernel": rand(2, 2), "bias": rand(2)},
+    )
     g.outputs = ["rnn"]
     with pytest.raises(NotImplementedError, match="masked recurrent"):
         to_onnx(g)
@@ -399,9 +518,18 @@ def test_names_dynamic_batch_metadata_and_standard_opset(tmp_path):
     assert dims[0].dim_param == "batch" and [d.dim_value for d in dims[1:]] == [3, 9, 8]
     assert [(o.domain, o.version) for o in model.opset_import] == [("", 17)]
     assert {n.domain for n in model.graph.node} == {""}
-    assert not any(a.name == "auto_pad" or a.name == "ceil_mode" for n in model.graph.node for a in n.attribute)
+    assert not any(
+        a.name == "auto_pad" or a.name == "ceil_mode" for n in model.graph.node for a in n.attribute
+    )
     sidecar = read_sidecar(model)
-    assert {"node": "conv1", "op": "conv", "reference": "layer01_conv1", "layer": "conv1", "perm": [0, 1, 2, 3], "shape": [None, 6, 10, 4]} in sidecar["nodes"]
+    assert {
+        "node": "conv1",
+        "op": "conv",
+        "reference": "layer01_conv1",
+        "layer": "conv1",
+        "perm": [0, 1, 2, 3],
+        "shape": [None, 6, 10, 4],
+    } in sidecar["nodes"]
     conv_w = next(i for i in model.graph.initializer if i.name == "conv1/W")
     np.testing.assert_array_equal(onnx.numpy_helper.to_array(conv_w), graph["conv1"].weights["W"])
     assert all(n.shape is None for n in graph.nodes.values())  # the caller's graph is not touched
@@ -513,7 +641,9 @@ def test_zoo_model_through_onnx_runtime_equals_theano_layer_by_layer(stem, tmp_p
     for key, node in keys.items():
         ref = refs[key]
         assert got[node].shape == ref.shape, key
-        np.testing.assert_allclose(got[node], ref, rtol=1e-4, atol=1e-5 * max(1.0, float(np.abs(ref).max())), err_msg=key)
+        np.testing.assert_allclose(
+            got[node], ref, rtol=1e-4, atol=1e-5 * max(1.0, float(np.abs(ref).max())), err_msg=key
+        )
 
 
 @pytest.mark.parametrize("stem", ZOO + ["keras1_theano_lenet"])

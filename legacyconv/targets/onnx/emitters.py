@@ -152,7 +152,9 @@ def _pad(b: OnnxBuilder, node: Node, xs: list[str]) -> None:
     b.op("Pad", [xs[0], b.ints(node, "pads", onnx_pads), value], node.name, mode="constant")
 
 
-def _slice(b: OnnxBuilder, node: Node, x: str, starts: list[int], ends: list[int], axes: list[int], steps: list[int]) -> None:
+def _slice(
+    b: OnnxBuilder, node: Node, x: str, starts: list[int], ends: list[int], axes: list[int], steps: list[int]
+) -> None:
     inputs = [x, b.ints(node, "starts", starts), b.ints(node, "ends", ends), b.ints(node, "axes", axes)]
     b.op("Slice", inputs + [b.ints(node, "steps", steps)], node.name)
 
@@ -256,7 +258,9 @@ def _activation_into(b: OnnxBuilder, node: Node, x: str, fn: str, attrs: dict[st
     elif fn == "elu":
         b.op("Elu", [x], out, alpha=float(attrs.get("alpha", 1.0)))
     elif fn == "selu":
-        b.op("Selu", [x], out, alpha=1.6732632423543772848170429916717, gamma=1.0507009873554804934193349852946)
+        b.op(
+            "Selu", [x], out, alpha=1.6732632423543772848170429916717, gamma=1.0507009873554804934193349852946
+        )
     elif fn == "leaky_relu":
         b.op("LeakyRelu", [x], out, alpha=float(attrs.get("alpha", 0.3)))
     elif fn == "thresholded_relu":
@@ -293,9 +297,13 @@ def _affine(b: OnnxBuilder, node: Node, x: str, axes: list[int], terms: list[tup
             current = b.step(node, f"{suffix}_applied", op, [current, w])
 
 
-def _stats(node: Node, size: int, dtype: np.dtype, names: tuple[str, ...], defaults: tuple[float, ...]) -> list[np.ndarray]:
+def _stats(
+    node: Node, size: int, dtype: np.dtype, names: tuple[str, ...], defaults: tuple[float, ...]
+) -> list[np.ndarray]:
     return [
-        np.asarray(node.weights[n], dtype=dtype) if node.weights.get(n) is not None else np.full(size, d, dtype)
+        np.asarray(node.weights[n], dtype=dtype)
+        if node.weights.get(n) is not None
+        else np.full(size, d, dtype)
         for n, d in zip(names, defaults)
     ]
 
@@ -306,9 +314,13 @@ def _batchnorm(b: OnnxBuilder, node: Node, xs: list[str]) -> None:
     axis = int(node.attrs.get("axis", 1)) % len(shape)
     eps = float(node.attrs.get("epsilon", 1e-3))
     dtype = b.in_dtype(node)
-    gamma, beta, mean, var = _stats(node, int(shape[axis]), dtype, ("gamma", "beta", "mean", "var"), (1, 0, 0, 1))
+    gamma, beta, mean, var = _stats(
+        node, int(shape[axis]), dtype, ("gamma", "beta", "mean", "var"), (1, 0, 0, 1)
+    )
     if axis == 1:
-        stats = [b.const(node, n, v) for n, v in zip(("gamma", "beta", "mean", "var"), (gamma, beta, mean, var))]
+        stats = [
+            b.const(node, n, v) for n, v in zip(("gamma", "beta", "mean", "var"), (gamma, beta, mean, var))
+        ]
         b.op("BatchNormalization", [xs[0], *stats], node.name, epsilon=eps)
         return
     scale = gamma / np.sqrt(var + np.asarray(eps, dtype))
@@ -322,14 +334,24 @@ def _batchnorm_inv_std(b: OnnxBuilder, node: Node, xs: list[str]) -> None:
     names, defaults = ("gamma", "beta", "mean", "inv_std"), (1, 0, 0, 1)
     gamma, beta, mean, inv_std = _stats(node, int(shape[axis]), b.in_dtype(node), names, defaults)
     # Lasagne: (x - mean) * (gamma * inv_std) + beta
-    _affine(b, node, xs[0], [axis], [("Sub", "mean", mean), ("Mul", "scale", gamma * inv_std), ("Add", "beta", beta)])
+    _affine(
+        b,
+        node,
+        xs[0],
+        [axis],
+        [("Sub", "mean", mean), ("Mul", "scale", gamma * inv_std), ("Add", "beta", beta)],
+    )
 
 
 @emits("scale_bias")
 def _scale_bias(b: OnnxBuilder, node: Node, xs: list[str]) -> None:
     rank = len(b.in_shape(node))
     axes = [int(a) % rank for a in node.attrs.get("axes", (1,))]
-    terms = [(op, key, node.weights[key]) for op, key in (("Mul", "scale"), ("Add", "bias")) if node.weights.get(key) is not None]
+    terms = [
+        (op, key, node.weights[key])
+        for op, key in (("Mul", "scale"), ("Add", "bias"))
+        if node.weights.get(key) is not None
+    ]
     if not terms:
         b.op("Identity", xs, node.name)
         return
@@ -376,7 +398,10 @@ def _merge(b: OnnxBuilder, node: Node, xs: list[str]) -> None:
         b.op("Concat", xs, node.name, axis=int(node.attrs.get("axis", -1)) % rank)
     elif mode == "sum" and node.attrs.get("coeffs") is not None:
         coeffs = [float(c) for c in node.attrs["coeffs"]]
-        scaled = [b.step(node, f"scaled{i}", "Mul", [x, b.const(node, f"coeff{i}", c, dtype)]) for i, (x, c) in enumerate(zip(xs, coeffs))]
+        scaled = [
+            b.step(node, f"scaled{i}", "Mul", [x, b.const(node, f"coeff{i}", c, dtype)])
+            for i, (x, c) in enumerate(zip(xs, coeffs))
+        ]
         _chain(b, node, "Add", scaled, node.name)
     elif mode in ("sum", "mul"):
         _chain(b, node, "Add" if mode == "sum" else "Mul", xs, node.name)
@@ -394,9 +419,19 @@ def _merge(b: OnnxBuilder, node: Node, xs: list[str]) -> None:
     elif mode == "cos":
         # Keras-1's merge(mode='cos'): dot / max(sqrt(|a|^2 |b|^2), epsilon)
         dot = _batch_dot(b, node, xs[0], xs[1], "dot")
-        norms = b.step(node, "norms", "Mul", [_batch_dot(b, node, xs[0], xs[0], "aa"), _batch_dot(b, node, xs[1], xs[1], "bb")])
+        norms = b.step(
+            node,
+            "norms",
+            "Mul",
+            [_batch_dot(b, node, xs[0], xs[0], "aa"), _batch_dot(b, node, xs[1], xs[1], "bb")],
+        )
         root = b.step(node, "sqrt", "Sqrt", [norms])
-        den = b.step(node, "den", "Max", [root, b.const(node, "epsilon", float(node.attrs.get("epsilon", 1e-7)), dtype)])
+        den = b.step(
+            node,
+            "den",
+            "Max",
+            [root, b.const(node, "epsilon", float(node.attrs.get("epsilon", 1e-7)), dtype)],
+        )
         b.op("Div", [dot, den], node.name)
     else:
         raise LegacyconvError(f"merge mode {mode!r} has no ONNX equivalent in legacyconv")
@@ -405,9 +440,16 @@ def _merge(b: OnnxBuilder, node: Node, xs: list[str]) -> None:
 @emits("masking")
 def _masking(b: OnnxBuilder, node: Node, xs: list[str]) -> None:
     dtype = b.in_dtype(node)
-    equal = b.step(node, "equal", "Equal", [xs[0], b.const(node, "mask_value", float(node.attrs.get("mask_value", 0.0)), dtype)])
+    equal = b.step(
+        node,
+        "equal",
+        "Equal",
+        [xs[0], b.const(node, "mask_value", float(node.attrs.get("mask_value", 0.0)), dtype)],
+    )
     differs = b.step(node, "differs", "Not", [equal])
-    as_float = b.step(node, "differs_float", "Cast", [differs], to=b.onnx.helper.np_dtype_to_tensor_dtype(dtype))
+    as_float = b.step(
+        node, "differs_float", "Cast", [differs], to=b.onnx.helper.np_dtype_to_tensor_dtype(dtype)
+    )
     if b.opset >= 18:
         keep = b.step(node, "keep", "ReduceMax", [as_float, b.ints(node, "axes", [-1])], keepdims=1)
     else:
@@ -458,7 +500,9 @@ def _rnn(b: OnnxBuilder, node: Node, xs: list[str]) -> None:
     if cell not in _RNN_OPS:
         raise LegacyconvError(f"rnn cell must be 'simple', 'gru' or 'lstm'; got {cell!r}")
     if _masked(b, node.inputs[0]):
-        raise NotImplementedError("A masked recurrent layer (Masking or mask_zero upstream) has no ONNX emitter yet.")
+        raise NotImplementedError(
+            "A masked recurrent layer (Masking or mask_zero upstream) has no ONNX emitter yet."
+        )
     units = int(node.attrs["units"])
     dtype = b.in_dtype(node)
     act = node.attrs.get("activation", "tanh")
@@ -466,7 +510,9 @@ def _rnn(b: OnnxBuilder, node: Node, xs: list[str]) -> None:
     names = [act] if cell == "simple" else [rec, act] + ([act] if cell == "lstm" else [])
     unknown = [a for a in names if a not in _RNN_ACTIVATIONS]
     if unknown:
-        raise LegacyconvError(f"recurrent activation(s) {unknown} have no ONNX equivalent; known: {sorted(_RNN_ACTIVATIONS)}")
+        raise LegacyconvError(
+            f"recurrent activation(s) {unknown} have no ONNX equivalent; known: {sorted(_RNN_ACTIVATIONS)}"
+        )
     acts = [_RNN_ACTIVATIONS[a] for a in names]
     attrs: dict[str, Any] = {"hidden_size": units, "activations": [a[0] for a in acts]}
     if any(a[1] is not None for a in acts):
@@ -479,14 +525,34 @@ def _rnn(b: OnnxBuilder, node: Node, xs: list[str]) -> None:
     recurrent = _gates(np.asarray(node.weights["recurrent_kernel"], dtype), cell, units)
     bias = node.weights.get("bias")
     gates = len(_GATE_ORDER[cell]) * units
-    wb = np.zeros((1, gates), dtype) if bias is None else _gates(np.asarray(bias, dtype)[None], cell, units)[:, :, 0]
+    wb = (
+        np.zeros((1, gates), dtype)
+        if bias is None
+        else _gates(np.asarray(bias, dtype)[None], cell, units)[:, :, 0]
+    )
     b_full = np.concatenate([wb, np.zeros_like(wb)], axis=1)
     x = xs[0]
     if node.attrs.get("go_backwards"):
         # Keras runs the reversed sequence and returns its outputs in that order
-        x = b.step(node, "reversed", "Slice", [x, b.ints(node, "rev_starts", [-1]), b.ints(node, "rev_ends", [_INT64_MIN]), b.ints(node, "rev_axes", [1]), b.ints(node, "rev_steps", [-1])])
+        x = b.step(
+            node,
+            "reversed",
+            "Slice",
+            [
+                x,
+                b.ints(node, "rev_starts", [-1]),
+                b.ints(node, "rev_ends", [_INT64_MIN]),
+                b.ints(node, "rev_axes", [1]),
+                b.ints(node, "rev_steps", [-1]),
+            ],
+        )
     time_major = b.step(node, "time_major", "Transpose", [x], perm=[1, 0, 2])
-    inputs = [time_major, b.const(node, "W", kernel), b.const(node, "R", recurrent), b.const(node, "B", b_full)]
+    inputs = [
+        time_major,
+        b.const(node, "W", kernel),
+        b.const(node, "R", recurrent),
+        b.const(node, "B", b_full),
+    ]
     if node.attrs.get("return_sequences"):
         y = b.fresh(node, "Y")
         b.op_multi(_RNN_OPS[cell], inputs, [y], **attrs)

@@ -44,7 +44,10 @@ def _as_graph(source: Any, weights: Any = None) -> Graph:
         source = load_graph(source, weights=weights)
     graph = Graph(
         name=source.name,
-        nodes={k: dataclasses.replace(n, attrs=dict(n.attrs), weights=dict(n.weights)) for k, n in source.nodes.items()},
+        nodes={
+            k: dataclasses.replace(n, attrs=dict(n.attrs), weights=dict(n.weights))
+            for k, n in source.nodes.items()
+        },
         inputs=list(source.inputs),
         outputs=list(source.outputs),
         meta=dict(source.meta),
@@ -55,7 +58,9 @@ def _as_graph(source: Any, weights: Any = None) -> Graph:
 
 def _value_info(onnx: Any, name: str, dtype: str, shape: tuple[Any, ...]) -> Any:
     dims = ["batch" if i == 0 else (None if s is None else int(s)) for i, s in enumerate(shape)]
-    return onnx.helper.make_tensor_value_info(name, onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype)), dims)
+    return onnx.helper.make_tensor_value_info(
+        name, onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype)), dims
+    )
 
 
 def to_onnx(
@@ -113,7 +118,9 @@ def to_onnx(
     onnx = import_onnx()
     newest = int(onnx.defs.onnx_opset_version())
     if not isinstance(opset, int) or not MIN_OPSET <= opset <= newest:
-        raise LegacyconvError(f"opset must be an integer from {MIN_OPSET} to {newest}. Received: opset={opset!r}")
+        raise LegacyconvError(
+            f"opset must be an integer from {MIN_OPSET} to {newest}. Received: opset={opset!r}"
+        )
     if input_layout != "nchw":
         raise LegacyconvError(
             "an ONNX model takes the legacy channels-first arrays: input_layout must be 'nchw' "
@@ -175,7 +182,10 @@ def _sidecar(graph: Graph, opset: int) -> dict[str, Any]:
         "source": {k: v for k, v in graph.meta.items() if isinstance(v, (str, int, float, bool))},
         "opset": opset,
         "inputs": [r for r in records if r["op"] == "input"],
-        "outputs": [{"node": n, "layer": n, "perm": list(range(len(graph.nodes[n].shape or ())))} for n in graph.outputs],
+        "outputs": [
+            {"node": n, "layer": n, "perm": list(range(len(graph.nodes[n].shape or ())))}
+            for n in graph.outputs
+        ],
         "nodes": records,
     }
 

@@ -81,7 +81,14 @@ def _plain_sidecar(model: Any) -> dict[str, Any]:
 
     def record(value: Any, op: str) -> dict[str, Any]:
         shape = _value_shape(value)
-        return {"node": value.name, "op": op, "reference": None, "layer": value.name, "perm": list(range(len(shape))), "shape": list(shape)}
+        return {
+            "node": value.name,
+            "op": op,
+            "reference": None,
+            "layer": value.name,
+            "perm": list(range(len(shape))),
+            "shape": list(shape),
+        }
 
     inputs = [record(v, "input") for v in model.graph.input if v.name not in inits]
     outputs = [record(v, "output") for v in model.graph.output]
@@ -126,7 +133,9 @@ class OnnxRunner:
             try:
                 model = onnx.load(self.path)
             except Exception as exc:  # protobuf raises several types for a bad file
-                raise LegacyconvError(f"cannot read {self.path} as an ONNX model: {_first_line(exc)}") from None
+                raise LegacyconvError(
+                    f"cannot read {self.path} as an ONNX model: {_first_line(exc)}"
+                ) from None
         if not isinstance(model, onnx.ModelProto):
             raise LegacyconvError(
                 f"source must be an onnx.ModelProto or a path to a .onnx file. Received: {type(source).__name__}"
@@ -146,7 +155,9 @@ class OnnxRunner:
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         try:
-            self.session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(
+                model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+            )
         except Exception as exc:  # ONNX Runtime raises its own exception types
             where = self.path or "the ONNX model"
             raise LegacyconvError(f"ONNX Runtime cannot load {where}: {_first_line(exc)}") from None
@@ -161,11 +172,16 @@ class OnnxRunner:
         by_node = {b.node: b for b in self.nodes}
         unknown = [n for n in names if n not in by_node]
         if unknown:
-            raise LegacyconvError(f"node(s) {unknown} are not reachable in the model; it reaches {list(by_node)}")
+            raise LegacyconvError(
+                f"node(s) {unknown} are not reachable in the model; it reaches {list(by_node)}"
+            )
         wanted = list(dict.fromkeys(names))
         if not wanted:
             return {}
-        batch = {b.layer: np.ascontiguousarray(np.asarray(feeds[b.node]), dtype=self._dtypes[b.layer]) for b in self.inputs}
+        batch = {
+            b.layer: np.ascontiguousarray(np.asarray(feeds[b.node]), dtype=self._dtypes[b.layer])
+            for b in self.inputs
+        }
         values = self.session.run([by_node[n].layer for n in wanted], batch)
         return {n: np.asarray(v) for n, v in zip(wanted, values)}
 
