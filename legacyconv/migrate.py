@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._errors import LegacyconvError
+from ._errors import LegacyconvError, UnsupportedLayerError
 from .io._atomic import PathLike, check_output_path
 
 __all__ = [
@@ -30,14 +30,6 @@ __all__ = [
 ]
 
 INPUT_LAYOUTS = ("nhwc", "nchw")
-
-
-def __getattr__(name: str) -> Any:  # the frontends' error class, without importing them eagerly
-    if name == "UnsupportedLayerError":
-        from .frontends import UnsupportedLayerError
-
-        return UnsupportedLayerError
-    raise AttributeError(name)
 
 
 @dataclass

@@ -194,13 +194,22 @@ def _prepare_target(ref: np.ndarray, tensor: Any, layer: Any) -> tuple[tuple[int
     if ref.ndim == 4 and _fits(_nchw_shape(ref.shape), out_shape):
         return (0, 2, 3, 1), "NCHW reference transposed to NHWC"
     if _fits(ref.shape, out_shape):
-        if type(layer).__name__ == "Flatten" and ref.ndim == 2:
+        # a Flatten behind a Permute flattens the order the Permute made (legacyconv's own
+        # migrations put the legacy order back that way); else it saw the NHWC map
+        if type(layer).__name__ == "Flatten" and ref.ndim == 2 and not _after_permute(layer):
             in_shape = tuple(layer.input.shape)
             if len(in_shape) == 4 and None not in in_shape[1:]:
                 hwc = tuple(int(v) for v in in_shape[1:])
                 return hwc, "reference re-ordered from (C, H, W) to (H, W, C) flatten order"
         return None, ""
     raise _ShapeMismatch(f"reference shape {ref.shape} does not fit the model's {out_shape}")
+
+
+def _after_permute(layer: Any) -> bool:
+    try:
+        return type(layer.input._keras_history.operation).__name__ == "Permute"
+    except AttributeError:
+        return False
 
 
 class _ShapeMismatch(Exception):

@@ -41,7 +41,9 @@ def save(
 
 
 def read_sidecar(path: PathLike) -> dict[str, Any] | None:
-    """The sidecar of a ``.keras`` file written by legacyconv, or None if it has none."""
+    """The sidecar of a ``.keras`` file written by legacyconv, or None if it has none (or is no zip)."""
+    if not zipfile.is_zipfile(os.fspath(path)):
+        return None
     try:
         with zipfile.ZipFile(os.fspath(path)) as zf:
             if SIDECAR_MEMBER not in zf.namelist():
