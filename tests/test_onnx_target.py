@@ -406,8 +406,9 @@ def test_masking_at_the_newest_opsets():
 # --- recurrent layers against Keras' equations -------------------------------------------------
 
 
-def keras_rnn(x, kernel, recurrent, bias, cell, units, act, rec, go_backwards, return_sequences):
-    """Keras 2's SimpleRNN / GRU (reset_after=False) / LSTM step equations in float64."""
+def keras_rnn(x, kernel, recurrent, bias, cell, units, act, rec, go_backwards, return_sequences, mask=None):
+    """Keras 2's SimpleRNN / GRU (reset_after=False) / LSTM step equations in float64; a masked
+    step (``mask[b, t]`` False) keeps the previous output and states, as Keras' Theano rnn did."""
     f = {
         "tanh": np.tanh,
         "sigmoid": lambda v: 1 / (1 + np.exp(-v)),
@@ -422,6 +423,7 @@ def keras_rnn(x, kernel, recurrent, bias, cell, units, act, rec, go_backwards, r
     outs = []
     u = units
     for t in steps:
+        h_old, c_old = h, c
         z = x[:, t] @ kernel + bias
         if cell == "simple":
             h = f[act](z + h @ recurrent)
@@ -435,6 +437,9 @@ def keras_rnn(x, kernel, recurrent, bias, cell, units, act, rec, go_backwards, r
             rr = f[rec](z[:, u : 2 * u] + h @ recurrent[:, u : 2 * u])
             hh = f[act](z[:, 2 * u :] + (rr * h) @ recurrent[:, 2 * u :])
             h = zz * h + (1 - zz) * hh
+        if mask is not None:
+            h = np.where(mask[:, t, None], h, h_old)
+            c = np.where(mask[:, t, None], c, c_old)
         outs.append(h)
     return np.stack(outs, axis=1) if return_sequences else h
 
@@ -483,20 +488,83 @@ def test_recurrent_layers_follow_keras_equations(cell, go_backwards, return_sequ
     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5 * max(1.0, float(np.abs(expected).max())))
 
 
-def test_masked_recurrent_layer_is_not_implemented():
+@pytest.mark.parametrize("cell", ["simple", "gru", "lstm"])
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("mask_from", ["masking", "embedding"])
+def test_masked_recurrent_layers_keep_their_state_at_masked_steps(cell, go_backwards, mask_from):
+    units, features, steps = 4, 3, 5
+    gates = {"simple": 1, "gru": 3, "lstm": 4}[cell]
+    weights = {
+        "kernel": rand(features, gates * units),
+        "recurrent_kernel": rand(units, gates * units, scale=0.5),
+        "bias": rand(gates * units),
+    }
+    attrs = {
+        "cell": cell,
+        "units": units,
+        "activation": "tanh",
+        "recurrent_activation": "hard_sigmoid",
+        "go_backwards": go_backwards,
+    }
     g = Graph()
-    g.add("input", "seq", attrs={"shape": (4, 3)})
-    g.add("masking", "mask", ["seq"])
+    if mask_from == "masking":
+        g.add("input", "seq", attrs={"shape": (steps, features)})
+        g.add("masking", "mask", ["seq"], attrs={"mask_value": 0.0})
+        x = rand(3, steps, features)
+        x[0, 1] = 0.0
+        x[1, 3:] = 0.0
+        x[2, 0] = 0.0
+        keep = np.any(x != 0, axis=-1)
+        feeds = {"seq": x}
+        seq_in = x
+    else:
+        g.add("input", "ids", attrs={"shape": (steps,)}, dtype="int32")
+        table = rand(7, features)
+        g.add("embedding", "mask", ["ids"], attrs={"mask_zero": True}, weights={"W": table})
+        ids = np.array([[1, 0, 2, 3, 4], [5, 6, 1, 0, 0], [0, 2, 2, 3, 1]], np.int32)
+        keep = ids != 0
+        feeds = {"ids": ids}
+        seq_in = table[ids]
     g.add(
         "rnn",
-        "rnn",
+        "seq_rnn",
         ["mask"],
-        attrs={"cell": "simple", "units": 2, "activation": "tanh"},
-        weights={"kernel": rand(3, 2), "recurrent_kernel": rand(2, 2), "bias": rand(2)},
+        attrs={**attrs, "return_sequences": True},
+        weights=weights,
+        reference="layer01_seq_rnn",
     )
-    g.outputs = ["rnn"]
-    with pytest.raises(NotImplementedError, match="masked recurrent"):
-        to_onnx(g)
+    # the mask travels on through a sequence-returning layer
+    second = {
+        "kernel": rand(units, gates * units),
+        "recurrent_kernel": rand(units, gates * units, scale=0.5),
+        "bias": rand(gates * units),
+    }
+    g.add(
+        "rnn",
+        "last",
+        ["seq_rnn"],
+        attrs={**attrs, "return_sequences": False, "go_backwards": False},
+        weights=second,
+    )
+    g.outputs = ["last"]
+    got = run_onnx(g, feeds, ["seq_rnn", "last"], expose_layers=True)
+    # the first layer against Keras' equations with the mask (masked steps keep h and c)
+    expected = keras_rnn(
+        seq_in * keep[..., None],
+        weights["kernel"],
+        weights["recurrent_kernel"],
+        weights["bias"],
+        cell,
+        units,
+        "tanh",
+        "hard_sigmoid",
+        go_backwards,
+        True,
+        mask=keep,
+    )
+    np.testing.assert_allclose(got["seq_rnn"], expected, rtol=1e-4, atol=1e-5)
+    want = run_graph(g, feeds)
+    np.testing.assert_allclose(got["last"], want["last"], rtol=1e-4, atol=1e-5)
 
 
 # --- the model file ---------------------------------------------------------------------------

@@ -14,8 +14,7 @@ the numbers Theano's:
   (``count_include_pad=0``), ``average_inc_pad`` with ``ignore_border=True`` by the whole window;
   ``sum`` is a depthwise ``Conv`` with a kernel of ones.
 * ``lrn``: ONNX ``LRN`` divides ``alpha`` by ``size``, Lasagne does not: ``alpha * n`` is written.
-* ``rnn``: ``RNN``/``GRU``/``LSTM`` (gates reordered from Keras' i, f, c, o to ONNX's i, o, f, c;
-  Theano's hard_sigmoid is ``HardSigmoid(alpha=0.2, beta=0.5)``), time-major inside the node.
+* ``rnn``: in :mod:`~legacyconv.targets.onnx.recurrent`.
 """
 
 from __future__ import annotations
@@ -30,7 +29,8 @@ from .builder import OnnxBuilder, emits
 
 __all__: list[str] = []
 
-_INT64_MIN = -(2**63)
+#: an ONNX Slice end meaning "past index 0" for a negative step
+INT64_MIN = -(2**63)
 
 
 @emits("identity")
@@ -177,7 +177,7 @@ def _slice_op(b: OnnxBuilder, node: Node, xs: list[str]) -> None:
         raise LegacyconvError(f"slice needs a known size along axis {axis}; got shape {shape}")
     r = range(int(size))[slice(node.attrs.get("start"), node.attrs.get("stop"), node.attrs.get("step"))]
     # a negative stop from range() means "past index 0", which ONNX spells as INT64_MIN
-    stop = r.stop if r.stop >= 0 else _INT64_MIN
+    stop = r.stop if r.stop >= 0 else INT64_MIN
     _slice(b, node, xs[0], [r.start], [stop], [axis], [r.step])
 
 
@@ -238,7 +238,7 @@ def _dense(b: OnnxBuilder, node: Node, xs: list[str]) -> None:
     b.op("Add", [product, b.weight(node, "b")], node.name)
 
 
-def _activation_into(b: OnnxBuilder, node: Node, x: str, fn: str, attrs: dict[str, Any], out: str) -> None:
+def activation_into(b: OnnxBuilder, node: Node, x: str, fn: str, attrs: dict[str, Any], out: str) -> None:
     """Write ``fn(x)`` (a graph activation) into the tensor ``out``."""
     simple = {
         "linear": "Identity",
@@ -271,7 +271,7 @@ def _activation_into(b: OnnxBuilder, node: Node, x: str, fn: str, attrs: dict[st
 
 @emits("activation")
 def _activation(b: OnnxBuilder, node: Node, xs: list[str]) -> None:
-    _activation_into(b, node, xs[0], node.attrs["fn"], node.attrs, node.name)
+    activation_into(b, node, xs[0], node.attrs["fn"], node.attrs, node.name)
 
 
 @emits("prelu")
@@ -455,110 +455,3 @@ def _masking(b: OnnxBuilder, node: Node, xs: list[str]) -> None:
     else:
         keep = b.step(node, "keep", "ReduceMax", [as_float], axes=[-1], keepdims=1)
     b.op("Mul", [xs[0], keep], node.name)
-
-
-# --- recurrent ---------------------------------------------------------------------------------
-
-#: graph activation -> (ONNX recurrent activation, alpha, beta); alpha/beta None where unused
-_RNN_ACTIVATIONS: dict[str, tuple[str, float | None, float | None]] = {
-    "tanh": ("Tanh", None, None),
-    "sigmoid": ("Sigmoid", None, None),
-    "hard_sigmoid": ("HardSigmoid", 0.2, 0.5),
-    "relu": ("Relu", None, None),
-    "linear": ("Affine", 1.0, 0.0),
-    "softsign": ("Softsign", None, None),
-    "softplus": ("Softplus", None, None),
-}
-
-#: ONNX gate order as indices into Keras' concatenated gates
-_GATE_ORDER = {"simple": [0], "gru": [0, 1, 2], "lstm": [0, 3, 1, 2]}  # LSTM: i, o, f, c from i, f, c, o
-_RNN_OPS = {"simple": "RNN", "gru": "GRU", "lstm": "LSTM"}
-
-
-def _gates(w: np.ndarray, cell: str, units: int) -> np.ndarray:
-    """Keras-order gate blocks along the last axis -> ONNX order, as ``(1, gates * units, rows)``."""
-    blocks = [w[..., g * units : (g + 1) * units] for g in _GATE_ORDER[cell]]
-    return np.concatenate(blocks, axis=-1).T[None]
-
-
-def _masked(b: OnnxBuilder, name: str) -> bool:
-    """Whether a Keras mask reaches ``name`` (the rules of :mod:`legacyconv.graph.numpy_runner`)."""
-    from ...graph.numpy_runner import EVALUATORS
-
-    node = b.graph.nodes[name]
-    if node.op == "masking" or (node.op == "embedding" and node.attrs.get("mask_zero")):
-        return True
-    if node.op == "rnn":
-        return bool(node.attrs.get("return_sequences")) and _masked(b, node.inputs[0])
-    entry = EVALUATORS.get(node.op)
-    return bool(node.inputs) and entry is not None and entry.keeps_mask and _masked(b, node.inputs[0])
-
-
-@emits("rnn")
-def _rnn(b: OnnxBuilder, node: Node, xs: list[str]) -> None:
-    cell = node.attrs["cell"]
-    if cell not in _RNN_OPS:
-        raise LegacyconvError(f"rnn cell must be 'simple', 'gru' or 'lstm'; got {cell!r}")
-    if _masked(b, node.inputs[0]):
-        raise NotImplementedError(
-            "A masked recurrent layer (Masking or mask_zero upstream) has no ONNX emitter yet."
-        )
-    units = int(node.attrs["units"])
-    dtype = b.in_dtype(node)
-    act = node.attrs.get("activation", "tanh")
-    rec = node.attrs.get("recurrent_activation", "hard_sigmoid")
-    names = [act] if cell == "simple" else [rec, act] + ([act] if cell == "lstm" else [])
-    unknown = [a for a in names if a not in _RNN_ACTIVATIONS]
-    if unknown:
-        raise LegacyconvError(
-            f"recurrent activation(s) {unknown} have no ONNX equivalent; known: {sorted(_RNN_ACTIVATIONS)}"
-        )
-    acts = [_RNN_ACTIVATIONS[a] for a in names]
-    attrs: dict[str, Any] = {"hidden_size": units, "activations": [a[0] for a in acts]}
-    if any(a[1] is not None for a in acts):
-        # every activation that takes parameters consumes them in order; others take none
-        attrs["activation_alpha"] = [a[1] for a in acts if a[1] is not None]
-        attrs["activation_beta"] = [a[2] for a in acts if a[2] is not None]
-    if cell == "gru":
-        attrs["linear_before_reset"] = 0  # Keras 2 GRU without reset_after
-    kernel = _gates(np.asarray(node.weights["kernel"], dtype), cell, units)
-    recurrent = _gates(np.asarray(node.weights["recurrent_kernel"], dtype), cell, units)
-    bias = node.weights.get("bias")
-    gates = len(_GATE_ORDER[cell]) * units
-    wb = (
-        np.zeros((1, gates), dtype)
-        if bias is None
-        else _gates(np.asarray(bias, dtype)[None], cell, units)[:, :, 0]
-    )
-    b_full = np.concatenate([wb, np.zeros_like(wb)], axis=1)
-    x = xs[0]
-    if node.attrs.get("go_backwards"):
-        # Keras runs the reversed sequence and returns its outputs in that order
-        x = b.step(
-            node,
-            "reversed",
-            "Slice",
-            [
-                x,
-                b.ints(node, "rev_starts", [-1]),
-                b.ints(node, "rev_ends", [_INT64_MIN]),
-                b.ints(node, "rev_axes", [1]),
-                b.ints(node, "rev_steps", [-1]),
-            ],
-        )
-    time_major = b.step(node, "time_major", "Transpose", [x], perm=[1, 0, 2])
-    inputs = [
-        time_major,
-        b.const(node, "W", kernel),
-        b.const(node, "R", recurrent),
-        b.const(node, "B", b_full),
-    ]
-    if node.attrs.get("return_sequences"):
-        y = b.fresh(node, "Y")
-        b.op_multi(_RNN_OPS[cell], inputs, [y], **attrs)
-        squeezed = b.step(node, "Y_squeezed", "Squeeze", [y, b.ints(node, "dir_axis", [1])])
-        b.op("Transpose", [squeezed], node.name, perm=[1, 0, 2])
-    else:
-        y_h = b.fresh(node, "Y_h")
-        b.op_multi(_RNN_OPS[cell], inputs, ["", y_h], **attrs)
-        b.op("Squeeze", [y_h, b.ints(node, "dir_axis", [0])], node.name)
