@@ -5,6 +5,7 @@ initializer dtypes, standard opset, full checker)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -743,3 +744,22 @@ def test_migrate_chooses_the_onnx_target_by_extension(tmp_path):
     with pytest.raises(LegacyconvError, match="expose_layers is not an option of the keras target"):
         migrate(model_path, tmp_path / "m.keras", expose_layers=True)
     assert not (tmp_path / "nhwc.onnx").exists() and not (tmp_path / "m.keras").exists()
+
+
+def test_check_command_on_an_onnx_file(tmp_path):
+    model_path, weights, reference = zoo_files("k1_merge_graph")
+    out = save(to_onnx(model_path, weights=weights), tmp_path / "merge.onnx")
+    env = {**os.environ, "PYTHONPATH": str(Path(legacyconv.__file__).parent.parent)}
+    cmd = [sys.executable, "-m", "legacyconv", "check", out]
+    ok = subprocess.run([*cmd, str(reference)], capture_output=True, text=True, env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert "PASS" in ok.stdout and "layer" in ok.stdout
+    # a reference whose first conv output is off by 1 % fails there, first in topological order
+    refs = dict(np.load(reference))
+    first = sorted(k for k in refs if k.startswith("layer"))[0]
+    refs[first] = refs[first] * np.float32(1.01)
+    bad = tmp_path / "bad_reference.npz"
+    np.savez(bad, **refs)
+    fail = subprocess.run([*cmd, str(bad)], capture_output=True, text=True, env=env)
+    assert fail.returncode == 1, fail.stderr
+    assert f"first diverging: {first}" in fail.stdout
