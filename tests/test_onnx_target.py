@@ -5,6 +5,7 @@ initializer dtypes, standard opset, full checker)."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from test_engine_properties import problems, reference_conv
 from test_pool import naive_pool, pool_args
 
@@ -763,3 +765,83 @@ def test_check_command_on_an_onnx_file(tmp_path):
     fail = subprocess.run([*cmd, str(bad)], capture_output=True, text=True, env=env)
     assert fail.returncode == 1, fail.stderr
     assert f"first diverging: {first}" in fail.stdout
+
+
+def reference_conv_transpose(x, w, strides, dilations, pads, groups, output_size):
+    """The adjoint of a cross-correlation, by scattering: input pixel i with tap j adds
+    ``x[i] * w[j]`` at padded output position ``i * stride + j * dilation``; the padding is then
+    cut off. float64, one input position at a time."""
+    x, w = np.asarray(x, np.float64), np.asarray(w, np.float64)
+    n, cin = x.shape[:2]
+    og = w.shape[1]
+    cg = cin // groups
+    full = [o + lo + hi for o, (lo, hi) in zip(output_size, pads)]
+    out = np.zeros((n, og * groups, *full))
+    for pos in itertools.product(*(range(s) for s in x.shape[2:])):
+        for tap in itertools.product(*(range(k) for k in w.shape[2:])):
+            at = tuple(p * s + t * d for p, s, t, d in zip(pos, strides, tap, dilations))
+            if any(a >= f for a, f in zip(at, full)):
+                continue
+            for g in range(groups):
+                pixel = x[(slice(None), slice(g * cg, (g + 1) * cg)) + pos]  # (n, cg)
+                weight = w[(slice(g * cg, (g + 1) * cg), slice(None)) + tap]  # (cg, og)
+                out[(slice(None), slice(g * og, (g + 1) * og)) + at] += pixel @ weight
+    crop = tuple(slice(lo, lo + o) for o, (lo, _) in zip(output_size, pads))
+    return out[(slice(None), slice(None)) + crop]
+
+
+@st.composite
+def transpose_problems(draw):
+    groups = draw(st.integers(1, 2))
+    cg, og = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    kernel = draw(st.tuples(st.integers(1, 3), st.integers(1, 3)))
+    strides = draw(st.tuples(st.integers(1, 3), st.integers(1, 3)))
+    dilations = draw(st.tuples(st.integers(1, 2), st.integers(1, 2)))
+    pads = draw(st.tuples(*[st.tuples(st.integers(0, 2), st.integers(0, 2))] * 2))
+    sizes = draw(st.tuples(st.integers(1, 4), st.integers(1, 4)))
+    output_size = []
+    for size, k, s, d, (lo, hi) in zip(sizes, kernel, strides, dilations, pads):
+        # the conv this is the adjoint of maps output_size back to size: any remainder < stride
+        base = (size - 1) * s + (k - 1) * d + 1 - lo - hi
+        output_size.append(base + draw(st.integers(0, s - 1)))
+    assume(all(o >= 1 for o in output_size))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.standard_normal((2, groups * cg, *sizes)).astype(np.float32)
+    w = rng.standard_normal((groups * cg, og, *kernel)).astype(np.float32)
+    return x, w, strides, dilations, pads, groups, tuple(output_size)
+
+
+@settings(max_examples=40, deadline=None)
+@given(transpose_problems())
+def test_random_conv_transpose_equals_the_reference(problem):
+    x, w, strides, dilations, pads, groups, output_size = problem
+    g = Graph()
+    g.add("input", "x", attrs={"shape": x.shape[1:]})
+    attrs = {
+        "strides": strides,
+        "dilations": dilations,
+        "pads": pads,
+        "groups": groups,
+        "output_size": output_size,
+    }
+    g.add("conv_transpose", "deconv", ["x"], attrs=attrs, weights={"W": w})
+    g.outputs = ["deconv"]
+    out = run_onnx(g, {"x": x})["deconv"]
+    expected = reference_conv_transpose(x, w, strides, dilations, pads, groups, output_size)
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(
+        out, expected, rtol=1e-4, atol=1e-4 * max(1.0, float(np.abs(expected).max(initial=0)))
+    )
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in cases("conv2d_transpose") if "error" not in c], ids=lambda c: c["name"]
+)
+def test_the_transpose_reference_agrees_with_theano(case):
+    x, w = case["inputs"]
+    kw = case["kwargs"]
+    pads = explicit_pads(normalize_border_mode(kw.get("border_mode", "valid"), 2), w.shape[2:], (1, 1))
+    got = reference_conv_transpose(
+        x, flipped(w), kw.get("input_dilation", (1, 1)), (1, 1), pads, 1, kw["output_shape"][2:]
+    )
+    np.testing.assert_allclose(got, case["expected"], **tolerance(np.float32, case["expected"]))
