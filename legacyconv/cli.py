@@ -131,22 +131,38 @@ def build_parser() -> argparse.ArgumentParser:
         "backend='theano' and channels_first) to a channels-last Keras 3 model built from stock layers "
         "only (it loads without legacyconv), reproducing what Theano computed layer by layer. MODEL "
         "is a model.save() HDF5 file, or a model.to_json() architecture with --weights. The output "
-        "extension chooses the target. A layer that cannot be reproduced is an error naming it.\n\n"
-        + _migrate_layer_table(),
+        "extension chooses the target: .keras, or .onnx for a standard ONNX model (opset 17, NCHW like Theano, "
+        "the legacy inputs as they are; for ONNX Runtime, PyTorch, TensorRT, OpenVINO). A layer that cannot "
+        "be reproduced is an error naming it.\n\n" + _migrate_layer_table(),
         "examples:\n"
         "  legacyconv migrate model.h5 -o model.keras\n"
         "  legacyconv migrate model.json --weights weights.h5 -o model.keras\n"
         "  legacyconv migrate model.h5 -o model_nchw.keras --input-layout nchw --force\n"
-        "  legacyconv migrate model.h5 -o model.keras --export-savedmodel served/",
+        "  legacyconv migrate model.h5 -o model.keras --export-savedmodel served/\n"
+        "  legacyconv migrate model.h5 -o model.onnx --expose-layers",
     )
-    p.add_argument("model", metavar="MODEL", help="Keras model file (.h5) or architecture (.json); never modified")
-    p.add_argument("-o", "--output", metavar="OUT.keras", required=True, help="model file to write")
+    p.add_argument(
+        "model", metavar="MODEL", help="Keras model file (.h5) or architecture (.json); never modified"
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT.keras|OUT.onnx",
+        required=True,
+        help="model file to write (its extension chooses the target)",
+    )
     p.add_argument("--weights", metavar="W.h5", help="the save_weights() file of a JSON architecture")
     p.add_argument(
         "--input-layout",
         choices=("nhwc", "nchw"),
-        default="nhwc",
-        help="image input layout of the new model; nchw takes the old NCHW data as it is (default: nhwc)",
+        default=None,
+        help="image input layout of a Keras model; nchw takes the old NCHW data as it is (default: nhwc; "
+        "an ONNX model always takes NCHW)",
+    )
+    p.add_argument(
+        "--expose-layers",
+        action="store_true",
+        help="ONNX: add a graph output per legacy layer, named after it (check reaches every layer without it)",
     )
     p.add_argument(
         "--export-savedmodel",
@@ -169,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     from .regression import DEFAULT_ATOL, DEFAULT_RTOL
 
-    p.add_argument("model", metavar="MODEL", help="Keras 3 model file (.keras)")
+    p.add_argument("model", metavar="MODEL", help="migrated model file (.keras or .onnx)")
     p.add_argument("reference", metavar="REFERENCE", help=".npz with input, output and layerNN_<name> arrays")
     p.add_argument(
         "--rtol", type=float, default=DEFAULT_RTOL, help=f"relative tolerance (default: {DEFAULT_RTOL:g})"
@@ -287,6 +303,7 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
         input_layout=args.input_layout,
         export_savedmodel=args.export_savedmodel,
         force=args.force,
+        expose_layers=args.expose_layers,
     )
     bad = [
         f"{node.name}/{key}"
@@ -298,6 +315,12 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
         _warn(f"{len(bad)} weight array(s) hold NaN or Inf: {', '.join(bad)}")
     for note in result.notes:
         _warn(note)
+    from .targets import TARGETS
+
+    describe = getattr(TARGETS[result.target].load(), "describe", None)
+    if describe is not None:
+        print(f"wrote {args.output}: {describe(result.built)}, from {len(result.graph.nodes)} graph nodes")
+        return EXIT_OK
     model = result.model
     shapes = lambda ts: ", ".join(str(tuple(t.shape)) for t in ts)  # noqa: E731
     print(
