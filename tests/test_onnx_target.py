@@ -845,3 +845,34 @@ def test_the_transpose_reference_agrees_with_theano(case):
         x, flipped(w), kw.get("input_dilation", (1, 1)), (1, 1), pads, 1, kw["output_shape"][2:]
     )
     np.testing.assert_allclose(got, case["expected"], **tolerance(np.float32, case["expected"]))
+
+
+def test_migrate_command_writes_onnx_and_check_passes(tmp_path):
+    model_path, _, reference = zoo_files("k2_sep_depth_transpose")
+    env = {**os.environ, "PYTHONPATH": str(Path(legacyconv.__file__).parent.parent)}
+    out = tmp_path / "sep.onnx"
+    cli = [sys.executable, "-m", "legacyconv"]
+    done = subprocess.run(
+        [*cli, "migrate", str(model_path), "-o", str(out), "--expose-layers"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "onnx model (opset 17" in done.stdout
+    model = onnx.load(out)
+    exposed = {o.name for o in model.graph.output}
+    assert {b["node"] for b in read_sidecar(model)["nodes"] if b["reference"]} <= exposed
+    check = subprocess.run([*cli, "check", str(out), str(reference)], capture_output=True, text=True, env=env)
+    assert check.returncode == 0, check.stdout + check.stderr
+    again = subprocess.run(
+        [*cli, "migrate", str(model_path), "-o", str(out)], capture_output=True, text=True, env=env
+    )
+    assert again.returncode == 2 and "already exists" in again.stderr
+    nhwc = subprocess.run(
+        [*cli, "migrate", str(model_path), "-o", str(tmp_path / "x.onnx"), "--input-layout", "nhwc"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert nhwc.returncode == 2 and "input_layout must be 'nchw'" in nhwc.stderr

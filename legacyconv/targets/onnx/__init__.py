@@ -22,6 +22,7 @@ __all__ = [
     "METADATA_KEY",
     "SIDECAR_FORMAT",
     "OnnxRunner",
+    "describe",
     "emit",
     "emits",
     "read_sidecar",
@@ -43,3 +44,30 @@ def runner(source: Any) -> OnnxRunner:
 def supported_ops() -> list[str]:
     """The graph ops this target emits, sorted."""
     return sorted(EMITTERS)
+
+
+def describe(model: Any) -> str:
+    """One line about an ONNX model: opset, node count, inputs and outputs with their shapes.
+
+    >>> import numpy as np
+    >>> from legacyconv.graph import Graph
+    >>> g = Graph()
+    >>> x = g.add("input", "x", attrs={"shape": (3, 8, 8)})
+    >>> g.outputs = [g.add("pool", "p", [x], attrs={"ws": (2, 2), "strides": (2, 2)})]
+    >>> describe(to_onnx(g))
+    'onnx model (opset 17, 1 ONNX nodes), input x (batch, 3, 8, 8), output p (batch, 3, 4, 4)'
+    """
+
+    def shapes(values: Any) -> str:
+        def dim(d: Any) -> str:
+            return str(d.dim_value) if d.HasField("dim_value") else (d.dim_param or "?")
+
+        return ", ".join(
+            f"{v.name} ({', '.join(dim(d) for d in v.type.tensor_type.shape.dim)})" for v in values
+        )
+
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
+    return (
+        f"onnx model (opset {opset}, {len(model.graph.node)} ONNX nodes), input {shapes(model.graph.input)}, "
+        f"output {shapes(model.graph.output)}"
+    )
