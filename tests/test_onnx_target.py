@@ -447,6 +447,16 @@ def keras_rnn(x, kernel, recurrent, bias, cell, units, act, rec, go_backwards, r
     return np.stack(outs, axis=1) if return_sequences else h
 
 
+def rnn_weights(cell: str, features: int, units: int) -> dict:
+    """Random Keras-2-order weights of a recurrent layer (small recurrent kernel: no saturation)."""
+    gates = {"simple": 1, "gru": 3, "lstm": 4}[cell]
+    return {
+        "kernel": rand(features, gates * units),
+        "recurrent_kernel": rand(units, gates * units, scale=0.5),
+        "bias": rand(gates * units),
+    }
+
+
 @pytest.mark.parametrize("cell", ["simple", "gru", "lstm"])
 @pytest.mark.parametrize("go_backwards", [False, True])
 @pytest.mark.parametrize("return_sequences", [False, True])
@@ -455,12 +465,7 @@ def keras_rnn(x, kernel, recurrent, bias, cell, units, act, rec, go_backwards, r
 )
 def test_recurrent_layers_follow_keras_equations(cell, go_backwards, return_sequences, act, rec):
     units, features, steps = 5, 3, 6
-    gates = {"simple": 1, "gru": 3, "lstm": 4}[cell]
-    weights = {
-        "kernel": rand(features, gates * units),
-        "recurrent_kernel": rand(units, gates * units, scale=0.5),
-        "bias": rand(gates * units),
-    }
+    weights = rnn_weights(cell, features, units)
     attrs = {
         "cell": cell,
         "units": units,
@@ -496,12 +501,7 @@ def test_recurrent_layers_follow_keras_equations(cell, go_backwards, return_sequ
 @pytest.mark.parametrize("mask_from", ["masking", "embedding"])
 def test_masked_recurrent_layers_keep_their_state_at_masked_steps(cell, go_backwards, mask_from):
     units, features, steps = 4, 3, 5
-    gates = {"simple": 1, "gru": 3, "lstm": 4}[cell]
-    weights = {
-        "kernel": rand(features, gates * units),
-        "recurrent_kernel": rand(units, gates * units, scale=0.5),
-        "bias": rand(gates * units),
-    }
+    weights = rnn_weights(cell, features, units)
     attrs = {
         "cell": cell,
         "units": units,
@@ -537,11 +537,7 @@ def test_masked_recurrent_layers_keep_their_state_at_masked_steps(cell, go_backw
         reference="layer01_seq_rnn",
     )
     # the mask travels on through a sequence-returning layer
-    second = {
-        "kernel": rand(units, gates * units),
-        "recurrent_kernel": rand(units, gates * units, scale=0.5),
-        "bias": rand(gates * units),
-    }
+    second = rnn_weights(cell, units, units)
     g.add(
         "rnn",
         "last",
