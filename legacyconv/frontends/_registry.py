@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from ..io.keras1 import UnsupportedLayerError
+from .._errors import UnsupportedLayerError
 
 if TYPE_CHECKING:
     from .keras_common import LayerCall

@@ -17,7 +17,7 @@ even; ``'same'`` pooling pads ``pool - 1`` (``pool - 2`` for odd pools > 2) on b
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,10 +93,12 @@ def conv_pads(
     if kernel % 2 or not crop_even:
         return (low, low)
     if n is None:
-        raise LegacyconvError(
-            "'same' padding with an even kernel needs a known input size: Keras cropped the output "
-            "to ceil(n / stride)"
-        )
+        if stride != 1:
+            raise LegacyconvError(
+                "'same' padding with an even kernel and a stride needs a known input size: Keras "
+                f"cropped the output to ceil(n / stride). Received: n=None, stride={stride}"
+            )
+        return (low, min(low, dk - 1 - low))
     high = min(low, max(0, (_ceil_div(n, stride) - 1) * stride + dk - n - low))
     return (low, high)
 
@@ -138,6 +140,8 @@ class KerasLayer:
     config: dict[str, Any]
     weights: list[tuple[str, np.ndarray]] = field(default_factory=list)
     inbound_nodes: list[Any] = field(default_factory=list)
+    #: the weights as the file names them: ``<top-level layer group>/<recorded weight name>``
+    file_names: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -176,17 +180,31 @@ class LayerCall:
         """The error for a config or weights that do not fit (a broken file)."""
         return LegacyconvError(f"{self.source}: {why}")
 
-    def weight(self, *names: str, index: int | None = None, optional: bool = False) -> np.ndarray | None:
-        """The weight recorded under one of ``names`` (short names), else the one at ``index``."""
-        for short, arr in self.layer.weights:
-            if short in names:
-                return arr
-        if index is not None and index < len(self.layer.weights):
-            return self.layer.weights[index][1]
-        if optional:
-            return None
-        have = [n for n, _ in self.layer.weights]
-        raise self.error(f"the file has no weight {' / '.join(names)}; it holds {have}")
+    def weight(
+        self,
+        *names: str,
+        index: int | None = None,
+        role: str | None = None,
+        **info: Any,
+    ) -> np.ndarray:
+        """The weight recorded under one of ``names`` (short names), else the one at ``index``.
+
+        ``role`` (one of :data:`legacyconv.io.ROLES`, with ``filter_flip`` / ``feature_shape``)
+        records what the stored array is, for ``inspect`` and ``convert``.
+        """
+        found = next((i for i, (short, _) in enumerate(self.layer.weights) if short in names), None)
+        if found is None and index is not None and index < len(self.layer.weights):
+            found = index
+        if found is None:
+            have = [n for n, _ in self.layer.weights]
+            raise self.error(f"the file has no weight {' / '.join(names)}; it holds {have}")
+        if role is not None and found < len(self.layer.file_names):
+            from ..io.weights import ArrayInfo
+
+            layout = "any" if role in ("bias", "keep") else "theano"
+            roles = self.graph.meta.setdefault("weight_roles", {})
+            roles[self.layer.file_names[found]] = ArrayInfo(role, layout, self.layer.name, **info)
+        return self.layer.weights[found][1]
 
     def expect_weights(self, count: int) -> None:
         if len(self.layer.weights) != count:
@@ -201,17 +219,17 @@ class LayerCall:
         name: str,
         inputs: Sequence[str],
         attrs: dict[str, Any] | None,
-        weights: dict[str, np.ndarray] | None,
+        weights: Mapping[str, np.ndarray | None] | None,
         reference: str | None,
         dtype: str,
     ) -> str:
-        weights = {k: v for k, v in (weights or {}).items() if v is not None}
+        present = {k: v for k, v in (weights or {}).items() if v is not None}
         self.graph.add(
             op,
             name,
             list(inputs),
             attrs=attrs,
-            weights=weights,
+            weights=present,
             reference=reference,
             source=self.source,
             dtype=dtype,
@@ -229,7 +247,7 @@ class LayerCall:
         suffix: str,
         inputs: Sequence[str],
         attrs: dict[str, Any] | None = None,
-        weights: dict[str, np.ndarray] | None = None,
+        weights: Mapping[str, np.ndarray | None] | None = None,
         dtype: str = "float32",
     ) -> str:
         """Add an internal node ``<layer node>/<suffix>`` and return its name."""
@@ -242,7 +260,7 @@ class LayerCall:
         op: str,
         inputs: Sequence[str],
         attrs: dict[str, Any] | None = None,
-        weights: dict[str, np.ndarray] | None = None,
+        weights: Mapping[str, np.ndarray | None] | None = None,
         dtype: str = "float32",
     ) -> str:
         """Add the node that reproduces the layer's output (named after the layer) and return its name."""
@@ -259,7 +277,7 @@ class LayerCall:
         op: str,
         inputs: Sequence[str],
         attrs: dict[str, Any] | None = None,
-        weights: dict[str, np.ndarray] | None = None,
+        weights: Mapping[str, np.ndarray | None] | None = None,
     ) -> str:
         """``op`` then the layer's ``activation`` (the last node carries the layer's name)."""
         fn = self.activation_fn()
@@ -296,10 +314,10 @@ def _split_weights(
     out: dict[str, list[tuple[str, np.ndarray]]] = {n: [] for n in inner_names}
     by_length = sorted(inner_names, key=len, reverse=True)
     for full, arr in items:
-        base = full.split(":")[0]
+        parts = full.split(":")[0].split("/")[1:]  # without the container's group
         owner = None
         for name in by_length:
-            if (keras == 1 and base.split("/")[-1].startswith(name + "_")) or base.startswith(name + "/"):
+            if (keras == 1 and parts[-1].startswith(name + "_")) or (len(parts) > 1 and parts[0] == name):
                 owner = name
                 break
         if owner is None:
@@ -513,14 +531,10 @@ class _Builder:
                 f"layers: {', '.join(supported_layers(self.keras))}"
             )
         short = [(_short_weight_name(n, layer.name, self.keras), a) for n, a in layer.weights]
-        call = LayerCall(
-            self.graph,
-            self.keras,
-            KerasLayer(layer.name, layer.class_name, layer.config, short),
-            inputs,
-            node_name,
-            reference,
+        inner = KerasLayer(
+            layer.name, layer.class_name, layer.config, short, file_names=[n for n, _ in layer.weights]
         )
+        call = LayerCall(self.graph, self.keras, inner, inputs, node_name, reference)
         node = translator.fn(call)
         if node != node_name:
             raise RuntimeError(f"the translator of {layer.class_name} did not end with the layer's node")
@@ -540,7 +554,7 @@ def build_graph(kfile: KerasFile, keras: int) -> Graph:
     )
     graph = Graph(name=name)
     builder = _Builder(graph, keras)
-    weights = {layer: list(items) for layer, items in kfile.weights.items()}
+    weights = {layer: [(f"{layer}/{n}", a) for n, a in items] for layer, items in kfile.weights.items()}
     outs = builder.apply_model(model_cfg, None, weights, "", "")
     graph.outputs = list(outs)
     if len(outs) == 1:
@@ -641,7 +655,7 @@ def emit_pool(
     if len(sizes) != len(ws) + 2 or any(s is None for s in sizes[2:]):
         raise call.error(f"needs a {len(ws) + 2}-D input of known size; got shape {call.shape()}")
     geo = [
-        pool_pads(int(n), int(p), padding, int(s), odd_rule_above_two=odd_rule_above_two)
+        pool_pads(int(n or 0), int(p), padding, int(s), odd_rule_above_two=odd_rule_above_two)
         for n, p, s in zip(sizes[2:], ws, strides)
     ]
     attrs = {
@@ -671,12 +685,25 @@ def emit_spatial(call: LayerCall, op: str, attrs: dict[str, Any], *, sequence: b
     return call.out("transpose", [y], {"perm": (0, 2, 1)})
 
 
+def flattened_map(call: LayerCall) -> tuple[int, ...] | None:
+    """The channels-first (channels, rows, cols) map a Flatten turned into this layer's input, if any."""
+    src = call.graph[call.inputs[0]]
+    if src.op != "flatten":
+        return None
+    shape = call.graph[src.inputs[0]].shape
+    if shape is None or len(shape) != 4 or any(s is None for s in shape[1:]):
+        return None
+    return tuple(int(s) for s in shape[1:] if s is not None)
+
+
 def emit_dense(call: LayerCall, w: np.ndarray, b: np.ndarray | None) -> str:
     """x @ W + b over the last axis, then the layer's activation."""
     return call.out_with_activation("dense", call.inputs, weights={"W": w, "b": b})
 
 
-def emit_batchnorm(call: LayerCall, axis: int, epsilon: float, weights: dict[str, np.ndarray | None]) -> str:
+def emit_batchnorm(
+    call: LayerCall, axis: int, epsilon: float, weights: Mapping[str, np.ndarray | None]
+) -> str:
     """Inference batch normalisation with the moving statistics."""
     rank = len(call.shape())
     if not -rank <= axis < rank or axis % rank == 0:

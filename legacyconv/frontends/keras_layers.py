@@ -63,7 +63,6 @@ def prelu(call: LayerCall) -> str:
     """
     call.expect_weights(1)
     alpha = call.weight("alphas", "alpha", index=0)
-    assert alpha is not None
     shape = call.shape()[1:]
     if alpha.ndim != len(shape) or any(a not in (1, s) for a, s in zip(alpha.shape, shape)):
         raise call.error(f"the alphas {alpha.shape} do not broadcast against the input {call.shape()}")
@@ -127,7 +126,7 @@ def masking(call: LayerCall) -> str:
 def embedding(call: LayerCall) -> str:
     """Token ids -> rows of the table (``mask_zero`` masks id 0 for recurrent layers)."""
     call.expect_weights(1)
-    table = call.weight("W", "embeddings", index=0)
+    table = call.weight("W", "embeddings", index=0, role="keep")
     return call.out("embedding", call.inputs, {"mask_zero": bool(call.cfg("mask_zero", False))}, {"W": table})
 
 
@@ -164,14 +163,8 @@ def time_distributed(call: LayerCall) -> str:
         weights.append((short, arr))
     translator = translator_for(call.keras, "Dense")
     assert translator is not None
-    dense_call = LayerCall(
-        call.graph,
-        call.keras,
-        KerasLayer(call.layer.name, "Dense", cfg, weights),
-        call.inputs,
-        call.name,
-        call.reference,
-    )
+    inner = KerasLayer(call.layer.name, "Dense", cfg, weights, file_names=call.layer.file_names)
+    dense_call = LayerCall(call.graph, call.keras, inner, call.inputs, call.name, call.reference)
     return translator.fn(dense_call)
 
 

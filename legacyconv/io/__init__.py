@@ -6,7 +6,7 @@
 from importlib import resources
 
 from ._atomic import atomic_write, check_output_path
-from .keras1 import Keras1Model, LayerPlan, UnsupportedLayerError, conv_pads_keras1, plan_keras1
+from .keras1 import UnsupportedLayerError, conv_pads_keras1
 from .weights import LAYOUTS, ROLES, ArrayInfo, WeightFile, load_weights, save_weights
 
 _EXAMPLES = (
@@ -32,8 +32,6 @@ __all__ = [
     "LAYOUTS",
     "ROLES",
     "ArrayInfo",
-    "Keras1Model",
-    "LayerPlan",
     "UnsupportedLayerError",
     "WeightFile",
     "atomic_write",
@@ -41,6 +39,5 @@ __all__ = [
     "conv_pads_keras1",
     "example_files",
     "load_weights",
-    "plan_keras1",
     "save_weights",
 ]

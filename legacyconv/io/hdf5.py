@@ -71,10 +71,14 @@ def _read_open(fh: Any, path: str) -> WeightFile:
     if "legacyconv_format" in attrs:
         return _read_legacyconv(fh, path)
     is_keras1 = version is None or str(version).startswith("1.")
-    if "model_config" in attrs and "model_weights" in fh and is_keras1:
-        from .keras1 import keras1_weight_file, parse_keras1
+    if "model_config" in attrs and "model_weights" in fh:
+        # the roles of a Keras model's arrays come from its layers' translators
+        from ..frontends.weights import keras_weight_file
+        from .keras_model import keras_file_from_h5
 
-        return keras1_weight_file(parse_keras1(fh, path))
+        kfile = keras_file_from_h5(fh, path)
+        assert kfile is not None
+        return keras_weight_file(kfile)
     if "layer_names" in attrs and is_keras1:
         return _read_keras1_weights_only(fh, path, version)
     arrays: dict[str, np.ndarray] = {}

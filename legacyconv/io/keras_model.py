@@ -26,7 +26,7 @@ import numpy as np
 from .._errors import LegacyconvError
 from ._atomic import PathLike
 
-__all__ = ["KerasFile", "is_keras_json", "read_keras_file"]
+__all__ = ["KerasFile", "is_keras_json", "keras_file_from_h5", "read_keras_file"]
 
 
 @dataclass
@@ -168,20 +168,32 @@ def read_keras_file(path: PathLike, weights: PathLike | None = None) -> KerasFil
         backend = doc.get("backend") or wbackend
         return KerasFile(path, doc, version, backend, groups, wpath)
     with _open_h5(path) as fh:
-        try:
-            attrs = fh.attrs
-            version, backend = _attr(attrs, "keras_version"), _attr(attrs, "backend")
-            if "model_config" in attrs:
-                config = _load_json(_decode(attrs["model_config"]), f"{path}: model_config")
-                if weights is not None:
-                    raise LegacyconvError(
-                        f"{path} is a full model.save() file with its own weights; do not pass --weights"
-                    )
-                root = fh["model_weights"] if "model_weights" in fh else None
-                groups = _read_weight_groups(root, path) if root is not None else {}
-                return KerasFile(path, config, version, backend, groups)
-            if "layer_names" in attrs:
-                return KerasFile(path, None, version, backend, _read_weight_groups(fh, path))
-        except (OSError, KeyError, RuntimeError) as exc:
-            raise LegacyconvError(f"{path}: cannot read the HDF5 contents: {exc}") from None
-    raise LegacyconvError(f"{path} is an HDF5 file but not a Keras model (no model_config, no layer_names)")
+        if weights is not None and "model_config" in fh.attrs:
+            raise LegacyconvError(
+                f"{path} is a full model.save() file with its own weights; do not pass --weights"
+            )
+        kfile = keras_file_from_h5(fh, path)
+    if kfile is None:
+        raise LegacyconvError(
+            f"{path} is an HDF5 file but not a Keras model (no model_config, no layer_names)"
+        )
+    return kfile
+
+
+def keras_file_from_h5(fh: Any, path: str) -> KerasFile | None:
+    """The :class:`KerasFile` of an open ``h5py.File``, or None if it is not a Keras file."""
+    try:
+        attrs = fh.attrs
+        version, backend = _attr(attrs, "keras_version"), _attr(attrs, "backend")
+        if "model_config" in attrs:
+            config = _load_json(_decode(attrs["model_config"]), f"{path}: model_config")
+            if not isinstance(config, dict):
+                raise LegacyconvError(f"{path}: model_config is not a Keras model config")
+            root = fh["model_weights"] if "model_weights" in fh else None
+            groups = _read_weight_groups(root, path) if root is not None else {}
+            return KerasFile(path, config, version, backend, groups)
+        if "layer_names" in attrs:
+            return KerasFile(path, None, version, backend, _read_weight_groups(fh, path))
+    except (OSError, KeyError, RuntimeError) as exc:
+        raise LegacyconvError(f"{path}: cannot read the HDF5 contents: {exc}") from None
+    return None

@@ -19,7 +19,7 @@ from .._errors import LegacyconvError
 from ._atomic import PathLike, atomic_write
 
 if TYPE_CHECKING:
-    from .keras1 import Keras1Model
+    from ..frontends.weights import KerasModelSummary
 
 __all__ = ["LAYOUTS", "ROLES", "ArrayInfo", "WeightFile", "load_weights", "save_weights"]
 
@@ -80,8 +80,8 @@ class WeightFile:
 
     ``format`` is one of ``'npz'``, ``'npz-positional'`` (Lasagne's ``arr_0, arr_1, …``),
     ``'keras1-hdf5'`` (a full Keras-1 model), ``'keras1-weights-hdf5'``, ``'legacyconv-hdf5'``
-    or ``'hdf5'``; ``source`` says in words where the arrays come from. ``keras1`` holds the
-    parsed model of a Keras-1 model file.
+    or ``'hdf5'`` (``'keras2-hdf5'``: a Keras 2 model); ``source`` says in words where the arrays
+    come from. ``keras1`` holds the layer table of a Keras model file (made by its frontend).
 
     >>> wf = WeightFile(None, "npz", "example", {"b": np.zeros(3, np.float32)})
     >>> wf.info["b"].role, wf.info["b"].layout
@@ -93,7 +93,7 @@ class WeightFile:
     source: str
     arrays: dict[str, np.ndarray]
     info: dict[str, ArrayInfo] = field(default_factory=dict)
-    keras1: Keras1Model | None = None
+    keras1: KerasModelSummary | None = None
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:

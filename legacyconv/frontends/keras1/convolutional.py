@@ -17,12 +17,11 @@ from ..keras_common import LayerCall, emit_conv, emit_spatial, flip, ints, pairs
 def _bias(call: LayerCall) -> np.ndarray | None:
     use_bias = bool(call.cfg("bias", True))
     call.expect_weights(2 if use_bias else 1)
-    return call.weight("b", index=1) if use_bias else None
+    return call.weight("b", index=1, role="bias") if use_bias else None
 
 
-def _kernel(call: LayerCall, shape: tuple[int, ...]) -> np.ndarray:
-    w = call.weight("W", index=0)
-    assert w is not None
+def _kernel(call: LayerCall, shape: tuple[int, ...], role: str | None = None) -> np.ndarray:
+    w = call.weight("W", index=0, role=role, **({"filter_flip": True} if role else {}))
     if w.shape != shape:
         raise call.error(
             f"the kernel W has shape {w.shape}; the config and the input {call.shape()} expect {shape}"
@@ -57,7 +56,7 @@ def convolution2d(call: LayerCall) -> str:
     call.channels_first()
     b = _bias(call)
     nb, rows, cols = (int(call.cfg(k)) for k in ("nb_filter", "nb_row", "nb_col"))
-    w = _kernel(call, (nb, int(call.shape()[1] or 0), rows, cols))
+    w = _kernel(call, (nb, int(call.shape()[1] or 0), rows, cols), role="conv_kernel")
     rate = (
         ints(call.cfg("atrous_rate", 1), 2, "atrous_rate", call)
         if call.layer.class_name == "AtrousConvolution2D"
@@ -118,7 +117,8 @@ def deconvolution2d(call: LayerCall) -> str:
     }.get(mode)
     if pads is None:
         raise call.error(f"border_mode must be one of {{'valid', 'same', 'full'}}. Received: {mode!r}")
-    attrs = {"strides": strides, "pads": tuple(pads), "output_size": (int(out_shape[2]), int(out_shape[3]))}
+    out_size = (int(out_shape[2]), int(out_shape[3]))
+    attrs = {"strides": strides, "pads": tuple(pads), "output_size": out_size}
     weights = {"W": flip(w.transpose(1, 0, 2, 3)), "b": b}
     fn = call.activation_fn()
     crop = []
@@ -126,7 +126,7 @@ def deconvolution2d(call: LayerCall) -> str:
         sizes = call.shape()[2:]
         crop = [
             (0, max(0, o - -(-int(n or 0) // s))) if kk % 2 == 0 else (0, 0)
-            for o, n, s, kk in zip(attrs["output_size"], sizes, strides, k)
+            for o, n, s, kk in zip(out_size, sizes, strides, k)
         ]
     if not any(c for _, c in crop) and fn == "linear":
         return call.out("conv_transpose", call.inputs, attrs, weights)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._registry import translates
-from ..keras_common import LayerCall, emit_dense
+from ..keras_common import LayerCall, emit_dense, flattened_map
 
 
 @translates("Dense", keras=(1,))
@@ -11,9 +11,8 @@ def dense(call: LayerCall) -> str:
     """x @ W + b (W is (in, out)), then the activation."""
     use_bias = bool(call.cfg("bias", True))
     call.expect_weights(2 if use_bias else 1)
-    w = call.weight("W", index=0)
-    b = call.weight("b", index=1) if use_bias else None
-    assert w is not None
+    w = call.weight("W", index=0, role="dense_kernel", feature_shape=flattened_map(call))
+    b = call.weight("b", index=1, role="bias") if use_bias else None
     return emit_dense(call, w, b)
 
 

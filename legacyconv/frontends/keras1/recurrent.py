@@ -20,12 +20,12 @@ def _recurrent_weights(call: LayerCall, gates: tuple[str, ...]) -> tuple[np.ndar
     names = {n for n, _ in call.layer.weights}
     if {"W", "U", "b"} <= names or gates == ("",):
         call.expect_weights(3)
-        w, u, b = (call.weight(n, index=i) for i, n in enumerate(("W", "U", "b")))
-        assert w is not None and u is not None and b is not None
+        w, u, b = (call.weight(n, index=i, role="keep") for i, n in enumerate(("W", "U", "b")))
         return w, u, b
     call.expect_weights(3 * len(gates))
-    parts = [[call.weight(f"{kind}_{g}") for g in gates] for kind in ("W", "U", "b")]
-    return tuple(np.concatenate(p, axis=-1) for p in parts)  # type: ignore[return-value]
+    parts = [[call.weight(f"{kind}_{g}", role="keep") for g in gates] for kind in ("W", "U", "b")]
+    w, u, b = (np.concatenate(p, axis=-1) for p in parts)
+    return w, u, b
 
 
 @translates("SimpleRNN", "GRU", "LSTM", keras=(1,))

@@ -13,7 +13,6 @@ def dense(call: LayerCall) -> str:
     call.expect_weights(2 if use_bias else 1)
     w = call.weight("kernel", index=0)
     b = call.weight("bias", index=1) if use_bias else None
-    assert w is not None
     return emit_dense(call, w, b)
 
 

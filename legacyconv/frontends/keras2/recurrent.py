@@ -24,7 +24,6 @@ def recurrent(call: LayerCall) -> str:
     kernel = call.weight("kernel", index=0)
     recurrent_kernel = call.weight("recurrent_kernel", index=1)
     bias = call.weight("bias", index=2) if use_bias else np.zeros(k * units, np.float32)
-    assert kernel is not None and recurrent_kernel is not None and bias is not None
     rec = call.cfg("recurrent_activation", "hard_sigmoid") if cls != "SimpleRNN" else "hard_sigmoid"
     if rec not in KERAS_ACTIVATIONS:
         raise call.fail(f"recurrent_activation {rec!r} is not supported")
