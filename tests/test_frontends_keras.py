@@ -405,3 +405,47 @@ def test_refusals_happen_before_any_framework_is_imported(tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     ).stdout
     assert "refused" in out and out.strip().endswith("False False")
+
+
+# --- inspect / load_weights: roles and layer tables from the translators --------------------------
+
+
+@pytest.mark.parametrize("name", [m for m in MODELS if (ZOO / f"{m}.h5").exists()])
+def test_inspect_every_zoo_model_file(name, capsys):
+    from legacyconv.cli import main
+
+    # the nested Sequential of k1_siamese_tower crashed `inspect` with exit 3 ('list' has no .get)
+    assert main(["inspect", str(ZOO / f"{name}.h5")]) == 0
+    out = capsys.readouterr().out
+    assert "cannot migrate" not in out
+    meta = json.loads((ZOO / f"{name}_reference.json").read_text())
+    for layer in meta["layer_classes"]:
+        assert layer["name"] in out and layer["class"] in out
+
+
+def test_roles_come_from_the_translators():
+    from legacyconv.io import load_weights
+
+    wf = load_weights(ZOO / "k1_siamese_tower.h5")
+    assert wf.info["tower/t_conv1_W"].role == "conv_kernel" and wf.info["tower/t_conv1_W"].filter_flip
+    assert wf.info["tower/t_embed_W"].feature_shape == (8, 5, 8)  # Flatten of the nested tower's map
+    assert wf.info["same_or_not/same_or_not_W"].feature_shape is None
+    rows = {row.name: row for row in wf.keras1.layers}
+    assert rows["tower"].output_shape == (12,) and "conv(" in rows["tower"].computes
+    wf = load_weights(ZOO / "k1_conv_rnn.h5")
+    assert wf.info["lstm_back/lstm_back_W_i"].role == "keep"
+    wf = load_weights(ZOO / "k2_merge_bn.h5")
+    assert wf.format == "keras2-hdf5" and "data_format 'channels_first'" in wf.source
+    assert wf.info["a_conv/a_conv/kernel"].role == "unknown"  # a Keras-2 kernel is not Theano's layout
+
+
+def test_unsupported_model_still_inspects(tmp_path):
+    from legacyconv.io import load_weights
+
+    path = write_model(
+        tmp_path / "m.h5",
+        k1_sequential(k1_conv(), {"class_name": "Highway", "config": {"name": "hw"}}),
+        CONV_W,
+    )
+    wf = load_weights(path)
+    assert "cannot migrate: Keras-1 layer 'hw' (Highway) is not supported" in wf.summary()
