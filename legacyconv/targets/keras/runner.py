@@ -111,7 +111,7 @@ class KerasRunner:
         if not wanted:
             return {}
         probe = self._probe(tuple(b.layer for b in wanted))
-        outs = probe(feed, training=False)
+        outs = probe.predict_on_batch(feed)  # the compiled (graph-mode) forward pass, inference mode
         if not isinstance(outs, (list, tuple)):
             outs = [outs]
         return {b.node: np.transpose(np.asarray(o), np.argsort(b.perm)) for o, b in zip(outs, wanted)}
