@@ -328,7 +328,9 @@ def _feeds(runner: Any, refs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             )
         want = tuple(b.shape[1:]) if b.shape else None
         got = feeds[b.node].shape[1:]
-        if want is not None and (len(got) != len(want) or any(w is not None and g != w for g, w in zip(got, want))):
+        if want is not None and (
+            len(got) != len(want) or any(w is not None and g != w for g, w in zip(got, want))
+        ):
             raise LegacyconvError(
                 f"the reference input for {b.node!r} has shape {feeds[b.node].shape}; the legacy model "
                 f"takes (batch, *{want})"
@@ -362,9 +364,13 @@ def _check_runner(
         used.add(key)
         want = tuple(binding.shape[1:]) if binding.shape else None
         if want is not None and (
-            len(ref.shape) - 1 != len(want) or any(w is not None and r != w for r, w in zip(ref.shape[1:], want))
+            len(ref.shape) - 1 != len(want)
+            or any(w is not None and r != w for r, w in zip(ref.shape[1:], want))
         ):
-            row.status, row.note = "MISMATCH", f"reference shape {ref.shape} does not fit the node's (batch, *{want})"
+            row.status, row.note = (
+                "MISMATCH",
+                f"reference shape {ref.shape} does not fit the node's (batch, *{want})",
+            )
             row.mismatched, row.max_abs, row.max_rel = row.size, math.inf, math.inf
             return
         if list(binding.perm) != sorted(binding.perm):
@@ -379,7 +385,11 @@ def _check_runner(
             if key in refs and key not in used:
                 add(key, b)
     for key in sorted(k for k in refs if k not in used and k not in {"input"}):
-        note = "no node of the model reproduces it" if _LAYER_KEY.fullmatch(key) else "not an input, output or layerNN_ array"
+        note = (
+            "no node of the model reproduces it"
+            if _LAYER_KEY.fullmatch(key)
+            else "not an input, output or layerNN_ array"
+        )
         rows.append(CheckRow(key, None, tuple(np.shape(refs[key])), status="skipped", note=note))
     if not probes and not any(r.status == "MISMATCH" for r in rows):
         raise LegacyconvError(

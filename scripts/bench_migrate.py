@@ -52,9 +52,20 @@ class _Keras1Builder:
         w = (self.rng.standard_normal((n, c, k, k)) * np.sqrt(2.0 / (c * k * k))).astype(np.float32)
         b = (self.rng.standard_normal(n) * 0.01).astype(np.float32)
         return self.add(
-            "Convolution2D", name, [x], n, [(f"{name}_W", w), (f"{name}_b", b)],
-            nb_filter=n, nb_row=k, nb_col=k, border_mode=border, subsample=list(strides),
-            dim_ordering="th", activation="linear", bias=True, init="glorot_uniform",
+            "Convolution2D",
+            name,
+            [x],
+            n,
+            [(f"{name}_W", w), (f"{name}_b", b)],
+            nb_filter=n,
+            nb_row=k,
+            nb_col=k,
+            border_mode=border,
+            subsample=list(strides),
+            dim_ordering="th",
+            activation="linear",
+            bias=True,
+            init="glorot_uniform",
         )
 
     def bn(self, name: str, x: str) -> str:
@@ -65,13 +76,23 @@ class _Keras1Builder:
             (f"{name}_running_mean", (0.1 * self.rng.standard_normal(c)).astype(np.float32)),
             (f"{name}_running_std", (1 + 0.5 * self.rng.random(c)).astype(np.float32)),  # the variance
         ]
-        return self.add("BatchNormalization", name, [x], c, arrays, axis=1, mode=0, epsilon=1e-3, momentum=0.99)
+        return self.add(
+            "BatchNormalization", name, [x], c, arrays, axis=1, mode=0, epsilon=1e-3, momentum=0.99
+        )
 
     def relu(self, name: str, x: str) -> str:
         return self.add("Activation", name, [x], self.channels[x], activation="relu")
 
 
-def _block(m: _Keras1Builder, x: str, filters: tuple[int, int, int], stage: int, block: str, conv: bool, strides=(2, 2)) -> str:
+def _block(
+    m: _Keras1Builder,
+    x: str,
+    filters: tuple[int, int, int],
+    stage: int,
+    block: str,
+    conv: bool,
+    strides=(2, 2),
+) -> str:
     f1, f2, f3 = filters
     base = f"res{stage}{block}_branch"
     bnb = f"bn{stage}{block}_branch"
@@ -92,17 +113,54 @@ def write_resnet50_keras1(path: str, size: int = 224, seed: int = 0) -> int:
     x = m.add("InputLayer", "input_1", [], 3, batch_input_shape=[None, 3, size, size], input_dtype="float32")
     x = m.add("ZeroPadding2D", "zeropadding2d_1", [x], 3, padding=[3, 3], dim_ordering="th")
     x = m.relu("conv1_relu", m.bn("bn_conv1", m.conv("conv1", x, 64, 7, (2, 2))))
-    x = m.add("MaxPooling2D", "maxpool1", [x], 64, pool_size=[3, 3], strides=[2, 2], border_mode="valid", dim_ordering="th")
-    for stage, filters, blocks, strides in ((2, (64, 64, 256), "abc", (1, 1)), (3, (128, 128, 512), "abcd", (2, 2)), (4, (256, 256, 1024), "abcdef", (2, 2)), (5, (512, 512, 2048), "abc", (2, 2))):
+    x = m.add(
+        "MaxPooling2D",
+        "maxpool1",
+        [x],
+        64,
+        pool_size=[3, 3],
+        strides=[2, 2],
+        border_mode="valid",
+        dim_ordering="th",
+    )
+    for stage, filters, blocks, strides in (
+        (2, (64, 64, 256), "abc", (1, 1)),
+        (3, (128, 128, 512), "abcd", (2, 2)),
+        (4, (256, 256, 1024), "abcdef", (2, 2)),
+        (5, (512, 512, 2048), "abc", (2, 2)),
+    ):
         for block in blocks:
             x = _block(m, x, filters, stage, block, conv=block == "a", strides=strides)
-    x = m.add("AveragePooling2D", "avg_pool", [x], 2048, pool_size=[7, 7], strides=[7, 7], border_mode="valid", dim_ordering="th")
+    x = m.add(
+        "AveragePooling2D",
+        "avg_pool",
+        [x],
+        2048,
+        pool_size=[7, 7],
+        strides=[7, 7],
+        border_mode="valid",
+        dim_ordering="th",
+    )
     x = m.add("Flatten", "flatten_1", [x], 2048)
     w = (m.rng.standard_normal((2048, 1000)) * np.sqrt(1.0 / 2048)).astype(np.float32)
-    m.add("Dense", "fc1000", [x], 1000, [("fc1000_W", w), ("fc1000_b", np.zeros(1000, np.float32))], output_dim=1000, activation="softmax", bias=True)
+    m.add(
+        "Dense",
+        "fc1000",
+        [x],
+        1000,
+        [("fc1000_W", w), ("fc1000_b", np.zeros(1000, np.float32))],
+        output_dim=1000,
+        activation="softmax",
+        bias=True,
+    )
     config = {
         "class_name": "Model",
-        "config": {"name": "resnet50", "layers": m.layers, "input_layers": [["input_1", 0, 0]], "output_layers": [["fc1000", 0, 0]]},
+        "config": {
+            "name": "resnet50",
+            "layers": m.layers,
+            "input_layers": [["input_1", 0, 0]],
+            "output_layers": [["fc1000", 0, 0]],
+        },
     }
     with h5py.File(path, "w") as f:
         f.attrs["keras_version"] = b"1.2.2"
@@ -151,10 +209,14 @@ def main() -> None:
     out = os.path.join(work, "resnet50.keras")
     t = time.perf_counter()
     n_params = write_resnet50_keras1(h5)
-    print(f"wrote {h5}: Keras-1 ResNet50, {n_params / 1e6:.1f} M parameters, in {time.perf_counter() - t:.1f} s")
+    print(
+        f"wrote {h5}: Keras-1 ResNet50, {n_params / 1e6:.1f} M parameters, in {time.perf_counter() - t:.1f} s"
+    )
 
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", _MIGRATE, h5, out], capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", _MIGRATE, h5, out], capture_output=True, text=True, check=False
+    )
     wall = time.perf_counter() - t
     if proc.returncode:
         sys.exit(f"migrate failed:\n{proc.stderr[-3000:]}")
@@ -203,12 +265,16 @@ def main() -> None:
     print(f"| migrate total (without the {mig['tf_import_s']:.1f} s TensorFlow import) | {migrate_s:.2f} s |")
     print(f"| migrate process wall time (Python start, imports included) | {wall:.1f} s |")
     print(f"| migrate process peak RSS (TensorFlow included) | {mig['peak_rss_mb']:.0f} MB |")
-    print(f"| model.predict, {args.images} images, batch {args.batch} (median of {args.repeats}) | {p:.2f} s ({args.images / p:.1f} img/s) |")
+    print(
+        f"| model.predict, {args.images} images, batch {args.batch} (median of {args.repeats}) | {p:.2f} s ({args.images / p:.1f} img/s) |"
+    )
     print(f"| check on the loaded model, same images | {c:.2f} s ({args.images / c:.1f} img/s) |")
     print(f"| check / predict | {c / p:.2f}x (target <= 1.2x) |")
     print(f"| check from the .keras file (load + trace + compare, once) | {t_file[0]:.2f} s |")
-    print(f"\npeak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
-          "2 shared cores, numbers are noisy")
+    print(
+        f"\npeak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
+        "2 shared cores, numbers are noisy"
+    )
 
 
 if __name__ == "__main__":

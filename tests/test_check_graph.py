@@ -32,14 +32,46 @@ def _graph() -> Graph:
     g = Graph(name="two_in_three_out")
     img = g.add("input", "img", attrs={"shape": (2, 7, 6)}, reference="layer00_img")
     seq = g.add("input", "seq", attrs={"shape": (5, 3)}, reference="layer01_seq")
-    c = g.add("conv", "c", [img], attrs={"pads": ((1, 1), (1, 1))}, weights={"W": _w(4, 2, 3, 3), "b": _w(4)}, reference="layer02_c")
-    p = g.add("pool", "p", [c], attrs={"ws": (2, 2), "strides": (2, 2), "ignore_border": False}, reference="layer03_p")
+    c = g.add(
+        "conv",
+        "c",
+        [img],
+        attrs={"pads": ((1, 1), (1, 1))},
+        weights={"W": _w(4, 2, 3, 3), "b": _w(4)},
+        reference="layer02_c",
+    )
+    p = g.add(
+        "pool",
+        "p",
+        [c],
+        attrs={"ws": (2, 2), "strides": (2, 2), "ignore_border": False},
+        reference="layer03_p",
+    )
     f = g.add("flatten", "f", [p], reference="layer04_f")
-    r = g.add("rnn", "r", [seq], attrs={"cell": "lstm", "units": 4, "activation": "tanh", "recurrent_activation": "hard_sigmoid", "return_sequences": True}, weights={"kernel": _w(3, 16), "recurrent_kernel": _w(4, 16), "bias": _w(16)}, reference="layer05_r")
+    r = g.add(
+        "rnn",
+        "r",
+        [seq],
+        attrs={
+            "cell": "lstm",
+            "units": 4,
+            "activation": "tanh",
+            "recurrent_activation": "hard_sigmoid",
+            "return_sequences": True,
+        },
+        weights={"kernel": _w(3, 16), "recurrent_kernel": _w(4, 16), "bias": _w(16)},
+        reference="layer05_r",
+    )
     t = g.add("transpose", "t", [r], attrs={"perm": (0, 2, 1)})
     c1 = g.add("conv", "c1", [t], weights={"W": _w(3, 4, 2)}, reference="layer06_c1")
     last = g.add("global_pool", "gp", [c1], attrs={"mode": "max"}, reference="layer07_gp")
-    m = g.add("merge", "m", [f, g.add("dense", "d", [last], weights={"W": _w(3, 48)}, reference="layer08_d")], attrs={"mode": "sum"}, reference="layer09_m")
+    m = g.add(
+        "merge",
+        "m",
+        [f, g.add("dense", "d", [last], weights={"W": _w(3, 48)}, reference="layer08_d")],
+        attrs={"mode": "sum"},
+        reference="layer09_m",
+    )
     g.outputs = [c, m, r]
     g.validate()
     return g

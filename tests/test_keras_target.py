@@ -30,7 +30,9 @@ def _one_op(op: str, in_shape: tuple[int, ...], attrs: dict, weights: dict | Non
     return g
 
 
-def _assert_same(g: Graph, feeds: dict[str, np.ndarray], *, exact: bool = False, input_layout: str = "nhwc") -> None:
+def _assert_same(
+    g: Graph, feeds: dict[str, np.ndarray], *, exact: bool = False, input_layout: str = "nhwc"
+) -> None:
     expected = run_graph(g, feeds)
     built = emit(g, input_layout=input_layout)
     runner = KerasRunner(built)
@@ -246,7 +248,11 @@ def test_masking() -> None:
 def _rnn_graph(cell: str, act: str, rec: str, **attrs) -> Graph:
     k = {"simple": 1, "gru": 3, "lstm": 4}[cell]
     units, feat = 4, 3
-    weights = {"kernel": _rand(feat, k * units), "recurrent_kernel": _rand(units, k * units), "bias": _rand(k * units)}
+    weights = {
+        "kernel": _rand(feat, k * units),
+        "recurrent_kernel": _rand(units, k * units),
+        "bias": _rand(k * units),
+    }
     a = {"cell": cell, "units": units, "activation": act, "recurrent_activation": rec, **attrs}
     return _one_op("rnn", (6, feat), a, weights)
 
@@ -254,7 +260,12 @@ def _rnn_graph(cell: str, act: str, rec: str, **attrs) -> Graph:
 @pytest.mark.parametrize("cell", ["simple", "gru", "lstm"])
 @pytest.mark.parametrize(
     "attrs",
-    [{}, {"return_sequences": True}, {"go_backwards": True}, {"go_backwards": True, "return_sequences": True}],
+    [
+        {},
+        {"return_sequences": True},
+        {"go_backwards": True},
+        {"go_backwards": True, "return_sequences": True},
+    ],
 )
 def test_rnn(cell: str, attrs: dict) -> None:
     g = _rnn_graph(cell, "tanh", "hard_sigmoid", **attrs)
@@ -271,7 +282,13 @@ def test_rnn_behind_masking() -> None:
     x = g.add("input", "x", attrs={"shape": (6, 3)})
     m = g.add("masking", "m", [x], attrs={"mask_value": 0.0})
     w = {"kernel": _rand(3, 12), "recurrent_kernel": _rand(4, 12), "bias": _rand(12)}
-    attrs = {"cell": "gru", "units": 4, "activation": "tanh", "recurrent_activation": "hard_sigmoid", "return_sequences": True}
+    attrs = {
+        "cell": "gru",
+        "units": 4,
+        "activation": "tanh",
+        "recurrent_activation": "hard_sigmoid",
+        "return_sequences": True,
+    }
     y = g.add("rnn", "y", [m], attrs=attrs, weights=w, reference="layer02_y")
     g.outputs = [y]
     data = _rand(2, 6, 3)

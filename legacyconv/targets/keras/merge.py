@@ -35,7 +35,9 @@ def emit_merge(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
     if mode in ("dot", "cos"):
         axes = node.attrs.get("axes", 1)
         if axes not in (1, -1, (1, 1), [1, 1], (-1, -1), [-1, -1]):
-            raise LegacyconvError(f"{node.source or node.name}: merge {mode!r} with axes={axes!r} is not supported")
+            raise LegacyconvError(
+                f"{node.source or node.name}: merge {mode!r} with axes={axes!r} is not supported"
+            )
         layer = b.layers.Dot(axes=1, normalize=mode == "cos", name=b.name(node))
         return layer(xs), perm
     if mode not in _ELEMENTWISE:

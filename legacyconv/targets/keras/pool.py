@@ -29,14 +29,16 @@ from .conv import crop_layer, pad_layer
 __all__ = ["edge_replicate", "scale_positions"]
 
 
-def edge_replicate(b: KerasBuild, stem: str, x: Any, sizes: tuple[int, ...], amounts: list[tuple[int, int]]) -> Any:
+def edge_replicate(
+    b: KerasBuild, stem: str, x: Any, sizes: tuple[int, ...], amounts: list[tuple[int, int]]
+) -> Any:
     """Replicate the edge cells of channels-last ``x`` by ``amounts`` ((lo, hi) per spatial axis)."""
     rank = len(sizes)
     sizes = tuple(sizes)
     for axis, (lo, hi) in enumerate(amounts):
         if not lo and not hi:
             continue
-        parts = []
+        parts: list[list[Any]] = []
         for side, count in (("lo", lo), ("hi", hi)):
             if not count:
                 parts.append([])
@@ -45,7 +47,9 @@ def edge_replicate(b: KerasBuild, stem: str, x: Any, sizes: tuple[int, ...], amo
             keep[axis] = (0, sizes[axis] - 1) if side == "lo" else (sizes[axis] - 1, 0)
             edge = crop_layer(b, b.name(stem, f"edge{axis}{side}"), tuple(keep))(x)
             parts.append([edge] * count)
-        x = b.layers.Concatenate(axis=axis + 1, name=b.name(stem, f"replicate{axis}"))([*parts[0], x, *parts[1]])
+        x = b.layers.Concatenate(axis=axis + 1, name=b.name(stem, f"replicate{axis}"))(
+            [*parts[0], x, *parts[1]]
+        )
         sizes = tuple(s + lo + hi if i == axis else s for i, s in enumerate(sizes))
     return x
 

@@ -74,7 +74,9 @@ def emit_rnn(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
     if cell == "simple":
         layer = b.layers.SimpleRNN(units, **common)
     elif cell == "gru":
-        layer = b.layers.GRU(units, recurrent_activation=_keras_activation(rec, node), reset_after=False, **common)
+        layer = b.layers.GRU(
+            units, recurrent_activation=_keras_activation(rec, node), reset_after=False, **common
+        )
     else:
         layer = b.layers.LSTM(units, recurrent_activation=_keras_activation(rec, node), **common)
     x = b.legacy(node.inputs[0])

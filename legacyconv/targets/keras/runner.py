@@ -57,16 +57,20 @@ class KerasRunner:
         from .saving import read_sidecar
 
         self.path: str | None = None
+        sidecar: dict[str, Any] | None
         if isinstance(source, KerasMigration):
             self.model, sidecar = source.model, source.sidecar
         else:
             self.path = os.fspath(source)
             sidecar = read_sidecar(self.path)
             if sidecar is None:
-                raise LegacyconvError(f"{self.path} has no legacyconv sidecar (it was not written by legacyconv migrate)")
+                raise LegacyconvError(
+                    f"{self.path} has no legacyconv sidecar (it was not written by legacyconv migrate)"
+                )
             from ...keras.saving import load_model
 
             self.model = load_model(self.path)
+        assert sidecar is not None
         self.sidecar = sidecar
         #: the reachable graph nodes, topological order
         self.nodes = [_binding(d) for d in sidecar["nodes"]]
@@ -74,7 +78,13 @@ class KerasRunner:
         self.inputs = [by_node[d["node"]] for d in sidecar["inputs"]]
         # the model outputs are the output nodes materialised in the model's output layout
         self.outputs = [
-            Binding(d["node"], by_node[d["node"]].reference, d["layer"], tuple(d["perm"]), by_node[d["node"]].shape)
+            Binding(
+                d["node"],
+                by_node[d["node"]].reference,
+                d["layer"],
+                tuple(d["perm"]),
+                by_node[d["node"]].shape,
+            )
             for d in sidecar["outputs"]
         ]
         self._probes: dict[tuple[str, ...], Any] = {}

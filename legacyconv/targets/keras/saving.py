@@ -30,7 +30,9 @@ def save(
     """
     out = os.fspath(path)
     if not out.endswith(".keras"):
-        raise LegacyconvError(f"the Keras target writes Keras 3's format: the output must end in .keras. Received: {out}")
+        raise LegacyconvError(
+            f"the Keras target writes Keras 3's format: the output must end in .keras. Received: {out}"
+        )
 
     def write(tmp: str) -> None:
         built.model.save(tmp)
