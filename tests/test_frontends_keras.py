@@ -449,3 +449,59 @@ def test_unsupported_model_still_inspects(tmp_path):
     )
     wf = load_weights(path)
     assert "cannot migrate: Keras-1 layer 'hw' (Highway) is not supported" in wf.summary()
+
+
+# --- translators without a recorded reference: independent NumPy ---------------------------------
+
+
+def two_input_model(merge_layer, version="1.2.2", backend=None):
+    def inp(name):
+        return {
+            "name": name,
+            "class_name": "InputLayer",
+            "inbound_nodes": [],
+            "config": {"name": name, "batch_input_shape": [None, 5]},
+        }
+
+    merge_layer = {**merge_layer, "inbound_nodes": [[["a", 0, 0], ["b", 0, 0]]]}
+    config = {
+        "name": "m",
+        "layers": [inp("a"), inp("b"), merge_layer],
+        "input_layers": [["a", 0, 0], ["b", 0, 0]],
+        "output_layers": [[merge_layer["name"], 0, 0]],
+    }
+    return {"class_name": "Model", "config": config}
+
+
+@pytest.mark.parametrize("mode", ["dot", "cos"])
+def test_keras1_merge_dot_and_cos(tmp_path, mode):
+    layer = {
+        "name": "m",
+        "class_name": "Merge",
+        "config": {"name": "m", "mode": mode, "mode_type": "raw", "dot_axes": -1, "concat_axis": -1},
+    }
+    graph = load_graph(write_model(tmp_path / "m.h5", two_input_model(layer)))
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((4, 5)).astype(np.float32), rng.standard_normal((4, 5)).astype(np.float32)
+    out = run_graph(graph, {"a": a, "b": b}, ["m"])["m"]
+    dot = (a.astype(np.float64) * b).sum(1)
+    if mode == "dot":
+        np.testing.assert_allclose(out, dot[:, None], rtol=1e-5)
+    else:  # Keras 1 returned (batch, 1, 1): K.expand_dims of batch_dot's (batch, 1)
+        cos = dot / np.sqrt((a.astype(np.float64) ** 2).sum(1) * (b.astype(np.float64) ** 2).sum(1))
+        np.testing.assert_allclose(out, cos[:, None, None], rtol=1e-5)
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+def test_keras2_dot(tmp_path, normalize):
+    layer = {"name": "m", "class_name": "Dot", "config": {"name": "m", "axes": 1, "normalize": normalize}}
+    graph = load_graph(
+        write_model(tmp_path / "m.h5", two_input_model(layer), version="2.2.5", backend="theano")
+    )
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal((3, 5)).astype(np.float32), rng.standard_normal((3, 5)).astype(np.float32)
+    out = run_graph(graph, {"a": a, "b": b}, ["m"])["m"]
+    if normalize:
+        a = a / np.linalg.norm(a, axis=1, keepdims=True)
+        b = b / np.linalg.norm(b, axis=1, keepdims=True)
+    np.testing.assert_allclose(out, (a * b).sum(1, keepdims=True), rtol=1e-5)

@@ -110,13 +110,11 @@ def keras1_models():
         x = MaxPooling3D(pool_size=(3, 2, 2), strides=(1, 2, 2), border_mode="valid", name="max3d")(x)
         a = GlobalMaxPooling3D(name="gmax3d")(x)
         b = GlobalAveragePooling3D(name="gavg3d")(x)
-        d = merge([a, b], mode="dot", dot_axes=1, name="m_dot")
-        c = merge([a, b], mode="cos", dot_axes=1, name="m_cos")
         ab = merge([a, b], mode="concat", name="m_cat")
         h = Dense(5, activation="tanh", name="fc")(ab)
         h = GaussianDropout(0.3, name="gdrop")(h)
         h2 = Dense(5, name="fc2")(h)
-        h = merge([h, h2, d], mode="concat", name="m_cat2")
+        h = merge([h, h2], mode="concat", name="m_cat2")
         h = Activation("softmax", name="soft")(h)
         finish(
             Model(inp, [h]),
@@ -168,7 +166,6 @@ def keras2_models():
         Cropping1D,
         Cropping3D,
         Dense,
-        Dot,
         Flatten,
         GaussianNoise,
         GlobalAveragePooling3D,
@@ -207,9 +204,7 @@ def keras2_models():
         last = LSTM(4, go_backwards=True, recurrent_activation="sigmoid", name="lstm_back")(t)
         q = GlobalMaxPooling1D(name="gmax")(p)
         q = Dense(4, name="q")(q)
-        d = Dot(axes=1, normalize=True, name="cos")([last, q])
-        e = Dot(axes=1, name="dot")([last, q])
-        y = Average(name="avg")([d, e])
+        y = Average(name="avg")([last, q])
         finish(
             Model(inp, y),
             name,
@@ -220,7 +215,7 @@ def keras2_models():
             covers=[
                 "ZeroPadding1D/Cropping1D/UpSampling1D; Conv1D same stride 2; AveragePooling1D same; GRU; "
                 "SimpleRNN go_backwards relu; Minimum; Multiply; TimeDistributed(Dense); LSTM go_backwards "
-                "sigmoid gates; GlobalMaxPooling1D; Dot normalize=True and plain; Average"
+                "sigmoid gates; GlobalMaxPooling1D; Average"
             ],
         )
 
