@@ -125,10 +125,10 @@ def keras1_models():
             train=False,
             covers=[
                 "ZeroPadding3D; Convolution3D subsample (2,1,1); UpSampling3D; Cropping3D; MaxPooling3D with "
-                "strides; GlobalMax/AveragePooling3D; merge dot and cos; GaussianDropout"
+                "strides; GlobalMax/AveragePooling3D; GaussianDropout (merge dot/cos are not recorded: Theano's "
+                "BatchedDot needs a system BLAS the lab does not link)"
             ],
         )
-        del c
 
     def masked_rnn(name, out, rng, seed):
         m = Sequential()
