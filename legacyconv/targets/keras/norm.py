@@ -1,10 +1,15 @@
-"""Normalisations (``batchnorm``, ``batchnorm_inv_std``, ``scale_bias``, ``lrn``) as stock layers.
+"""Normalisations (``batchnorm``, ``batchnorm_inv_std``, ``scale_bias``) as stock layers.
 
 Keras 3's inference BatchNormalization computes ``x * g + (beta - mean * g)`` with
 ``g = gamma / sqrt(var + epsilon)``: the legacy formula in another rounding order. The legacy
 axis is mapped through the held layout. Lasagne's ``inv_std`` form is the same layer with
 ``var = 1``, ``epsilon = 0`` and ``gamma * inv_std`` as the scale; ``scale_bias`` over one axis
 likewise (mean 0), over several axes a constant ``EinsumDense`` with a bias.
+
+``lrn`` (Lasagne's local response normalisation, ``x / (k + alpha * window_sum(x ** 2)) ** beta``)
+has no emitter: no stock Keras 3 layer raises a per-position value to a power ``beta``, and the
+Lasagne frontend that produces the op is not written yet. It will need a registered legacyconv
+layer (the fallback the sidecar's ``fallback_layers`` lists).
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from ..._errors import LegacyconvError
 from ...graph import Node
 from ._context import KerasBuild, Perm, emits
 
@@ -94,12 +98,3 @@ def emit_scale_bias(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
         weights.append(bias.reshape(layer.bias.shape))  # EinsumDense keeps size-1 axes between
     layer.set_weights([w.astype(np.float32) for w in weights])
     return y, perm
-
-
-@emits("lrn")
-def emit_lrn(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
-    """``lrn``: refused (see the message)."""
-    raise LegacyconvError(
-        f"{node.source or node.name}: local response normalisation needs x ** beta of a per-position "
-        "sum, which no stock Keras 3 layer computes; it is not supported by the Keras target yet"
-    )

@@ -87,7 +87,7 @@ def emit_transpose(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
 
 @emits("identity")
 def emit_identity(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
-    """``identity`` (Dropout, noise in inference) → nothing."""
+    """``identity`` → nothing (Dropout and noise layers are the identity in inference)."""
     return b.held(node.inputs[0])
 
 
