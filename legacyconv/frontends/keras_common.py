@@ -685,6 +685,52 @@ def emit_spatial(call: LayerCall, op: str, attrs: dict[str, Any], *, sequence: b
     return call.out("transpose", [y], {"perm": (0, 2, 1)})
 
 
+def emit_rnn(
+    call: LayerCall,
+    cell: str,
+    units: int,
+    recurrent_activation: str,
+    kernel: np.ndarray,
+    recurrent_kernel: np.ndarray,
+    bias: np.ndarray,
+) -> str:
+    """A recurrent layer from Keras-2-ordered concatenated gate weights (both Keras versions)."""
+    gates = {"simple": 1, "gru": 3, "lstm": 4}[cell]
+    features = call.shape()[-1]
+    if (
+        kernel.shape != (features, gates * units)
+        or recurrent_kernel.shape != (units, gates * units)
+        or bias.shape != (gates * units,)
+    ):
+        raise call.error(
+            f"weights {kernel.shape}, {recurrent_kernel.shape}, {bias.shape} do not fit {units} units of "
+            f"input {call.shape()}"
+        )
+    if recurrent_activation not in KERAS_ACTIVATIONS:
+        raise call.fail(f"the recurrent (inner) activation {recurrent_activation!r} is not supported")
+    attrs = {
+        "cell": cell,
+        "units": units,
+        "activation": call.activation_fn(),
+        "recurrent_activation": KERAS_ACTIVATIONS[recurrent_activation],
+        "return_sequences": bool(call.cfg("return_sequences", False)),
+        "go_backwards": bool(call.cfg("go_backwards", False)),
+    }
+    weights = {"kernel": kernel, "recurrent_kernel": recurrent_kernel, "bias": bias}
+    return call.out("rnn", call.inputs, attrs, weights)
+
+
+def check_feature_dot(call: LayerCall, axes: Any, what: str) -> None:
+    """Refuse a dot / cosine merge that is not over the feature axis of two (batch, features) inputs."""
+    pair = [axes, axes] if isinstance(axes, int) else list(axes)
+    shapes = [call.shape(i) for i in range(len(call.inputs))]
+    if len(shapes) != 2 or any(len(s) != 2 for s in shapes) or any(a not in (1, -1) for a in pair):
+        raise call.fail(
+            f"{what} is supported on two (batch, features) inputs over their feature axis; got inputs "
+            f"{shapes} with axes={axes!r}"
+        )
+
+
 def flattened_map(call: LayerCall) -> tuple[int, ...] | None:
     """The channels-first (channels, rows, cols) map a Flatten turned into this layer's input, if any."""
     src = call.graph[call.inputs[0]]

@@ -164,38 +164,38 @@ def _with_bias(y: np.ndarray, node: Node) -> np.ndarray:
     return y + b.astype(y.dtype, copy=False).reshape((-1,) + (1,) * (y.ndim - 2))
 
 
+def _geometry(node: Node, rank: int) -> tuple[Any, Any, Any, int]:
+    strides = tuple(int(v) for v in node.attrs.get("strides", (1,) * rank))
+    dilations = tuple(int(v) for v in node.attrs.get("dilations", (1,) * rank))
+    pads = tuple(tuple(int(v) for v in p) for p in node.attrs.get("pads", ((0, 0),) * rank))
+    return strides, dilations, pads, int(node.attrs.get("groups", 1))
+
+
+def _as_2d(x: np.ndarray, w: np.ndarray, strides: Any, dilations: Any, pads: Any) -> tuple[Any, ...]:
+    """A 1-D problem as a 2-D one with a single row (the result is ``[:, :, 0]`` of the 2-D one)."""
+    return x[:, :, None, :], w[:, :, None, :], (1, strides[0]), (1, dilations[0]), ((0, 0), pads[0])
+
+
 @evaluates("conv")
 def _conv(node: Node, xs: list[np.ndarray], mask: Mask) -> np.ndarray:
     from ..conv import conv2d, conv3d
 
     x, w = xs[0], node.weights["W"]
     rank = w.ndim - 2
-    strides = tuple(node.attrs.get("strides", (1,) * rank))
-    dilations = tuple(node.attrs.get("dilations", (1,) * rank))
-    pads = tuple(tuple(p) for p in node.attrs.get("pads", ((0, 0),) * rank))
-    groups = int(node.attrs.get("groups", 1))
+    strides, dilations, pads, groups = _geometry(node, rank)
     if rank == 1:
-        y = conv2d(
-            x[:, :, None, :],
-            w[:, :, None, :],
-            border_mode=((0, 0), pads[0]),
-            subsample=(1, strides[0]),
-            filter_flip=False,
-            filter_dilation=(1, dilations[0]),
-            num_groups=groups,
-        )[:, :, 0, :]
-    else:
-        fn = conv2d if rank == 2 else conv3d
-        y = fn(
-            x,
-            w,
-            border_mode=pads,
-            subsample=strides,
-            filter_flip=False,
-            filter_dilation=dilations,
-            num_groups=groups,
-        )
-    return _with_bias(y, node)
+        x, w, strides, dilations, pads = _as_2d(x, w, strides, dilations, pads)
+    fn = conv3d if rank == 3 else conv2d
+    y = fn(
+        x,
+        w,
+        border_mode=pads,
+        subsample=strides,
+        filter_flip=False,
+        filter_dilation=dilations,
+        num_groups=groups,
+    )
+    return _with_bias(y[:, :, 0] if rank == 1 else y, node)
 
 
 @evaluates("conv_transpose")
@@ -206,34 +206,22 @@ def _conv_transpose(node: Node, xs: list[np.ndarray], mask: Mask) -> np.ndarray:
     rank = w.ndim - 2
     if rank == 3:
         raise NotImplementedError("conv_transpose with 3 spatial axes has no NumPy evaluation in legacyconv.")
-    strides = tuple(node.attrs.get("strides", (1,) * rank))
-    dilations = tuple(node.attrs.get("dilations", (1,) * rank))
-    pads = tuple(tuple(p) for p in node.attrs.get("pads", ((0, 0),) * rank))
+    strides, dilations, pads, groups = _geometry(node, rank)
     size = tuple(int(v) for v in node.attrs["output_size"])
-    groups = int(node.attrs.get("groups", 1))
     if rank == 1:
-        y = conv2d_transpose(
-            x[:, :, None, :],
-            w[:, :, None, :],
-            (1, size[0]),
-            border_mode=((0, 0), pads[0]),
-            input_dilation=(1, strides[0]),
-            filter_flip=False,
-            filter_dilation=(1, dilations[0]),
-            num_groups=groups,
-        )[:, :, 0, :]
-    else:
-        y = conv2d_transpose(
-            x,
-            w,
-            size,
-            border_mode=pads,
-            input_dilation=strides,
-            filter_flip=False,
-            filter_dilation=dilations,
-            num_groups=groups,
-        )
-    return _with_bias(y, node)
+        x, w, strides, dilations, pads = _as_2d(x, w, strides, dilations, pads)
+        size = (1, size[0])
+    y = conv2d_transpose(
+        x,
+        w,
+        size,
+        border_mode=pads,
+        input_dilation=strides,
+        filter_flip=False,
+        filter_dilation=dilations,
+        num_groups=groups,
+    )
+    return _with_bias(y[:, :, 0] if rank == 1 else y, node)
 
 
 @evaluates("pool")
@@ -403,36 +391,38 @@ def _along(v: np.ndarray, axis: int, ndim: int, dtype: np.dtype) -> np.ndarray:
     return v.astype(dtype, copy=False).reshape(shape)
 
 
+def _normalize(
+    x: np.ndarray, node: Node, scale_of: Callable[[dict[str, np.ndarray], int], np.ndarray]
+) -> np.ndarray:
+    """(x - mean) * scale + beta along the node's axis; absent weights are 1 (gamma) and 0 (beta, mean)."""
+    axis = int(node.attrs.get("axis", 1)) % x.ndim
+    size = x.shape[axis]
+    w = node.weights
+    mean = w.get("mean", np.zeros(size, x.dtype))
+    beta = w.get("beta", np.zeros(size, x.dtype))
+    return (x - _along(mean, axis, x.ndim, x.dtype)) * _along(
+        scale_of(w, size), axis, x.ndim, x.dtype
+    ) + _along(beta, axis, x.ndim, x.dtype)
+
+
 @evaluates("batchnorm", keeps_mask=True)
 def _batchnorm(node: Node, xs: list[np.ndarray], mask: Mask) -> np.ndarray:
     x = xs[0]
-    axis = int(node.attrs.get("axis", 1)) % x.ndim
-    eps = float(node.attrs.get("epsilon", 1e-3))
-    size = x.shape[axis]
-    w = node.weights
-    gamma = w.get("gamma", np.ones(size, x.dtype))
-    beta = w.get("beta", np.zeros(size, x.dtype))
-    mean = w.get("mean", np.zeros(size, x.dtype))
-    var = w.get("var", np.ones(size, x.dtype))
-    std = np.sqrt(var.astype(x.dtype) + np.asarray(eps, x.dtype))
-    return (x - _along(mean, axis, x.ndim, x.dtype)) * _along(gamma / std, axis, x.ndim, x.dtype) + _along(
-        beta, axis, x.ndim, x.dtype
-    )
+    eps = np.asarray(float(node.attrs.get("epsilon", 1e-3)), x.dtype)
+
+    def scale(w: dict[str, np.ndarray], size: int) -> np.ndarray:
+        var = w.get("var", np.ones(size, x.dtype)).astype(x.dtype)
+        return w.get("gamma", np.ones(size, x.dtype)).astype(x.dtype) / np.sqrt(var + eps)
+
+    return _normalize(x, node, scale)
 
 
 @evaluates("batchnorm_inv_std", keeps_mask=True)
 def _batchnorm_inv_std(node: Node, xs: list[np.ndarray], mask: Mask) -> np.ndarray:
-    x = xs[0]
-    axis = int(node.attrs.get("axis", 1)) % x.ndim
-    size = x.shape[axis]
-    w = node.weights
-    gamma = w.get("gamma", np.ones(size, x.dtype))
-    beta = w.get("beta", np.zeros(size, x.dtype))
-    mean = w.get("mean", np.zeros(size, x.dtype))
-    inv_std = w.get("inv_std", np.ones(size, x.dtype))
-    return (x - _along(mean, axis, x.ndim, x.dtype)) * _along(
-        gamma * inv_std, axis, x.ndim, x.dtype
-    ) + _along(beta, axis, x.ndim, x.dtype)
+    def scale(w: dict[str, np.ndarray], size: int) -> np.ndarray:
+        return w.get("gamma", np.ones(size)) * w.get("inv_std", np.ones(size))
+
+    return _normalize(xs[0], node, scale)
 
 
 @evaluates("lrn")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._registry import translates
-from ..keras_common import LayerCall
+from ..keras_common import LayerCall, check_feature_dot
 
 _MODES = {
     "sum": "sum",
@@ -31,17 +31,7 @@ def merge(call: LayerCall) -> str:
     if mode == "concat":
         return call.out("merge", call.inputs, {"mode": "concat", "axis": int(call.cfg("concat_axis", -1))})
     if mode in ("dot", "cos"):
-        axes = call.cfg("dot_axes", -1)
-        axes = [axes, axes] if isinstance(axes, int) else list(axes)
-        if (
-            len(call.inputs) != 2
-            or any(len(call.shape(i)) != 2 for i in range(2))
-            or any(a not in (1, -1) for a in axes)
-        ):
-            raise call.fail(
-                f"mode={mode!r} is supported on two (batch, features) inputs over their feature axis; "
-                f"got inputs {[call.shape(i) for i in range(len(call.inputs))]} with dot_axes={call.cfg('dot_axes')!r}"
-            )
+        check_feature_dot(call, call.cfg("dot_axes", -1), f"mode={mode!r}")
         if mode == "dot":
             return call.out("merge", call.inputs, {"mode": "dot", "axes": (1, 1)})
         # Keras 1 returns cos as (batch, 1, 1): K.expand_dims of batch_dot's (batch, 1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._registry import translates
-from ..keras_common import KERAS_ACTIVATIONS, LayerCall
+from ..keras_common import LayerCall, emit_rnn
 
 _GATES = {"SimpleRNN": ("",), "GRU": ("z", "r", "h"), "LSTM": ("i", "f", "c", "o")}
 _CELLS = {"SimpleRNN": "simple", "GRU": "gru", "LSTM": "lstm"}
@@ -34,29 +34,6 @@ def recurrent(call: LayerCall) -> str:
     cls = call.layer.class_name
     if call.cfg("stateful"):
         raise call.fail("stateful=True carries state between batches; only stateless layers are migrated")
-    units = int(call.cfg("output_dim"))
     kernel, recurrent_kernel, bias = _recurrent_weights(call, _GATES[cls])
-    k = len(_GATES[cls])
-    features = call.shape()[-1]
-    if (
-        kernel.shape != (features, k * units)
-        or recurrent_kernel.shape != (units, k * units)
-        or bias.shape != (k * units,)
-    ):
-        raise call.error(
-            f"weights W {kernel.shape}, U {recurrent_kernel.shape}, b {bias.shape} do not fit {units} units of "
-            f"input {call.shape()}"
-        )
     inner = call.cfg("inner_activation", "hard_sigmoid")
-    if inner not in KERAS_ACTIVATIONS:
-        raise call.fail(f"inner_activation {inner!r} is not supported")
-    attrs = {
-        "cell": _CELLS[cls],
-        "units": units,
-        "activation": call.activation_fn(),
-        "recurrent_activation": KERAS_ACTIVATIONS[inner],
-        "return_sequences": bool(call.cfg("return_sequences", False)),
-        "go_backwards": bool(call.cfg("go_backwards", False)),
-    }
-    weights = {"kernel": kernel, "recurrent_kernel": recurrent_kernel, "bias": bias}
-    return call.out("rnn", call.inputs, attrs, weights)
+    return emit_rnn(call, _CELLS[cls], int(call.cfg("output_dim")), inner, kernel, recurrent_kernel, bias)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .._registry import translates
-from ..keras_common import LayerCall
+from ..keras_common import LayerCall, check_feature_dot
 
 _MODES = {
     "Add": "sum",
@@ -30,16 +30,7 @@ def concatenate(call: LayerCall) -> str:
 @translates("Dot", keras=(2,))
 def dot(call: LayerCall) -> str:
     """Dot of two (batch, features) inputs (``normalize=True``: the cosine) -> (batch, 1)."""
-    axes = call.cfg("axes", -1)
-    axes = [axes, axes] if isinstance(axes, int) else list(axes)
-    if (
-        len(call.inputs) != 2
-        or any(len(call.shape(i)) != 2 for i in range(2))
-        or any(a not in (1, -1) for a in axes)
-    ):
-        raise call.fail(
-            f"Dot is supported on two (batch, features) inputs over their feature axis; got axes={axes}"
-        )
+    check_feature_dot(call, call.cfg("axes", -1), "Dot")
     if call.cfg("normalize", False):
         return call.out("merge", call.inputs, {"mode": "cos", "axes": (1, 1), "epsilon": 1e-7})
     return call.out("merge", call.inputs, {"mode": "dot", "axes": (1, 1)})

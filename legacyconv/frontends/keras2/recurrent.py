@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._registry import translates
-from ..keras_common import KERAS_ACTIVATIONS, LayerCall
+from ..keras_common import LayerCall, emit_rnn
 
 _GATES = {"SimpleRNN": 1, "GRU": 3, "LSTM": 4}
 _CELLS = {"SimpleRNN": "simple", "GRU": "gru", "LSTM": "lstm"}
@@ -25,16 +25,4 @@ def recurrent(call: LayerCall) -> str:
     recurrent_kernel = call.weight("recurrent_kernel", index=1)
     bias = call.weight("bias", index=2) if use_bias else np.zeros(k * units, np.float32)
     rec = call.cfg("recurrent_activation", "hard_sigmoid") if cls != "SimpleRNN" else "hard_sigmoid"
-    if rec not in KERAS_ACTIVATIONS:
-        raise call.fail(f"recurrent_activation {rec!r} is not supported")
-    attrs = {
-        "cell": _CELLS[cls],
-        "units": units,
-        "activation": call.activation_fn(),
-        "recurrent_activation": KERAS_ACTIVATIONS[rec],
-        "return_sequences": bool(call.cfg("return_sequences", False)),
-        "go_backwards": bool(call.cfg("go_backwards", False)),
-    }
-    return call.out(
-        "rnn", call.inputs, attrs, {"kernel": kernel, "recurrent_kernel": recurrent_kernel, "bias": bias}
-    )
+    return emit_rnn(call, _CELLS[cls], units, rec, kernel, recurrent_kernel, bias)
