@@ -16,12 +16,43 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 from .._errors import LegacyconvError
 
-__all__ = ["TARGETS", "Target", "register_target", "target_for"]
+__all__ = ["TARGETS", "Binding", "Target", "register_target", "target_for"]
+
+
+@dataclass(frozen=True)
+class Binding:
+    """Where a graph node's output lives in a target model (a runner's ``nodes``/``inputs``/``outputs``).
+
+    ``perm`` maps legacy axes to the target's: ``target_array == np.transpose(legacy_array, perm)``.
+
+    >>> Binding.from_record({"node": "c", "reference": "layer01_c", "layer": "c", "perm": [0, 2, 3, 1],
+    ...                      "shape": [None, 4, 5, 6]}).perm
+    (0, 2, 3, 1)
+    """
+
+    node: str
+    reference: str | None
+    layer: str
+    perm: tuple[int, ...]
+    shape: tuple[int | None, ...]
+
+    @classmethod
+    def from_record(cls, d: Mapping[str, Any]) -> Binding:
+        """A binding from a sidecar record (``node``, ``reference``, ``layer``, ``perm``, ``shape``)."""
+        return cls(
+            str(d["node"]),
+            d.get("reference"),
+            str(d["layer"]),
+            tuple(int(v) for v in d["perm"]),
+            tuple(None if v is None else int(v) for v in d.get("shape", ())),
+        )
 
 
 @dataclass(frozen=True)

@@ -11,36 +11,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..._errors import LegacyconvError
+from .. import Binding
 from .build import KerasMigration
 
 __all__ = ["Binding", "KerasRunner"]
-
-
-@dataclass(frozen=True)
-class Binding:
-    """Where a graph node's output lives in the target model."""
-
-    node: str
-    reference: str | None
-    layer: str
-    perm: tuple[int, ...]
-    shape: tuple[int | None, ...]
-
-
-def _binding(d: dict[str, Any]) -> Binding:
-    return Binding(
-        str(d["node"]),
-        d.get("reference"),
-        str(d["layer"]),
-        tuple(int(v) for v in d["perm"]),
-        tuple(None if v is None else int(v) for v in d.get("shape", ())),
-    )
 
 
 class KerasRunner:
@@ -73,7 +52,7 @@ class KerasRunner:
         assert sidecar is not None
         self.sidecar = sidecar
         #: the reachable graph nodes, topological order
-        self.nodes = [_binding(d) for d in sidecar["nodes"]]
+        self.nodes = [Binding.from_record(d) for d in sidecar["nodes"]]
         by_node = {b.node: b for b in self.nodes}
         self.inputs = [by_node[d["node"]] for d in sidecar["inputs"]]
         # the model outputs are the output nodes materialised in the model's output layout
