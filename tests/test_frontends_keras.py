@@ -505,3 +505,14 @@ def test_keras2_dot(tmp_path, normalize):
         a = a / np.linalg.norm(a, axis=1, keepdims=True)
         b = b / np.linalg.norm(b, axis=1, keepdims=True)
     np.testing.assert_allclose(out, (a * b).sum(1, keepdims=True), rtol=1e-5)
+
+
+def test_keras1_softmax_on_images_and_dense_on_images_are_refused(tmp_path):
+    path = write_model(tmp_path / "a.h5", k1_sequential(k1_conv(activation="softmax")), CONV_W)
+    with pytest.raises(UnsupportedLayerError, match=r"'conv' \(Convolution2D\): softmax on a 4-d tensor"):
+        load_graph(path)
+    dense = {"class_name": "Dense", "config": {"name": "d", "output_dim": 2, "bias": False}}
+    weights = {**CONV_W, "d": [("d_W", np.ones((4, 2), np.float32))]}
+    path = write_model(tmp_path / "b.h5", k1_sequential(k1_conv(), dense), weights)
+    with pytest.raises(LegacyconvError, match=r"'d' \(Dense\): needs a flat \(features,\) input"):
+        load_graph(path)

@@ -223,6 +223,13 @@ class LayerCall:
         reference: str | None,
         dtype: str,
     ) -> str:
+        if self.keras == 1 and op == "activation" and (attrs or {}).get("fn") == "softmax":
+            rank = len(self.graph[inputs[0]].shape or ())
+            if rank not in (2, 3):
+                # Keras 1's activations.softmax: "Cannot apply softmax to a tensor that is not 2D or 3D"
+                raise self.fail(
+                    f"softmax on a {rank}-d tensor: Keras 1 applied softmax only to 2-d and 3-d tensors"
+                )
         present = {k: v for k, v in (weights or {}).items() if v is not None}
         self.graph.add(
             op,

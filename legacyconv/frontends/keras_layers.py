@@ -163,7 +163,9 @@ def time_distributed(call: LayerCall) -> str:
         weights.append((short, arr))
     translator = translator_for(call.keras, "Dense")
     assert translator is not None
-    inner = KerasLayer(call.layer.name, "Dense", cfg, weights, file_names=call.layer.file_names)
+    inner = KerasLayer(
+        call.layer.name, "TimeDistributed(Dense)", cfg, weights, file_names=call.layer.file_names
+    )
     dense_call = LayerCall(call.graph, call.keras, inner, call.inputs, call.name, call.reference)
     return translator.fn(dense_call)
 
