@@ -564,6 +564,11 @@ def build_graph(kfile: KerasFile, keras: int) -> Graph:
     weights = {layer: [(f"{layer}/{n}", a) for n, a in items] for layer, items in kfile.weights.items()}
     outs = builder.apply_model(model_cfg, None, weights, "", "")
     graph.outputs = list(outs)
+    for name in graph.inputs:
+        # token ids: Keras 2 records the float dtype of the Embedding layer, its input is ids all the same
+        consumers = graph.consumers(name)
+        if consumers and all(node.op == "embedding" for node in consumers):
+            graph[name].dtype = "int32"
     if len(outs) == 1:
         builder.references["output"] = outs[0]
     graph.meta.update(
