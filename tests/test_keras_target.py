@@ -87,6 +87,8 @@ TRANSPOSE_CASES = [
     ((3, 5, 4), (3, 2, 3, 3), {"strides": (2, 2), "pads": ((1, 1), (1, 1)), "output_size": (10, 8)}),
     ((3, 5, 4), (3, 2, 4, 3), {"strides": (2, 1), "pads": ((1, 2), (0, 1)), "output_size": (9, 5)}),
     ((2, 6), (2, 3, 3), {"strides": (3,), "output_size": (18,)}),
+    # output_size one past the full adjoint: zero rows Theano appended (they get the bias too)
+    ((3, 5, 4), (3, 2, 3, 3), {"strides": (2, 2), "output_size": (12, 10)}),
 ]
 
 
@@ -387,3 +389,42 @@ def test_refusals_name_the_node() -> None:
         emit(g)
     with pytest.raises(LegacyconvError, match="input_layout"):
         emit(_one_op("identity", (3,), {}), input_layout="chw")
+
+
+def _scatter_transpose(x: np.ndarray, w: np.ndarray, strides, dilations, pads, out_size) -> np.ndarray:
+    """Independent reference: the adjoint of a padded, strided, dilated correlation, by scattering
+    every input cell's kernel-weighted contribution (then cropping the padding)."""
+    n, cin = x.shape[:2]
+    cout, k = w.shape[1], w.shape[2:]
+    full = [o + lo + hi for o, (lo, hi) in zip(out_size, pads)]
+    y = np.zeros((n, cout, *full))
+    for p in np.ndindex(*x.shape[2:]):
+        for q in np.ndindex(*k):
+            at = tuple(pi * s + qi * d for pi, qi, s, d in zip(p, q, strides, dilations))
+            if all(a < f for a, f in zip(at, full)):
+                y[(slice(None), slice(None), *at)] += (
+                    x[(slice(None), slice(None), *p)] @ w[(slice(None), slice(None), *q)]
+                )
+    crop = tuple(slice(lo, lo + o) for o, (lo, _) in zip(out_size, pads))
+    return y[(slice(None), slice(None), *crop)]
+
+
+@pytest.mark.parametrize(
+    ("strides", "dilations", "pads", "out_size"),
+    [
+        ((2, 1, 2), (1, 1, 1), ((0, 0), (1, 0), (1, 1)), (7, 3, 5)),
+        ((1, 2, 1), (2, 1, 1), ((1, 1), (0, 0), (0, 1)), (3, 7, 3)),
+        ((2, 2, 2), (1, 1, 1), ((1, 0), (0, 0), (0, 0)), (6, 7, 7)),  # rows past the full adjoint
+    ],
+)
+def test_conv_transpose_3d_against_a_scatter_reference(strides, dilations, pads, out_size) -> None:
+    x, w = _rand(2, 3, 3, 3, 3), _rand(3, 2, 2, 2, 2)
+    g = _one_op(
+        "conv_transpose",
+        (3, 3, 3, 3),
+        {"strides": strides, "dilations": dilations, "pads": pads, "output_size": out_size},
+        {"W": w},
+    )
+    got = KerasRunner(emit(g)).run({"x": x}, ["y"])["y"]
+    want = _scatter_transpose(x.astype(np.float64), w.astype(np.float64), strides, dilations, pads, out_size)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

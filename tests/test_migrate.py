@@ -10,6 +10,8 @@ with ignore_border=True, Keras 1's 'same' padding, then the same crop), on top o
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -316,6 +318,20 @@ def test_unsupported_layer(tmp_path):
     with pytest.raises(NotImplementedError):  # also a NotImplementedError
         migrate(path, tmp_path / "m.keras")
     assert not (tmp_path / "m.keras").exists()
+    # refused before TensorFlow is imported
+    code = (
+        "import sys\n"
+        "from legacyconv.migrate import migrate\n"
+        "from legacyconv import LegacyconvError\n"
+        "try:\n"
+        f"    migrate({str(path)!r}, {str(tmp_path / 'm.keras')!r})\n"
+        "except LegacyconvError as exc:\n"
+        "    print('refused:', exc)\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "refused:" in proc.stdout and "Highway" in proc.stdout
 
 
 @pytest.mark.parametrize(
