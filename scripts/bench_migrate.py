@@ -9,7 +9,9 @@ runs the real path: file → Keras-1 frontend → graph → Keras target → ``.
 
 Reported: migrate seconds (graph, emit, save) and its peak memory (in a fresh process, so the
 numbers are migrate's own), and ``check`` throughput against plain ``model.predict`` of the same
-migrated model in the same run (interleaved, medians). The reference for the timing is the
+migrated model in the same run (interleaved, medians). The ONNX column: the same file migrated to
+``.onnx`` and run by ONNX Runtime (CPU provider, 2 threads, NCHW input as it is) against
+``model.predict`` of the Keras model (2 threads), interleaved in the same run. The reference for the timing is the
 model's own output (its correctness is what tests/test_migrate_zoo.py proves).
 
 Usage: python scripts/bench_migrate.py [--images 16] [--batch 8] [--repeats 3] [--keep DIR]
@@ -255,6 +257,7 @@ def main() -> None:
     check(out, ref, batch_size=args.batch, progress=False)  # from the file: load + trace + compare
     t_file.append(time.perf_counter() - t)
     p, c = float(np.median(t_predict)), float(np.median(t_check))
+    onnx = _onnx_column(h5, work, model, x, x_nhwc, y, args)
     print()
     print("| measure | value |")
     print("|---|---|")
@@ -271,10 +274,57 @@ def main() -> None:
     print(f"| check on the loaded model, same images | {c:.2f} s ({args.images / c:.1f} img/s) |")
     print(f"| check / predict | {c / p:.2f}x (target <= 1.2x) |")
     print(f"| check from the .keras file (load + trace + compare, once) | {t_file[0]:.2f} s |")
+    print(f"| migrate to .onnx (read + graph + emit + full check_model + save) | {onnx['migrate_s']:.2f} s |")
+    print(
+        f"| ONNX Runtime, {args.images} images, batch {args.batch}, 2 threads (median of {args.repeats}) | "
+        f"{onnx['onnx_s']:.2f} s ({args.images / onnx['onnx_s']:.1f} img/s) |"
+    )
+    print(f"| model.predict in the same interleaved run | {onnx['predict_s']:.2f} s |")
+    print(f"| predict / ONNX Runtime | {onnx['predict_s'] / onnx['onnx_s']:.2f}x |")
+    print(f"| max abs difference ONNX vs Keras on the output | {onnx['max_abs']:.2g} |")
     print(
         f"\npeak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB; "
         "2 shared cores, numbers are noisy"
     )
+
+
+def _onnx_column(h5: str, work: str, model, x, x_nhwc, y, args) -> dict:
+    """Migrate ``h5`` to ONNX; time ONNX Runtime against ``model.predict`` (interleaved, medians)."""
+    import onnxruntime as ort
+
+    from legacyconv.targets.onnx import save as save_onnx
+    from legacyconv.targets.onnx import to_onnx
+
+    t = time.perf_counter()
+    path = save_onnx(to_onnx(h5), os.path.join(work, "resnet50.onnx"), force=True)
+    migrate_s = time.perf_counter() - t
+    # the file as it is (inference outputs only: check's runner also exposes every layer)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = 2, 1
+    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    name, output = session.get_inputs()[0].name, session.get_outputs()[0].name
+
+    def run() -> np.ndarray:
+        outs = [session.run([output], {name: x[i : i + args.batch]})[0] for i in range(0, len(x), args.batch)]
+        return np.concatenate(outs)
+
+    out = run()  # warm-up
+    t_onnx, t_predict = [], []
+    for _ in range(args.repeats):
+        t = time.perf_counter()
+        model.predict(x_nhwc, batch_size=args.batch, verbose=0)
+        t_predict.append(time.perf_counter() - t)
+        time.sleep(0.15)
+        t = time.perf_counter()
+        run()
+        t_onnx.append(time.perf_counter() - t)
+        time.sleep(0.15)
+    return {
+        "migrate_s": migrate_s,
+        "onnx_s": float(np.median(t_onnx)),
+        "predict_s": float(np.median(t_predict)),
+        "max_abs": float(np.abs(out - y).max()),
+    }
 
 
 if __name__ == "__main__":
