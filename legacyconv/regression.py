@@ -397,22 +397,14 @@ def _check_runner(
             "arrays is the reference of a node of the model"
         )
     n = len(next(iter(feeds.values())))
-    bar = _progress_bar(n, progress)
     names = list(dict.fromkeys(node for _, _, node in probes))
-    try:
-        for start in range(0, n, batch_size):
-            stop = min(n, start + batch_size)
-            outs = runner.run({k: v[start:stop] for k, v in feeds.items()}, names) if names else {}
-            for row, ref, node in probes:
-                _accumulate(row, outs[node], ref[start:stop], rtol, atol)
-            if bar is not None:
-                bar.update(stop - start)
-    finally:
-        if bar is not None:
-            bar.close()
-    for row, _, _ in probes:
-        if row.mismatched:
-            row.status = "MISMATCH"
+
+    def compare(start: int, stop: int) -> None:
+        outs = runner.run({k: v[start:stop] for k, v in feeds.items()}, names) if names else {}
+        for row, ref, node in probes:
+            _accumulate(row, outs[node], ref[start:stop], rtol, atol)
+
+    _in_batches(n, batch_size, progress, compare, [row for row, _, _ in probes])
     notes = ["compared in the legacy layout through the model's legacyconv sidecar (exact permutations)"]
     return CheckReport(model_path, ref_path, rows, float(rtol), float(atol), n, batch_size, notes)
 
@@ -505,24 +497,34 @@ def _check_keras_model(
     if probes:
         probe = keras.Model(keras_model.inputs[0], tensors)
         dtype = np.dtype(keras_model.inputs[0].dtype or "float32")
-        bar = _progress_bar(n, progress)
-        try:
-            for start in range(0, n, batch_size):
-                stop = min(n, start + batch_size)
-                outs = probe(x[start:stop].astype(dtype, copy=False), training=False)
-                if not isinstance(outs, (list, tuple)):
-                    outs = [outs]
-                for (row, ref, how), out in zip(probes, outs):
-                    _accumulate(row, np.asarray(out), _reorder(ref[start:stop], how), rtol, atol)
-                if bar is not None:
-                    bar.update(stop - start)
-        finally:
-            if bar is not None:
-                bar.close()
-        for row, _, _ in probes:
-            if row.mismatched:
-                row.status = "MISMATCH"
+
+        def compare(start: int, stop: int) -> None:
+            outs = probe(x[start:stop].astype(dtype, copy=False), training=False)
+            if not isinstance(outs, (list, tuple)):
+                outs = [outs]
+            for (row, ref, how), out in zip(probes, outs):
+                _accumulate(row, np.asarray(out), _reorder(ref[start:stop], how), rtol, atol)
+
+        _in_batches(n, batch_size, progress, compare, [row for row, _, _ in probes])
     return CheckReport(model_path, ref_path, rows, float(rtol), float(atol), n, batch_size, notes)
+
+
+def _in_batches(n: int, batch_size: int, progress: bool | None, compare: Any, rows: list[CheckRow]) -> None:
+    """Call ``compare(start, stop)`` batch by batch (with the progress bar), then mark the rows
+    with values out of tolerance."""
+    bar = _progress_bar(n, progress)
+    try:
+        for start in range(0, n, batch_size):
+            stop = min(n, start + batch_size)
+            compare(start, stop)
+            if bar is not None:
+                bar.update(stop - start)
+    finally:
+        if bar is not None:
+            bar.close()
+    for row in rows:
+        if row.mismatched:
+            row.status = "MISMATCH"
 
 
 def _accumulate(row: CheckRow, out: np.ndarray, ref: np.ndarray, rtol: float, atol: float) -> None:
