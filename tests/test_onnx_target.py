@@ -872,3 +872,28 @@ def test_migrate_command_writes_onnx_and_check_passes(tmp_path):
         env=env,
     )
     assert nhwc.returncode == 2 and "input_layout must be 'nchw'" in nhwc.stderr
+
+
+@st.composite
+def pool3d_graphs(draw):
+    ws = draw(st.tuples(*[st.integers(1, 3)] * 3))
+    strides = draw(st.tuples(*[st.integers(1, 3)] * 3))
+    ignore_border = draw(st.booleans())
+    pads = tuple(draw(st.integers(0, w - 1)) for w in ws) if ignore_border else (0, 0, 0)
+    mode = draw(st.sampled_from(["max", "sum", "average_inc_pad", "average_exc_pad"]))
+    size = tuple(max(w, draw(st.integers(1, 6))) for w in ws)
+    g = Graph()
+    g.add("input", "x", attrs={"shape": (2, *size)})
+    attrs = {"ws": ws, "strides": strides, "pads": pads, "ignore_border": ignore_border, "mode": mode}
+    g.add("pool", "pool", ["x"], attrs=attrs)
+    g.outputs = ["pool"]
+    return g, np.random.default_rng(draw(st.integers(0, 2**32 - 1))).standard_normal((2, 2, *size)).astype(
+        np.float32
+    )
+
+
+@settings(max_examples=30, deadline=None)
+@given(pool3d_graphs())
+def test_random_pool_3d_agrees_with_the_reference_semantics(problem):
+    graph, x = problem
+    assert_agrees_with_numpy_runner(graph, {"x": x})
