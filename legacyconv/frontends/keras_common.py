@@ -505,14 +505,8 @@ class _Builder:
 
     def _apply(self, layer: KerasLayer, inputs: list[str], node_name: str, reference: str) -> str:
         if layer.class_name in _MODEL_CLASSES:
-            inner_cfg = {
-                "class_name": layer.class_name,
-                "config": layer.config.get("layers")
-                if layer.class_name == "Sequential"
-                and "layers" in layer.config
-                and "input_layers" not in layer.config
-                else layer.config,
-            }
+            # a Keras-1 nested Sequential's bare list was wrapped as {"layers": [...]} by layers_of
+            inner_cfg = {"class_name": layer.class_name, "config": layer.config}
             _, entries, _ = _layer_list(inner_cfg)
             names = [str(e.get("name") or (e.get("config") or {}).get("name")) for e in entries]
             inner_weights = _split_weights(layer.weights, names, self.keras)
