@@ -627,6 +627,11 @@ def test_bad_arguments():
         to_onnx(42)
     with pytest.raises(LegacyconvError, match="no such model file"):
         OnnxRunner("/nonexistent/model.onnx")
+    passthrough = Graph()
+    passthrough.add("input", "x", attrs={"shape": (3,)})
+    passthrough.outputs = ["x"]
+    with pytest.raises(LegacyconvError, match="are its inputs unchanged"):
+        to_onnx(passthrough)
     runner = OnnxRunner(to_onnx(graph))
     with pytest.raises(LegacyconvError, match="no array for the model inputs"):
         runner.run({}, ["probs"])

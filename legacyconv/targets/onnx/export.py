@@ -145,6 +145,12 @@ def to_onnx(
     wanted = list(dict.fromkeys(graph.outputs))
     if expose_layers:
         wanted += [n.name for n in graph.topological_order() if n.reference and n.name not in wanted]
+    passthrough = [name for name in graph.outputs if graph.nodes[name].op == "input"]
+    if passthrough:
+        raise LegacyconvError(
+            f"the graph outputs {passthrough} are its inputs unchanged; an ONNX model cannot output a tensor "
+            "under its input's name"
+        )
     wanted = [name for name in wanted if graph.nodes[name].op != "input"]
     outputs = [_value_info(onnx, n, graph.nodes[n].dtype, graph.nodes[n].shape or ()) for n in wanted]
     onnx_graph = onnx.helper.make_graph(b.nodes, graph.name, inputs, outputs, b.initializers)
