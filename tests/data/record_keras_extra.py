@@ -160,14 +160,17 @@ def keras2_models():
         Average,
         AveragePooling1D,
         AveragePooling3D,
+        Concatenate,
         Conv1D,
         Conv2D,
         Conv3D,
         Cropping1D,
+        Cropping2D,
         Cropping3D,
         Dense,
         Flatten,
         GaussianNoise,
+        GlobalAveragePooling2D,
         GlobalAveragePooling3D,
         GlobalMaxPooling1D,
         Input,
@@ -185,6 +188,7 @@ def keras2_models():
         UpSampling1D,
         UpSampling3D,
         ZeroPadding1D,
+        ZeroPadding2D,
         ZeroPadding3D,
     )
     from keras.models import Model, Sequential
@@ -280,7 +284,33 @@ def keras2_models():
             ],
         )
 
-    return {"k2x_seq": seq, "k2x_volume": volume, "k2x_image": image}
+    def nested(name, out, rng, seed):
+        tower = Sequential(name="tower")
+        tower.add(Conv2D(4, (3, 3), padding="same", activation="relu", input_shape=(2, 8, 8), name="t_conv"))
+        tower.add(GlobalAveragePooling2D(name="t_gap"))
+        inner_in = Input(shape=(4,), name="h_in")
+        head = Model(inner_in, Dense(3, activation="tanh", name="h_fc")(inner_in), name="head")
+        inp = Input(shape=(2, 8, 8), name="pair")
+        left = tower(inp)
+        right = tower(
+            Cropping2D(((1, 1), (2, 0)), name="crop")(ZeroPadding2D(((1, 1), (0, 2)), name="pad")(inp))
+        )
+        shared = Dense(4, name="shared_fc")
+        merged = Concatenate(name="cat")([head(shared(left)), head(shared(right))])
+        finish(
+            Model(inp, merged),
+            name,
+            out,
+            rng,
+            seed=seed,
+            train=False,
+            covers=[
+                "Keras 2 nested Sequential applied twice; nested functional Model applied twice; a Dense shared "
+                "by two applications (_node1 keys); ZeroPadding2D / Cropping2D asymmetric; GlobalAveragePooling2D"
+            ],
+        )
+
+    return {"k2x_seq": seq, "k2x_volume": volume, "k2x_image": image, "k2x_nested": nested}
 
 
 def build_one(build, name, outdir):
