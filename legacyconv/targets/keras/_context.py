@@ -88,6 +88,8 @@ class KerasBuild:
         self._names: set[str] = set()
         #: legacyconv layers the model needs (none today): (node, layer class, why)
         self.fallbacks: list[tuple[str, str, str]] = []
+        #: activation nodes computed inside the layer of their input (see activation.fuse_activation)
+        self.fused: set[str] = set()
 
     # --- names -----------------------------------------------------------------------
     def name(self, node: Node | str, suffix: str = "") -> str:

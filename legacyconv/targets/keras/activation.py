@@ -17,7 +17,7 @@ from ..._errors import LegacyconvError
 from ...graph import Node
 from ._context import KerasBuild, Perm, emits
 
-__all__ = ["KERAS_ACTIVATIONS", "activation_layers"]
+__all__ = ["KERAS_ACTIVATIONS", "activation_layers", "fuse_activation"]
 
 #: graph activation fn -> the Keras 3 activation computing the same function
 KERAS_ACTIVATIONS = {
@@ -53,11 +53,32 @@ def activation_layers(b: KerasBuild, fn: str, name: str, attrs: dict[str, Any], 
     raise LegacyconvError(f"{source}: activation {fn!r} has no stock Keras 3 layer")
 
 
+def fuse_activation(b: KerasBuild, node: Node) -> tuple[str | None, str]:
+    """The Keras activation to compute inside ``node``'s layer, and that layer's name.
+
+    When the only reader of ``node`` (a conv or dense without a reference of its own, not a graph
+    output) is an elementwise activation Keras has under the same name, the layer applies it
+    (``Conv2D(activation='relu')``), takes the activation node's name, and the activation node
+    emits nothing. Otherwise ``(None, name of node)``.
+    """
+    readers = b.graph.consumers(node.name)
+    if node.reference or node.name in b.graph.outputs or len(readers) != 1:
+        return None, b.name(node)
+    act = readers[0]
+    if act.op != "activation" or act.inputs != (node.name,) or act.attrs.get("fn") not in KERAS_ACTIVATIONS:
+        return None, b.name(node)
+    b.fused.add(act.name)
+    return KERAS_ACTIVATIONS[act.attrs["fn"]], b.name(act)
+
+
 @emits("activation")
 def emit_activation(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
-    """``activation`` → Activation / Softmax / ReLU / ELU / LeakyReLU / Rescaling + ReLU."""
+    """``activation`` → Activation / Softmax / ReLU / ELU / LeakyReLU / Rescaling + ReLU (or
+    nothing: computed by the conv / dense layer before it)."""
     fn = node.attrs["fn"]
     x, perm = b.held(node.inputs[0])
+    if node.name in b.fused:
+        return x, perm
     if fn in ("softmax", "log_softmax"):
         legacy_axis = int(node.attrs.get("axis", -1)) % len(perm)
         axis = perm.index(legacy_axis)

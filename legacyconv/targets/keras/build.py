@@ -99,7 +99,8 @@ def emit(graph: Graph, *, input_layout: str = "nhwc") -> KerasMigration:
         else:
             before = {id(t) for t in b.known_tensors()}
             tensor, perm = EMITTERS[node.op](b, node)
-            if id(tensor) in before and (node.reference or node.name in outputs):
+            fused = node.name in b.fused  # computed (and named) by its input's layer
+            if id(tensor) in before and not fused and (node.reference or node.name in outputs):
                 tensor = keras.layers.Identity(name=b.name(node))(tensor)
         expected = _permuted(node.shape, perm)
         got = tuple(tensor.shape)

@@ -17,6 +17,7 @@ import numpy as np
 from ..._errors import LegacyconvError
 from ...graph import Node
 from ._context import KerasBuild, Perm, channels_last_perm, emits
+from .activation import fuse_activation
 
 __all__ = ["channel_bias", "crop_layer", "dilate_kernel", "pad_layer"]
 
@@ -76,17 +77,25 @@ def emit_conv(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
     if any(p for pair in pads for p in pair):
         x = pad_layer(b, b.name(node, "pad"), pads)(x)
     n_out, n_in = int(w.shape[0]), int(w.shape[1]) * groups
-    common = dict(strides=strides, padding="valid", dilation_rate=dilations, use_bias=bias is not None)
+    activation, name = fuse_activation(b, node)
+    common = dict(
+        strides=strides,
+        padding="valid",
+        dilation_rate=dilations,
+        use_bias=bias is not None,
+        activation=activation,
+        name=name,
+    )
     spatial_first = (*range(2, 2 + rank), 1, 0)
     if groups > 1 and groups == n_in and w.shape[1] == 1 and rank in (1, 2):
         mult = n_out // n_in
         cls = b.layers.DepthwiseConv1D if rank == 1 else b.layers.DepthwiseConv2D
-        layer = cls(w.shape[2:], depth_multiplier=mult, name=b.name(node), **common)
+        layer = cls(w.shape[2:], depth_multiplier=mult, **common)
         # Theano's group-major output o = g * mult + m is Keras' depthwise channel g * mult + m
         kernel = w.reshape((n_in, mult) + w.shape[2:]).transpose(*range(2, 2 + rank), 0, 1)
     else:
         cls = {1: b.layers.Conv1D, 2: b.layers.Conv2D, 3: b.layers.Conv3D}[rank]
-        layer = cls(n_out, w.shape[2:], groups=groups, name=b.name(node), **common)
+        layer = cls(n_out, w.shape[2:], groups=groups, **common)
         kernel = w.transpose(spatial_first)
     weights = [kernel] if bias is None else [kernel, bias]
     return b.apply(layer, x, weights), channels_last_perm(rank + 2)

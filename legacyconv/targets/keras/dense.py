@@ -12,6 +12,7 @@ import numpy as np
 
 from ...graph import Node
 from ._context import KerasBuild, Perm, emits, identity_perm
+from .activation import fuse_activation
 
 __all__: list[str] = []
 
@@ -26,7 +27,8 @@ def emit_dense(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
     held = b.perm(src)
     perm = held if held[-1] == rank - 1 else identity_perm(rank)
     x = b.get(src, perm)
-    layer = b.layers.Dense(int(w.shape[1]), use_bias=bias is not None, name=b.name(node))
+    activation, name = fuse_activation(b, node)
+    layer = b.layers.Dense(int(w.shape[1]), use_bias=bias is not None, activation=activation, name=name)
     return b.apply(layer, x, [w] if bias is None else [w, bias]), perm
 
 
