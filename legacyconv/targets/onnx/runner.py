@@ -20,7 +20,7 @@ import numpy as np
 
 from ..._errors import LegacyconvError
 from ...io._atomic import PathLike, atomic_write
-from ..keras.runner import Binding
+from .. import Binding
 from ._imports import import_onnx, import_onnxruntime
 from .export import METADATA_KEY, SIDECAR_FORMAT
 
@@ -59,16 +59,6 @@ def read_sidecar(model: Any) -> dict[str, Any] | None:
     if not isinstance(sidecar, dict) or sidecar.get("format") != SIDECAR_FORMAT:
         raise LegacyconvError(f"the ONNX model's {METADATA_KEY!r} metadata is not a {SIDECAR_FORMAT}")
     return sidecar
-
-
-def _binding(d: Mapping[str, Any]) -> Binding:
-    return Binding(
-        str(d["node"]),
-        d.get("reference"),
-        str(d["layer"]),
-        tuple(int(v) for v in d["perm"]),
-        tuple(None if v is None else int(v) for v in d.get("shape", ())),
-    )
 
 
 def _value_shape(value: Any) -> tuple[int | None, ...]:
@@ -142,7 +132,7 @@ class OnnxRunner:
             )
         self.sidecar = read_sidecar(model) or _plain_sidecar(model)
         #: the reachable graph nodes, topological order
-        self.nodes = [_binding(d) for d in self.sidecar["nodes"]]
+        self.nodes = [Binding.from_record(d) for d in self.sidecar["nodes"]]
         by_node = {b.node: b for b in self.nodes}
         self.inputs = [by_node[d["node"]] for d in self.sidecar["inputs"]]
         self.outputs = [by_node[d["node"]] for d in self.sidecar["outputs"]]
