@@ -428,3 +428,21 @@ def test_conv_transpose_3d_against_a_scatter_reference(strides, dilations, pads,
     got = KerasRunner(emit(g)).run({"x": x}, ["y"])["y"]
     want = _scatter_transpose(x.astype(np.float64), w.astype(np.float64), strides, dilations, pads, out_size)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("conv_has_reference", [False, True])
+def test_activation_runs_inside_the_conv_layer_when_nothing_else_reads_the_conv(
+    conv_has_reference: bool,
+) -> None:
+    g = Graph(name="fuse")
+    x = g.add("input", "x", attrs={"shape": (2, 5, 5)})
+    ref = "layer01_c" if conv_has_reference else None
+    c = g.add("conv", "c/conv", [x], weights={"W": _rand(3, 2, 3, 3), "b": _rand(3)}, reference=ref)
+    y = g.add("activation", "c", [c], attrs={"fn": "relu"}, reference="layer02_c")
+    g.outputs = [y]
+    kinds = {layer.name: type(layer).__name__ for layer in emit(g).model.layers}
+    if conv_has_reference:  # the conv output is compared on its own: two layers
+        assert kinds["c__conv"] == "Conv2D" and kinds["c"] == "Activation"
+    else:
+        assert kinds["c"] == "Conv2D" and "c__conv" not in kinds
+    _assert_same(g, {"x": _rand(2, 2, 5, 5)})
