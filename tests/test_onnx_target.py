@@ -619,6 +619,17 @@ def test_names_dynamic_batch_metadata_and_standard_opset(tmp_path):
         save(model, path)
 
 
+def test_an_onnx_model_without_the_sidecar_reaches_its_inputs_and_outputs():
+    model = to_onnx(image_graph())
+    del model.metadata_props[:]
+    runner = OnnxRunner(model)
+    assert read_sidecar(model) is None
+    assert [b.node for b in runner.inputs] == ["img"] and [b.node for b in runner.outputs] == ["probs"]
+    assert runner.outputs[0].shape == (None, 16)
+    x = rand(2, 3, 9, 8)
+    np.testing.assert_allclose(runner.run({"img": x}, ["probs"])["probs"].sum(axis=1), 1.0, rtol=1e-5)
+
+
 def test_bad_arguments():
     graph = image_graph()
     with pytest.raises(LegacyconvError, match="opset must be an integer from 17"):
