@@ -44,7 +44,7 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def test_the_zoo_is_there() -> None:
-    assert len(MODELS) == 13
+    assert len(MODELS) >= 13  # the 13 zoo models, plus recordings of layers the zoo lacks
 
 
 @pytest.mark.parametrize("name", MODELS)
