@@ -65,7 +65,8 @@ def test_zoo_model_has_only_stock_layers(name: str, migrated: dict[str, Path]) -
         config = json.loads(zf.read("config.json"))
         sidecar = json.loads(zf.read("legacyconv.json"))
     modules = {layer["module"] for layer in config["config"]["layers"]}
-    assert modules <= {"keras.layers"}, modules
+    # stock layers, and Keras' own ops where Keras traces them (an Embedding's mask_zero: NotEqual)
+    assert all(m == "keras.layers" or m.startswith("keras.src.ops.") for m in modules), modules
     assert sidecar["fallback_layers"] == []
     assert "legacyconv" not in json.dumps(config)
 
