@@ -19,9 +19,12 @@ from legacyconv.graph.numpy_runner import EVALUATORS, run_graph
 
 h5py = pytest.importorskip("h5py")
 
-ZOO = Path(__file__).parent / "data" / "keras_zoo"
+DATA = Path(__file__).parent / "data"
+ZOO = DATA / "keras_zoo"  # the shared zoo
+EXTRA = DATA / "keras_extra"  # recorded here by tests/data/record_keras_extra.py
 LENET = Path(__file__).parents[1] / "legacyconv" / "examples" / "keras1_theano_lenet.h5"
-MODELS = sorted(p.name[: -len("_reference.npz")] for p in ZOO.glob("*_reference.npz"))
+FOLDER = {p.name[: -len("_reference.npz")]: p.parent for d in (ZOO, EXTRA) for p in d.glob("*_reference.npz")}
+MODELS = sorted(FOLDER)
 #: ops that only move or copy values: their outputs must equal Theano's exactly
 REARRANGING = {
     "identity",
@@ -37,15 +40,16 @@ REARRANGING = {
 
 
 def model_files(name: str) -> tuple[Path, Path | None]:
-    if (ZOO / f"{name}.h5").exists():
-        return ZOO / f"{name}.h5", None
-    return ZOO / f"{name}.json", ZOO / f"{name}_weights.h5"
+    folder = FOLDER[name]
+    if (folder / f"{name}.h5").exists():
+        return folder / f"{name}.h5", None
+    return folder / f"{name}.json", folder / f"{name}_weights.h5"
 
 
 def load_zoo(name: str):
     path, weights = model_files(name)
     graph = load_graph(path, weights=weights)
-    ref = np.load(ZOO / f"{name}_reference.npz")
+    ref = np.load(FOLDER[name] / f"{name}_reference.npz")
     return graph, {k: ref[k] for k in ref.files}
 
 
@@ -69,7 +73,7 @@ def test_zoo_model_reproduces_every_reference_key(name):
 def _layer_cases():
     cases = []
     for name in MODELS:
-        meta = json.loads((ZOO / f"{name}_reference.json").read_text())
+        meta = json.loads((FOLDER[name] / f"{name}_reference.json").read_text())
         classes = {}
         for layer in meta["layer_classes"]:
             classes[layer["name"]] = layer["class"]
@@ -424,15 +428,15 @@ def test_refusals_happen_before_any_framework_is_imported(tmp_path):
 # --- inspect / load_weights: roles and layer tables from the translators --------------------------
 
 
-@pytest.mark.parametrize("name", [m for m in MODELS if (ZOO / f"{m}.h5").exists()])
+@pytest.mark.parametrize("name", [m for m in MODELS if (FOLDER[m] / f"{m}.h5").exists()])
 def test_inspect_every_zoo_model_file(name, capsys):
     from legacyconv.cli import main
 
     # the nested Sequential of k1_siamese_tower crashed `inspect` with exit 3 ('list' has no .get)
-    assert main(["inspect", str(ZOO / f"{name}.h5")]) == 0
+    assert main(["inspect", str(FOLDER[name] / f"{name}.h5")]) == 0
     out = capsys.readouterr().out
     assert "cannot migrate" not in out
-    meta = json.loads((ZOO / f"{name}_reference.json").read_text())
+    meta = json.loads((FOLDER[name] / f"{name}_reference.json").read_text())
     for layer in meta["layer_classes"]:
         assert layer["name"] in out and layer["class"] in out
 

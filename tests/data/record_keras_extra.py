@@ -1,11 +1,11 @@
 """Record small extra Keras-on-Theano models for layers the shared zoo does not cover.
 
 Run in a Theano lab venv (../shared/theano_lab/README.md); it builds the models of the Keras that is
-installed (Keras 1.2.2 -> ``k1x_*``, Keras 2.2.5 -> ``k2x_*``) into ``tests/data/keras_zoo/``::
+installed (Keras 1.2.2 -> ``k1x_*``, Keras 2.2.5 -> ``k2x_*``) into ``tests/data/keras_extra/``::
 
     export KERAS_BACKEND=theano THEANO_FLAGS="floatX=float32,blas.ldflags=,cxx=g++,base_compiledir=/work/lab/cache-F"
-    /work/lab/keras1/bin/python tests/data/record_keras_extra.py tests/data/keras_zoo
-    /work/lab/keras2/bin/python tests/data/record_keras_extra.py tests/data/keras_zoo
+    /work/lab/keras1/bin/python tests/data/record_keras_extra.py tests/data/keras_extra
+    /work/lab/keras2/bin/python tests/data/record_keras_extra.py tests/data/keras_extra
 
 Each model is saved, recorded and reloaded by ``keras_lab.finish`` (not trained: random weights,
 random biases), exactly like the shared zoo.
