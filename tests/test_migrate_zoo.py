@@ -21,15 +21,27 @@ pytest.importorskip("h5py")
 from legacyconv.migrate import migrate  # noqa: E402
 from legacyconv.regression import DEFAULT_ATOL, DEFAULT_RTOL, check  # noqa: E402
 
-ZOO = Path(__file__).parent / "data" / "keras_zoo"
-MODELS = sorted(p.name[: -len("_reference.npz")] for p in ZOO.glob("*_reference.npz"))
+DATA = Path(__file__).parent / "data"
+ZOO = DATA / "keras_zoo"  # the 13 shared zoo models
+#: model name -> its folder: the zoo, plus recordings of layers the zoo lacks (tests/data/keras_extra)
+FOLDERS = {
+    p.name[: -len("_reference.npz")]: p.parent
+    for folder in (ZOO, DATA / "keras_extra")
+    for p in folder.glob("*_reference.npz")
+}
+MODELS = sorted(FOLDERS)
 
 
 def _source(name: str) -> tuple[Path, Path | None]:
-    h5 = ZOO / f"{name}.h5"
+    folder = FOLDERS[name]
+    h5 = folder / f"{name}.h5"
     if h5.exists():
         return h5, None
-    return ZOO / f"{name}.json", ZOO / f"{name}_weights.h5"
+    return folder / f"{name}.json", folder / f"{name}_weights.h5"
+
+
+def _reference(name: str) -> Path:
+    return FOLDERS[name] / f"{name}_reference.npz"
 
 
 @pytest.fixture(scope="module")
@@ -44,12 +56,12 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def test_the_zoo_is_there() -> None:
-    assert len(MODELS) >= 13  # the 13 zoo models, plus recordings of layers the zoo lacks
+    assert len([n for n in MODELS if FOLDERS[n] == ZOO]) == 13
 
 
 @pytest.mark.parametrize("name", MODELS)
 def test_zoo_model_passes_check(name: str, migrated: dict[str, Path]) -> None:
-    ref = ZOO / f"{name}_reference.npz"
+    ref = _reference(name)
     report = check(migrated[name], ref, progress=False)
     assert report.rtol == DEFAULT_RTOL and report.atol == DEFAULT_ATOL
     assert report.passed, report.table()
@@ -102,7 +114,7 @@ _STANDALONE = textwrap.dedent(
 
 
 def test_zoo_models_load_and_run_without_legacyconv(migrated: dict[str, Path], tmp_path: Path) -> None:
-    jobs = [[str(migrated[n]), str(ZOO / f"{n}_reference.npz"), str(tmp_path / f"{n}.npy")] for n in MODELS]
+    jobs = [[str(migrated[n]), str(_reference(n)), str(tmp_path / f"{n}.npy")] for n in MODELS]
     proc = subprocess.run(
         [sys.executable, "-I", "-c", _STANDALONE, json.dumps(jobs)],
         cwd=tmp_path,
@@ -114,7 +126,7 @@ def test_zoo_models_load_and_run_without_legacyconv(migrated: dict[str, Path], t
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip().endswith(f"ok {len(MODELS)}")
     for name in MODELS:
-        with np.load(ZOO / f"{name}_reference.npz") as ref:
+        with np.load(_reference(name)) as ref:
             want = ref["output"]
         got = np.load(tmp_path / f"{name}.npy")
         if got.ndim == 4:  # image outputs are channels-last in the migrated model
