@@ -446,3 +446,14 @@ def test_activation_runs_inside_the_conv_layer_when_nothing_else_reads_the_conv(
     else:
         assert kinds["c"] == "Conv2D" and "c__conv" not in kinds
     _assert_same(g, {"x": _rand(2, 2, 5, 5)})
+
+
+def test_a_node_no_output_reads_is_left_out() -> None:
+    g = Graph(name="dead")
+    x = g.add("input", "x", attrs={"shape": (4,)})
+    g.add("activation", "unused", [x], attrs={"fn": "tanh"}, reference="layer01_unused")
+    y = g.add("activation", "y", [x], attrs={"fn": "relu"}, reference="layer02_y")
+    g.outputs = [y]
+    built = emit(g)
+    assert [r["node"] for r in built.sidecar["nodes"]] == ["x", "y"]
+    assert KerasRunner(built).run({"x": np.ones((1, 4), np.float32)}, ["y"])["y"].shape == (1, 4)

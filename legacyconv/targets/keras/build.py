@@ -133,6 +133,9 @@ def emit(graph: Graph, *, input_layout: str = "nhwc") -> KerasMigration:
     model = keras.Model(
         inputs if len(inputs) > 1 else inputs[0], outs if len(outs) > 1 else outs[0], name=model_name
     )
+    # nodes no output depends on have no layer in the model: nothing of theirs can be compared
+    in_model = {layer.name for layer in model.layers}
+    records = [r for r in records if r["layer"] in in_model]
     sidecar = {
         "format": SIDECAR_FORMAT,
         "version": 1,
