@@ -29,6 +29,7 @@ SEEDS = {
     "k2x_seq": 8201,
     "k2x_volume": 8202,
     "k2x_image": 8203,
+    "k2x_nested": 8204,
 }
 
 
