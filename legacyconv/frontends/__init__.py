@@ -119,6 +119,15 @@ def load_graph(path: PathLike, *, weights: PathLike | None = None) -> Graph:
     UnsupportedLayerError
         A layer, argument or backend that cannot be reproduced (named in the message). Raised
         before any framework is imported.
+
+    Examples
+    --------
+    >>> from legacyconv.io import example_files
+    >>> graph = load_graph(example_files()["keras1_theano_lenet.h5"])
+    >>> graph.meta["references"]["layer02_convolution2d_2"], graph["convolution2d_2/conv"].attrs["pads"]
+    ('convolution2d_2', ((1, 1), (1, 1)))
+    >>> graph[graph.outputs[0]].shape
+    (None, 10)
     """
     kfile = read_keras_file(path, weights)
     if kfile.config is None:
