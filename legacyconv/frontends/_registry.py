@@ -38,6 +38,8 @@ class Translator:
     class_name: str
     fn: Callable[[LayerCall], str]
     doc: str
+    #: False for a class that is recognised only to be refused with a specific reason
+    supported: bool = True
 
 
 #: ``(keras major version, layer class name)`` -> :class:`Translator`
@@ -45,9 +47,13 @@ TRANSLATORS: dict[tuple[int, str], Translator] = {}
 
 
 def translates(
-    *class_names: str, keras: Iterable[int] = (1, 2)
+    *class_names: str, keras: Iterable[int] = (1, 2), supported: bool = True
 ) -> Callable[[Callable[[LayerCall], str]], Callable[[LayerCall], str]]:
-    """Register the decorated function as the translator of ``class_names`` for the Keras versions ``keras``."""
+    """Register the decorated function as the translator of ``class_names`` for the Keras versions ``keras``.
+
+    ``supported=False`` registers a function that only raises, with the reason the class cannot
+    be migrated; such classes are not listed by :func:`supported_layers`.
+    """
     versions = tuple(keras)
 
     def deco(fn: Callable[[LayerCall], str]) -> Callable[[LayerCall], str]:
@@ -56,7 +62,7 @@ def translates(
             for name in class_names:
                 if (major, name) in TRANSLATORS:
                     raise RuntimeError(f"Keras {major} layer class {name!r} has two translators")
-                TRANSLATORS[(major, name)] = Translator(major, name, fn, doc)
+                TRANSLATORS[(major, name)] = Translator(major, name, fn, doc, supported)
         return fn
 
     return deco
@@ -71,7 +77,7 @@ def translator_for(keras: int, class_name: str) -> Translator | None:
 def supported_layers(keras: int) -> list[str]:
     """The layer classes of Keras ``keras``.x that legacyconv translates, sorted."""
     _load_translators()
-    return sorted(name for major, name in TRANSLATORS if major == keras)
+    return sorted(name for (major, name), t in TRANSLATORS.items() if major == keras and t.supported)
 
 
 def _load_translators() -> None:

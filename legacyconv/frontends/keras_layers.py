@@ -20,9 +20,9 @@ from .keras_common import KerasLayer, LayerCall, emit_spatial, pairs
     "SpatialDropout3D",
     "GaussianNoise",
     "GaussianDropout",
-    "AlphaDropout",
     "ActivityRegularization",
 )
+@translates("AlphaDropout", keras=(2,))
 def identity(call: LayerCall) -> str:
     """The identity: noise and dropout only act in training."""
     return call.out("identity", call.inputs)

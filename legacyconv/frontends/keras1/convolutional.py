@@ -142,7 +142,7 @@ def deconvolution2d(call: LayerCall) -> str:
     return y
 
 
-@translates("SeparableConvolution2D", keras=(1,))
+@translates("SeparableConvolution2D", keras=(1,), supported=False)
 def separable_convolution2d(call: LayerCall) -> str:
     """Refused: Keras 1.2.2 implemented SeparableConvolution2D on TensorFlow only."""
     raise call.fail("Keras 1.2.2 ran SeparableConvolution2D only on TensorFlow: no Theano model can hold one")
