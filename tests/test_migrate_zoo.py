@@ -150,3 +150,18 @@ def test_savedmodel_export(tmp_path: Path) -> None:
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
     with pytest.raises(Exception, match="exists"):
         migrate(model, tmp_path / "m2.keras", export_savedmodel=out)
+
+
+def test_cli_migrate_json_with_weights_then_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from legacyconv.cli import EXIT_BAD_INPUT, EXIT_OK, main
+
+    arch, weights = _source("k1_json_functional")
+    out = tmp_path / "m.keras"
+    assert main(["migrate", str(arch), "--weights", str(weights), "-o", str(out)]) == EXIT_OK
+    assert capsys.readouterr().out.startswith(f"wrote {out}")
+    assert main(["check", str(out), str(_reference("k1_json_functional"))]) == EXIT_OK
+    assert "PASS" in capsys.readouterr().out
+    # the weights file alone: an error saying to pass the architecture
+    assert main(["migrate", str(weights), "-o", str(tmp_path / "w.keras")]) == EXIT_BAD_INPUT
+    assert "--weights" in capsys.readouterr().err
+    assert not (tmp_path / "w.keras").exists()
