@@ -28,6 +28,7 @@ from golden import cases, tolerance
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
+from onnx.reference import ReferenceEvaluator  # noqa: E402
 
 from legacyconv.targets.onnx import OnnxRunner, read_sidecar, save, to_onnx  # noqa: E402
 
@@ -151,7 +152,7 @@ def test_every_golden_family_is_there():
 
 
 @pytest.mark.parametrize("case", GOLDEN, ids=[c["name"] for c in GOLDEN])
-def test_golden_case_through_onnx_runtime_equals_theano(case):
+def test_golden_case_through_onnx_runtime_and_the_onnx_reference_equals_theano(case):
     build = BUILDERS[case["op"]]
     originals = [a.copy() for a in case["inputs"]]
     if "error" in case:
@@ -166,9 +167,13 @@ def test_golden_case_through_onnx_runtime_equals_theano(case):
     assert out_type.elem_type == onnx.helper.np_dtype_to_tensor_dtype(case["dtype"])
     # weights (and helper constants such as sum pooling's ones) stay in the legacy dtype
     assert {init.data_type for init in model.graph.initializer} <= {out_type.elem_type}
+    # the ONNX specification's own reference implementation runs every model, float64 included
+    (spec,) = ReferenceEvaluator(model).run(None, {"x": x})
+    assert spec.dtype == case["dtype"] and spec.shape == expected.shape
+    np.testing.assert_allclose(spec, expected, **tolerance(spec.dtype, expected))
     if case["dtype"] == np.float64:
-        # ONNX Runtime's CPU provider has no double Conv/AveragePool: the float64 model is valid
-        # ONNX (checked above); its geometry is checked in float32 against Theano's float64 answer.
+        # ONNX Runtime's CPU provider has no double Conv/AveragePool: there the geometry is
+        # checked in float32 against Theano's float64 answer.
         graph = as_float32_case(build(*case["inputs"], **case["kwargs"]))
         x = x.astype(np.float32)
     out = OnnxRunner(to_onnx(graph)).run({"x": x}, graph.outputs)[graph.outputs[0]]
@@ -463,7 +468,8 @@ def rnn_weights(cell: str, features: int, units: int) -> dict:
 @pytest.mark.parametrize(
     "act, rec", [("tanh", "hard_sigmoid"), ("linear", "sigmoid"), ("relu", "hard_sigmoid")]
 )
-def test_recurrent_layers_follow_keras_equations(cell, go_backwards, return_sequences, act, rec):
+@pytest.mark.parametrize("unroll", [False, True])
+def test_recurrent_layers_follow_keras_equations(cell, go_backwards, return_sequences, act, rec, unroll):
     units, features, steps = 5, 3, 6
     weights = rnn_weights(cell, features, units)
     attrs = {
@@ -479,7 +485,9 @@ def test_recurrent_layers_follow_keras_equations(cell, go_backwards, return_sequ
     g.add("rnn", "rnn", ["seq"], attrs=attrs, weights=weights)
     g.outputs = ["rnn"]
     x = rand(4, steps, features)
-    out = run_onnx(g, {"seq": x})["rnn"]
+    out = run_onnx(g, {"seq": x}, unroll_rnn=unroll)["rnn"]
+    ops = {n.op_type for n in to_onnx(g, unroll_rnn=unroll).graph.node}
+    assert ("MatMul" in ops) == unroll and bool(ops & {"RNN", "GRU", "LSTM"}) != unroll
     expected = keras_rnn(
         x,
         weights["kernel"],
@@ -690,21 +698,25 @@ def test_onnx_and_keras_models_of_one_graph_agree():
 # --- the zoo: real Keras 1 / Keras 2 models on Theano -----------------------------------------
 
 ZOO_DIR = Path(__file__).parent / "data" / "keras_zoo"
-ZOO = sorted(p.name[: -len("_reference.npz")] for p in ZOO_DIR.glob("*_reference.npz"))
+EXTRA_DIR = Path(__file__).parent / "data" / "keras_extra"  # recorded for this project (its README)
+ZOO = sorted(
+    p.name[: -len("_reference.npz")] for d in (ZOO_DIR, EXTRA_DIR) for p in d.glob("*_reference.npz")
+)
 EXAMPLES = Path(legacyconv.__file__).parent / "examples"
 
 
 def zoo_files(stem: str) -> tuple[Path, Path | None, Path]:
     if stem == "keras1_theano_lenet":  # the bundled example
         return EXAMPLES / f"{stem}.h5", None, EXAMPLES / f"{stem}_reference.npz"
-    h5 = ZOO_DIR / f"{stem}.h5"
-    if h5.exists():
-        return h5, None, ZOO_DIR / f"{stem}_reference.npz"
-    return ZOO_DIR / f"{stem}.json", ZOO_DIR / f"{stem}_weights.h5", ZOO_DIR / f"{stem}_reference.npz"
+    d = ZOO_DIR if (ZOO_DIR / f"{stem}_reference.npz").exists() else EXTRA_DIR
+    if (d / f"{stem}.h5").exists():
+        return d / f"{stem}.h5", None, d / f"{stem}_reference.npz"
+    return d / f"{stem}.json", d / f"{stem}_weights.h5", d / f"{stem}_reference.npz"
 
 
 def test_the_zoo_is_there():
-    assert len(ZOO) >= 13  # the 13 shared zoo models and the extra recordings (tests/data/README.md)
+    assert len([s for s in ZOO if (ZOO_DIR / f"{s}_reference.npz").exists()]) == 13
+    assert "k1x_masked_rnn" in ZOO
 
 
 @pytest.mark.parametrize("stem", ZOO + ["keras1_theano_lenet"])
@@ -913,3 +925,27 @@ def pool3d_graphs(draw):
 def test_random_pool_3d_agrees_with_the_reference_semantics(problem):
     graph, x = problem
     assert_agrees_with_numpy_runner(graph, {"x": x})
+
+
+#: models the ``onnx`` package's reference implementation cannot run, and why
+REFERENCE_GAPS = dict.fromkeys(
+    ("k1_text_pool1d", "k2x_seq"), "onnx.reference's GlobalMaxPool reduces a (N, C, T) input to (N, 1)"
+)
+
+
+@pytest.mark.parametrize("stem", ZOO + ["keras1_theano_lenet"])
+def test_zoo_model_through_the_onnx_reference_implementation(stem):
+    """The ``onnx`` package's own reference implementation of the operators (independent of ONNX
+    Runtime) reproduces Theano's output; recurrent layers unrolled, because its LSTM/GRU/RNN
+    ignore the ``activations`` attribute."""
+    model_path, weights, reference = zoo_files(stem)
+    model = to_onnx(model_path, weights=weights, unroll_rnn=True)
+    refs = np.load(reference)
+    (inp,) = model.graph.input
+    dtype = onnx.helper.tensor_dtype_to_np_dtype(inp.type.tensor_type.elem_type)
+    if stem in REFERENCE_GAPS:
+        pytest.skip(REFERENCE_GAPS[stem])
+    feeds = {inp.name: refs["input"].astype(dtype)}
+    (out,) = ReferenceEvaluator(model).run([model.graph.output[0].name], feeds)
+    ref = refs["output"]
+    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-5 * max(1.0, float(np.abs(ref).max())))

@@ -46,12 +46,15 @@ class OnnxBuilder:
         The model, shapes inferred.
     opset : int
         The default-domain opset the emitters write for.
+    options : dict, optional
+        Emitter options (``unroll_rnn``).
     """
 
-    def __init__(self, graph: Graph, opset: int) -> None:
+    def __init__(self, graph: Graph, opset: int, options: dict[str, Any] | None = None) -> None:
         self.onnx = import_onnx()
         self.graph = graph
         self.opset = opset
+        self.options = dict(options or {})
         self.nodes: list[Any] = []
         self.initializers: list[Any] = []
         self._used: set[str] = set(graph.nodes)

@@ -71,6 +71,7 @@ def to_onnx(
     input_layout: str = "nchw",
     opset: int = DEFAULT_OPSET,
     expose_layers: bool = False,
+    unroll_rnn: bool = False,
     check: bool = True,
 ) -> Any:
     """Translate a legacy model into an ``onnx.ModelProto`` with Theano's semantics.
@@ -90,6 +91,10 @@ def to_onnx(
         Add a graph output per legacy layer (every node with a ``reference``), named after the
         layer, so that ``legacyconv check`` compares layer by layer. The model's own outputs
         are always there.
+    unroll_rnn : bool
+        Write recurrent layers step by step (``MatMul``, elementwise ops) instead of ONNX's
+        ``RNN``/``GRU``/``LSTM`` with ``activations``, for runtimes that ignore that attribute.
+        Masked recurrent layers are always unrolled.
     check : bool
         Run ``onnx.checker.check_model(model, full_check=True)`` (on by default).
 
@@ -128,7 +133,7 @@ def to_onnx(
             f"(NHWC is for the Keras target). Received: input_layout={input_layout!r}"
         )
     graph = _as_graph(source, weights)
-    b = OnnxBuilder(graph, opset)
+    b = OnnxBuilder(graph, opset, {"unroll_rnn": bool(unroll_rnn)})
     inputs = []
     for node in graph.topological_order():
         if node.op == "input":

@@ -9,7 +9,9 @@ sequence before a forward pass (Keras returns the outputs in processing order).
 A masked layer (``Masking`` or ``Embedding(mask_zero=True)`` upstream) keeps its previous output
 and states at masked steps, which ONNX's operators cannot express (their ``sequence_lens`` only
 cuts trailing steps, and zeroes the outputs there): it is unrolled step by step with ``MatMul``
-and ``Where`` instead, in Keras' own gate order.
+and ``Where`` instead, in Keras' own gate order. ``to_onnx(..., unroll_rnn=True)`` unrolls every
+recurrent layer that way, for runtimes whose ``LSTM``/``GRU``/``RNN`` ignore the ``activations``
+attribute (the ``onnx`` package's own reference implementation does).
 """
 
 from __future__ import annotations
@@ -74,8 +76,8 @@ def _rnn(b: OnnxBuilder, node: Node, xs: list[str]) -> None:
     if cell not in _OPS:
         raise LegacyconvError(f"rnn cell must be 'simple', 'gru' or 'lstm'; got {cell!r}")
     origin = _mask_origin(b, node.inputs[0])
-    if origin is not None:
-        _unrolled(b, node, xs[0], _mask(b, origin))
+    if origin is not None or b.options.get("unroll_rnn"):
+        _unrolled(b, node, xs[0], None if origin is None else _mask(b, origin))
         return
     units = int(node.attrs["units"])
     dtype = b.in_dtype(node)
@@ -138,8 +140,9 @@ def _mask(b: OnnxBuilder, origin: Node) -> str:
     return b.step(origin, "mask", "Cast", [any_], to=b.onnx.TensorProto.BOOL)
 
 
-def _unrolled(b: OnnxBuilder, node: Node, x: str, mask: str) -> None:
-    """Keras' Theano ``rnn`` with a mask, one step at a time: masked steps keep output and states."""
+def _unrolled(b: OnnxBuilder, node: Node, x: str, mask: str | None) -> None:
+    """Keras' Theano ``rnn`` one step at a time (``MatMul``, elementwise ops, ``Where``): with a
+    ``mask``, masked steps keep the previous output and states."""
     cell = node.attrs["cell"]
     units = int(node.attrs["units"])
     steps = b.in_shape(node)[1]
@@ -163,6 +166,7 @@ def _unrolled(b: OnnxBuilder, node: Node, x: str, mask: str) -> None:
     h = b.step(node, "h0", "Expand", [b.const(node, "zero_state", np.zeros((1, units), dtype)), state_shape])
     c = h
     u = units
+    one = b.const(node, "one", 1.0, dtype)
     gates_rk = {
         "simple": [("R", rk)],
         "lstm": [("R", rk)],
@@ -209,16 +213,18 @@ def _unrolled(b: OnnxBuilder, node: Node, x: str, mask: str) -> None:
             )
             rh = b.step(node, f"{s}_rh", "MatMul", [b.step(node, f"{s}_rxh", "Mul", [rst, h]), rks["R_h"]])
             hh = act_of(act, b.step(node, f"{s}_hpre", "Add", [part(z, 2, f"{s}_x2"), rh]), f"{s}_hh")
-            # h = u * h + (1 - u) * hh, written as hh + u * (h - hh)
+            # h = u * h + (1 - u) * hh, in Keras' order of operations
             keep_old = b.step(node, f"{s}_uh", "Mul", [upd, h])
-            one = b.const(node, f"{s}_one", 1.0, dtype)
             new_part = b.step(node, f"{s}_nh", "Mul", [b.step(node, f"{s}_1mu", "Sub", [one, upd]), hh])
             h_new = b.step(node, f"{s}_h", "Add", [keep_old, new_part])
             c_new = c
-        keep = b.step(node, f"{s}_keep", "Gather", [mask, b.ints(node, f"{s}_mask_index", [t])], axis=1)
-        h = b.step(node, f"{s}_h_kept", "Where", [keep, h_new, h])
-        if cell == "lstm":
-            c = b.step(node, f"{s}_c_kept", "Where", [keep, c_new, c])
+        if mask is None:
+            h, c = h_new, c_new
+        else:
+            keep = b.step(node, f"{s}_keep", "Gather", [mask, b.ints(node, f"{s}_mask_index", [t])], axis=1)
+            h = b.step(node, f"{s}_h_kept", "Where", [keep, h_new, h])
+            if cell == "lstm":
+                c = b.step(node, f"{s}_c_kept", "Where", [keep, c_new, c])
         outs.append(h)
     if node.attrs.get("return_sequences"):
         seq = [
