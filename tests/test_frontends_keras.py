@@ -339,9 +339,15 @@ K2_W = {"c": [("c/kernel:0", np.ones((3, 3, 1, 2), np.float32))]}
         (K2_CONV, "tensorflow", "2.2.5", r"on the 'tensorflow' backend: .*it needs no migration"),
         (
             {**K2_CONV, "config": {**K2_CONV["config"], "data_format": "channels_last"}},
+            None,
+            "2.2.5",
+            r"records no backend and holds channels-last image layers .*needs no migration",
+        ),
+        (
+            {**K2_CONV, "config": {**K2_CONV["config"], "data_format": "channels_last"}},
             "theano",
             "2.2.5",
-            r"channels-last image layers .*needs no migration",
+            r"ran channels-last image layers .* on Theano: legacyconv migrates channels-first Theano models only",
         ),
         (K2_CONV, "theano", "2.3.1", r"Keras 2.3.1 is not supported"),
         (
@@ -534,3 +540,42 @@ def test_keras1_softmax_on_images_and_dense_on_images_are_refused(tmp_path):
     path = write_model(tmp_path / "b.h5", k1_sequential(k1_conv(), dense), weights)
     with pytest.raises(LegacyconvError, match=r"'d' \(Dense\): needs a flat \(features,\) input"):
         load_graph(path)
+
+
+def test_functional_model_with_two_outputs_keeps_their_order(tmp_path):
+    def inp(name):
+        return {
+            "name": name,
+            "class_name": "InputLayer",
+            "inbound_nodes": [],
+            "config": {"name": name, "batch_input_shape": [None, 3]},
+        }
+
+    dense = {
+        "name": "d",
+        "class_name": "Dense",
+        "inbound_nodes": [[["x", 0, 0]]],
+        "config": {"name": "d", "output_dim": 2, "activation": "tanh", "bias": True},
+    }
+    act = {
+        "name": "a",
+        "class_name": "Activation",
+        "inbound_nodes": [[["x", 0, 0]]],
+        "config": {"name": "a", "activation": "hard_sigmoid"},
+    }
+    config = {
+        "class_name": "Model",
+        "config": {
+            "name": "m",
+            "layers": [inp("x"), dense, act],
+            "input_layers": [["x", 0, 0]],
+            "output_layers": [["a", 0, 0], ["d", 0, 0]],
+        },
+    }
+    w, b = np.arange(6, dtype=np.float32).reshape(3, 2) / 10, np.array([0.5, -0.5], np.float32)
+    graph = load_graph(write_model(tmp_path / "m.h5", config, {"d": [("d_W", w), ("d_b", b)]}))
+    assert graph.outputs == ["a", "d"] and "output" not in graph.meta["references"]
+    x = np.linspace(-4, 4, 12, dtype=np.float32).reshape(4, 3)
+    out = run_graph(graph, {"x": x})
+    np.testing.assert_allclose(out["d"], np.tanh(x @ w + b), rtol=1e-6)
+    np.testing.assert_array_equal(out["a"], np.clip(0.2 * x + 0.5, 0, 1).astype(np.float32))

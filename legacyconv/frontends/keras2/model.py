@@ -16,10 +16,10 @@ _NO_MIGRATION = (
 def load_keras2(kfile: KerasFile) -> Graph:
     """The graph of a Keras 2.0-2.2.x model trained on Theano; TensorFlow or channels-last files are refused.
 
-    Decision: a Keras 2 file from the TensorFlow backend, or whose image layers are
-    ``channels_last``, is refused with a sentence saying it needs no migration (Keras 3 reads it).
-    A Keras 2 file that records no backend is treated as Theano only if its image layers are
-    channels-first.
+    Decision: a Keras 2 file from the TensorFlow (or CNTK) backend is refused with a sentence
+    saying it needs no migration (Keras 3 reads it as it is); so is one that records no backend
+    and has channels-last image layers. A Theano file with channels-last image layers is refused
+    too, but as unsupported: Theano flipped its kernels like any other.
     """
     version = kfile.keras_version or "2"
     minor = version.split(".")[1] if "." in version else "0"
@@ -32,8 +32,14 @@ def load_keras2(kfile: KerasFile) -> Graph:
             f"{kfile.path} was saved by Keras {version} on the {kfile.backend!r} backend: {_NO_MIGRATION}"
         )
     if _channels_last_images(kfile.config):
+        if kfile.backend is None:
+            raise UnsupportedLayerError(
+                f"{kfile.path} records no backend and holds channels-last image layers "
+                f"(data_format='channels_last'): a TensorFlow model, so {_NO_MIGRATION}"
+            )
         raise UnsupportedLayerError(
-            f"{kfile.path} holds channels-last image layers (data_format='channels_last'): {_NO_MIGRATION}"
+            f"{kfile.path} ran channels-last image layers (data_format='channels_last') on Theano: "
+            "legacyconv migrates channels-first Theano models only"
         )
     return build_graph(kfile, 2)
 
