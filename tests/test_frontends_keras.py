@@ -254,9 +254,9 @@ def k2_model(layer, backend="theano", version="2.2.5"):
             r"'conv' \(Convolution2D\): it ran on channels-last data \(dim_ordering='tf'\)",
         ),
         (
-            [k1_conv(), {"class_name": "BatchNormalization", "config": {"name": "bn", "mode": 2, "axis": 1}}],
+            [k1_conv(), {"class_name": "BatchNormalization", "config": {"name": "bn", "mode": 1, "axis": 1}}],
             CONV_W,
-            r"'bn' \(BatchNormalization\): mode=2 normalises with statistics of the batch",
+            r"'bn' \(BatchNormalization\): mode=1 \(per-sample normalisation\) is not supported",
         ),
         (
             [k1_conv(), {"class_name": "SeparableConvolution2D", "config": {"name": "sep"}}],

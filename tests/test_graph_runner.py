@@ -469,3 +469,19 @@ def test_runner_errors():
     g["r"].attrs["fn"] = "swish"
     with pytest.raises(LegacyconvError, match=r"Keras-1 layer 'r' \(Activation\): activation must be"):
         run_graph(g, {"x": rand(2, 3)})
+
+
+@pytest.mark.parametrize("axis", [1, -1])
+def test_batchnorm_with_the_batch_statistics(axis):
+    x = rand(5, 3, 4) * 2 + 1
+    g, b = rand(3), rand(3)
+    shape = (1, 3, 1) if axis == 1 else (1, 1, 3)
+    if axis == -1:
+        x = rand(5, 4, 3) * 2 + 1
+    axes = (0, 2) if axis == 1 else (0, 1)
+    x64 = x.astype(np.float64)
+    mean = x64.mean(axes, keepdims=True)
+    var = ((x64 - mean) ** 2).mean(axes, keepdims=True)  # biased, as Theano's batch_normalization_train
+    ref = (x64 - mean) / np.sqrt(var + 1e-3) * g.reshape(shape) + b.reshape(shape)
+    y = one_op("batchnorm_batch", x, {"axis": axis, "epsilon": 1e-3}, {"gamma": g, "beta": b})
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-5)

@@ -754,9 +754,14 @@ def emit_dense(call: LayerCall, w: np.ndarray, b: np.ndarray | None) -> str:
 
 
 def emit_batchnorm(
-    call: LayerCall, axis: int, epsilon: float, weights: Mapping[str, np.ndarray | None]
+    call: LayerCall,
+    axis: int,
+    epsilon: float,
+    weights: Mapping[str, np.ndarray | None],
+    op: str = "batchnorm",
 ) -> str:
-    """Inference batch normalisation with the moving statistics."""
+    """Batch normalisation along ``axis``: with the moving statistics (``op='batchnorm'``) or with
+    the batch's own (``op='batchnorm_batch'``)."""
     rank = len(call.shape())
     if not -rank <= axis < rank or axis % rank == 0:
         raise call.error(f"axis={axis} is not a feature axis of the input {call.shape()}")
@@ -767,7 +772,7 @@ def emit_batchnorm(
                 f"{key} has shape {arr.shape}; the input {call.shape()} has {size} features on axis {axis}"
             )
     return call.out(
-        "batchnorm",
+        op,
         call.inputs,
         {"axis": axis % rank, "epsilon": float(epsilon)},
         {k: v for k, v in weights.items() if v is not None},

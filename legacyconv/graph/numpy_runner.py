@@ -417,6 +417,21 @@ def _batchnorm(node: Node, xs: list[np.ndarray], mask: Mask) -> np.ndarray:
     return _normalize(x, node, scale)
 
 
+@evaluates("batchnorm_batch", keeps_mask=True)
+def _batchnorm_batch(node: Node, xs: list[np.ndarray], mask: Mask) -> np.ndarray:
+    # Theano's batch_normalization_train: the batch's mean and biased variance
+    x = xs[0]
+    axis = int(node.attrs.get("axis", 1)) % x.ndim
+    axes = tuple(a for a in range(x.ndim) if a != axis)
+    mean = x.mean(axis=axes, keepdims=True, dtype=x.dtype)
+    var = ((x - mean) ** 2).mean(axis=axes, keepdims=True, dtype=x.dtype)
+    inv_std = 1 / np.sqrt(var + np.asarray(float(node.attrs.get("epsilon", 1e-3)), x.dtype))
+    size = x.shape[axis]
+    gamma = _along(node.weights.get("gamma", np.ones(size)), axis, x.ndim, x.dtype)
+    beta = _along(node.weights.get("beta", np.zeros(size)), axis, x.ndim, x.dtype)
+    return (x - mean) * (gamma * inv_std) + beta
+
+
 @evaluates("batchnorm_inv_std", keeps_mask=True)
 def _batchnorm_inv_std(node: Node, xs: list[np.ndarray], mask: Mask) -> np.ndarray:
     def scale(w: dict[str, np.ndarray], size: int) -> np.ndarray:

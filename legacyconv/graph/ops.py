@@ -35,6 +35,9 @@ activation         fn: linear relu tanh sigmoid hard_sigmoid softmax log_softmax
 prelu              alpha broadcastable against the input without its batch axis
 batchnorm          axis, epsilon; gamma, beta, mean, var (each (C,), absent = 1 / 0 / 0 / 1):
                    (x - mean) / sqrt(var + epsilon) * gamma + beta
+batchnorm_batch    axis, epsilon; gamma, beta (each (C,), absent = 1 / 0): normalised with the
+                   statistics of the batch itself, also in inference (Keras-1 BatchNormalization
+                   mode=2): mean and biased variance over every axis but ``axis``
 batchnorm_inv_std  axis; gamma, beta, mean, inv_std (Lasagne's BatchNormLayer):
                    (x - mean) * (gamma * inv_std) + beta
 lrn                alpha, k, beta, n: Lasagne's LocalResponseNormalization2DLayer over axis 1
@@ -334,6 +337,7 @@ for _name, _weights, _doc in (
     ("activation", (), "an elementwise (or softmax) activation"),
     ("prelu", ("alpha",), "parametric ReLU"),
     ("batchnorm", ("gamma", "beta", "mean", "var"), "inference batch normalisation"),
+    ("batchnorm_batch", ("gamma", "beta"), "batch normalisation with the batch's own statistics"),
     ("batchnorm_inv_std", ("gamma", "beta", "mean", "inv_std"), "Lasagne's batch normalisation"),
     ("lrn", (), "Lasagne's local response normalisation"),
     ("scale_bias", ("scale", "bias"), "x * scale + bias over some axes"),

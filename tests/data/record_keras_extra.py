@@ -26,6 +26,7 @@ SEEDS = {
     "k1x_seq": 8101,
     "k1x_volume": 8102,
     "k1x_masked_rnn": 8103,
+    "k1x_bn_mode2": 8104,
     "k2x_seq": 8201,
     "k2x_volume": 8202,
     "k2x_image": 8203,
@@ -40,12 +41,15 @@ def keras1_models():
         Activation,
         AtrousConvolution1D,
         AveragePooling1D,
+        BatchNormalization,
         Convolution1D,
+        Convolution2D,
         Convolution3D,
         Cropping1D,
         Cropping3D,
         Dense,
         Embedding,
+        Flatten,
         GaussianDropout,
         GaussianNoise,
         GlobalAveragePooling3D,
@@ -150,7 +154,28 @@ def keras1_models():
             ],
         )
 
-    return {"k1x_seq": seq, "k1x_volume": volume, "k1x_masked_rnn": masked_rnn}
+    def bn_mode2(name, out, rng, seed):
+        m = Sequential()
+        m.add(Convolution2D(4, 3, 3, border_mode="same", input_shape=(3, 6, 5), name="conv"))
+        m.add(BatchNormalization(mode=2, axis=1, name="bn2_images"))
+        m.add(Flatten(name="flat"))
+        m.add(Dense(6, name="fc"))
+        m.add(BatchNormalization(mode=2, axis=-1, epsilon=0.01, name="bn2_dense"))
+        m.add(Dense(3, activation="softmax", name="out"))
+        finish(
+            m,
+            name,
+            out,
+            rng,
+            seed=seed,
+            train=False,
+            covers=[
+                "BatchNormalization mode=2 (the batch's own statistics, in inference too) on images (axis=1) "
+                "and on a Dense output (axis=-1, epsilon=0.01)"
+            ],
+        )
+
+    return {"k1x_seq": seq, "k1x_volume": volume, "k1x_masked_rnn": masked_rnn, "k1x_bn_mode2": bn_mode2}
 
 
 def keras2_models():
