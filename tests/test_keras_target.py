@@ -457,3 +457,24 @@ def test_a_node_no_output_reads_is_left_out() -> None:
     built = emit(g)
     assert [r["node"] for r in built.sidecar["nodes"]] == ["x", "y"]
     assert KerasRunner(built).run({"x": np.ones((1, 4), np.float32)}, ["y"])["y"].shape == (1, 4)
+
+
+@pytest.mark.parametrize(("in_shape", "axis"), [((3, 4, 5), 1), ((6,), 1), ((5, 4), 2)])
+def test_batchnorm_with_the_batch_statistics(in_shape: tuple[int, ...], axis: int, tmp_path) -> None:
+    c = in_shape[axis - 1]
+    g = _one_op(
+        "batchnorm_batch", in_shape, {"axis": axis, "epsilon": 1e-3}, {"gamma": _rand(c), "beta": _rand(c)}
+    )
+    x = _rand(4, *in_shape) * 3 + 1
+    _assert_same(g, {"x": x})
+    # saved and reloaded by Keras alone, it still normalises with the batch it is given
+    import keras
+
+    from legacyconv.targets.keras import save
+
+    path = save(emit(g, input_layout="nchw"), tmp_path / "bn.keras")
+    model = keras.saving.load_model(path)
+    got = model.predict(x, verbose=0)
+    if got.ndim == 4:  # image outputs are channels-last
+        got = got.transpose(0, 3, 1, 2)
+    np.testing.assert_allclose(got, run_graph(g, {"x": x})["y"], rtol=1e-4, atol=1e-5)

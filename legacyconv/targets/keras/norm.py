@@ -6,6 +6,12 @@ axis is mapped through the held layout. Lasagne's ``inv_std`` form is the same l
 ``var = 1``, ``epsilon = 0`` and ``gamma * inv_std`` as the scale; ``scale_bias`` over one axis
 likewise (mean 0), over several axes a constant ``EinsumDense`` with a bias.
 
+``batchnorm_batch`` (Keras-1 ``mode=2``: the batch's own mean and biased variance, in inference
+too) reduces over the batch, which no stock layer does in inference; it is written with Keras'
+own ops (``keras.ops.mean``/``square``/``rsqrt`` on the symbolic tensors: traced operations that
+Keras saves in the model config and reloads by itself), then the per-channel scale and shift. As
+in Theano, the statistics are those of the batch the model is called with.
+
 ``lrn`` (Lasagne's local response normalisation, ``x / (k + alpha * window_sum(x ** 2)) ** beta``)
 has no emitter: no stock Keras 3 layer raises a per-position value to a power ``beta``, and the
 Lasagne frontend that produces the op is not written yet. It will need a registered legacyconv
@@ -98,3 +104,25 @@ def emit_scale_bias(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
         weights.append(bias.reshape(layer.bias.shape))  # EinsumDense keeps size-1 axes between
     layer.set_weights([w.astype(np.float32) for w in weights])
     return y, perm
+
+
+@emits("batchnorm_batch")
+def emit_batchnorm_batch(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
+    """``batchnorm_batch`` → the batch's mean and biased variance (Keras ops) + BatchNormalization
+    (mean 0, variance 1, epsilon 0) for gamma and beta."""
+    ops = b.keras.ops
+    x, perm = b.held(node.inputs[0])
+    legacy_axis = int(node.attrs.get("axis", 1)) % len(perm)
+    axis = perm.index(legacy_axis)
+    axes = tuple(i for i in range(len(perm)) if i != axis)
+    eps = float(node.attrs.get("epsilon", 1e-3))
+    centered = ops.subtract(x, ops.mean(x, axis=axes, keepdims=True))
+    variance = ops.mean(ops.square(centered), axis=axes, keepdims=True)
+    normed = ops.multiply(centered, ops.rsqrt(ops.add(variance, eps)))
+    w = node.weights
+    c = b.legacy_shape(node.inputs[0])[legacy_axis]
+    assert c is not None
+    gamma = np.ones(c, np.float32) if w.get("gamma") is None else np.asarray(w["gamma"], np.float32)
+    beta = np.zeros(c, np.float32) if w.get("beta") is None else np.asarray(w["beta"], np.float32)
+    layer = b.layers.BatchNormalization(axis=axis, epsilon=0.0, name=b.name(node))
+    return b.apply(layer, normed, [gamma, beta, np.zeros(c), np.ones(c)]), perm
