@@ -1,4 +1,4 @@
-"""HDF5 weight files: Keras-1 models and weights, files legacyconv wrote, any other HDF5.
+"""HDF5 weight files: Keras models and Keras-1 weights, files legacyconv wrote, any other HDF5.
 
 ``h5py`` is imported only here, when an HDF5 file is read or written.
 """

@@ -1,7 +1,7 @@
 """What a weight file holds: its arrays, and for each one its role and the layout it is in.
 
 :func:`load_weights` reads ``.npz`` files (named arrays, or Lasagne's positional ``arr_0, arr_1, …``)
-and HDF5 files (a Keras-1 model saved by ``model.save()``, Keras-1 ``save_weights()`` files, files
+and HDF5 files (a Keras model saved by ``model.save()``, Keras-1 ``save_weights()`` files, files
 legacyconv wrote, any other HDF5) into a :class:`WeightFile`; :func:`save_weights` writes one as
 ``.npz`` or HDF5, atomically. The file format is recognised from its first bytes, not its name.
 """
@@ -199,14 +199,15 @@ def load_weights(path: PathLike) -> WeightFile:
     ----------
     path : str or os.PathLike
         An ``.npz`` written by ``numpy.savez`` (named arrays, or Lasagne's positional
-        ``arr_0, arr_1, …``), a Keras-1 HDF5 model or weights file, or an HDF5 file written by
+        ``arr_0, arr_1, …``), a Keras HDF5 model or Keras-1 weights file, or an HDF5 file written by
         legacyconv. HDF5 needs ``h5py`` (``pip install "legacyconv[hdf5]"``).
 
     Returns
     -------
     WeightFile
         The arrays in file order (positional arrays by their index), with roles and layouts
-        as far as the file says: a Keras-1 model file says everything; a bare ``.npz`` says
+        as far as the file says: in a Keras model file each layer's translator gives its arrays'
+        roles (:mod:`legacyconv.frontends.weights`); a bare ``.npz`` says
         nothing about arrays of two or more dimensions (give a spec to ``convert_weights``).
 
     Raises
