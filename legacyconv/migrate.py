@@ -107,6 +107,13 @@ def migrate(
         is imported).
     LegacyconvError
         Unreadable or inconsistent files, an output that exists without ``force`` or is an input.
+
+    Examples
+    --------
+    >>> from legacyconv.io import example_files
+    >>> result = migrate(example_files()["keras1_theano_lenet.h5"])
+    >>> result.model.input.shape, result.model.output.shape
+    ((None, 28, 28, 1), (None, 10))
     """
     from .frontends import load_graph
     from .targets import TARGETS, target_for

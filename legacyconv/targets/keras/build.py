@@ -73,6 +73,20 @@ def emit(graph: Graph, *, input_layout: str = "nhwc") -> KerasMigration:
     KerasMigration
         ``model`` (a functional ``keras.Model``; the layer producing a legacy node's output is
         named after it) and ``sidecar``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from legacyconv.graph import Graph
+    >>> g = Graph(name="tiny")
+    >>> x = g.add("input", "x", attrs={"shape": (1, 4, 4)})
+    >>> y = g.add("pool", "p", [x], attrs={"ws": (3, 3), "strides": (2, 2), "pads": (1, 1)}, reference="layer01_p")
+    >>> g.outputs = [y]
+    >>> built = emit(g)
+    >>> [type(layer).__name__ for layer in built.model.layers][-1], built.model.output.shape
+    ('MaxPooling2D', (None, 2, 2, 1))
+    >>> built.sidecar["nodes"][-1]["layer"], built.sidecar["nodes"][-1]["perm"]
+    ('p', [0, 2, 3, 1])
     """
     if input_layout not in INPUT_LAYOUTS:
         raise LegacyconvError(
