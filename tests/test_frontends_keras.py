@@ -579,3 +579,17 @@ def test_functional_model_with_two_outputs_keeps_their_order(tmp_path):
     out = run_graph(graph, {"x": x})
     np.testing.assert_allclose(out["d"], np.tanh(x @ w + b), rtol=1e-6)
     np.testing.assert_array_equal(out["a"], np.clip(0.2 * x + 0.5, 0, 1).astype(np.float32))
+
+
+def test_keras2_sequential_input_shape_from_build_input_shape(tmp_path):
+    layer = {**K2_CONV, "config": {k: v for k, v in K2_CONV["config"].items() if k != "batch_input_shape"}}
+    config = {
+        "class_name": "Sequential",
+        "config": {"name": "s", "layers": [layer], "build_input_shape": [None, 1, 6, 6]},
+    }
+    graph = load_graph(write_model(tmp_path / "m.h5", config, K2_W, version="2.2.5", backend="theano"))
+    assert graph[graph.inputs[0]].shape == (None, 1, 6, 6) and graph["c"].shape == (None, 2, 4, 4)
+    layer_only = {"class_name": "Sequential", "config": {"name": "s", "layers": [layer]}}
+    path = write_model(tmp_path / "n.h5", layer_only, K2_W, version="2.2.5", backend="theano")
+    with pytest.raises(LegacyconvError, match="has no batch_input_shape"):
+        load_graph(path)

@@ -388,7 +388,7 @@ class _Builder:
         cls, entries, body = _layer_list(model_cfg)
         layers = self.layers_of(entries, weights)
         if cls == "Sequential":
-            return [self._sequential(layers, inputs, node_prefix, ref_prefix)]
+            return [self._sequential(layers, body, inputs, node_prefix, ref_prefix)]
         return self._functional(layers, body, inputs, node_prefix, ref_prefix)
 
     def _input_node(self, name: str, cfg: dict[str, Any]) -> str:
@@ -412,12 +412,21 @@ class _Builder:
         return node
 
     def _sequential(
-        self, layers: list[KerasLayer], inputs: list[str] | None, node_prefix: str, ref_prefix: str
+        self,
+        layers: list[KerasLayer],
+        body: dict[str, Any],
+        inputs: list[str] | None,
+        node_prefix: str,
+        ref_prefix: str,
     ) -> str:
         if not layers:
             raise LegacyconvError("the Sequential model has no layers")
         if inputs is None:
-            current = self._input_node(f"{layers[0].name}_input", layers[0].config)
+            cfg = dict(layers[0].config)
+            if "batch_input_shape" not in cfg and body.get("build_input_shape"):
+                # Keras 2.2: a Sequential built from an explicit InputLayer records build_input_shape
+                cfg["batch_input_shape"] = body["build_input_shape"]
+            current = self._input_node(f"{layers[0].name}_input", cfg)
             self.references.setdefault("input", current)
         else:
             if len(inputs) != 1:
