@@ -381,8 +381,8 @@ def test_refusals_name_the_node() -> None:
     g = _one_op("pad", (2, 3, 3), {"pads": ((1, 1), (1, 1)), "value": 1.5})
     with pytest.raises(LegacyconvError, match="value=1.5"):
         emit(g)
-    g = _one_op("lrn", (4, 3, 3), {"alpha": 1e-4, "k": 2, "beta": 0.75, "n": 3})
-    with pytest.raises(LegacyconvError, match="graph op 'lrn' has no Keras 3 emitter"):
+    g = _one_op("lrn", (4, 3, 3), {"alpha": 1e-4, "k": 2, "beta": 0.75, "n": 4})
+    with pytest.raises(LegacyconvError, match="odd n"):
         emit(g)
     g = _one_op("conv_transpose", (4, 3, 3), {"groups": 2, "output_size": (5, 5)}, {"W": _rand(4, 1, 3, 3)})
     with pytest.raises(LegacyconvError, match="grouped transposed"):
@@ -477,4 +477,22 @@ def test_batchnorm_with_the_batch_statistics(in_shape: tuple[int, ...], axis: in
     got = model.predict(x, verbose=0)
     if got.ndim == 4:  # image outputs are channels-last
         got = got.transpose(0, 3, 1, 2)
+    np.testing.assert_allclose(got, run_graph(g, {"x": x})["y"], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "attrs",
+    [{"alpha": 1e-4, "k": 2.0, "beta": 0.75, "n": 5}, {"alpha": 0.1, "k": 1.0, "beta": 0.5, "n": 3}],
+)
+def test_lrn(attrs: dict, tmp_path) -> None:
+    g = _one_op("lrn", (7, 4, 5), attrs)
+    x = _rand(2, 7, 4, 5) * 3
+    _assert_same(g, {"x": x})
+    # Keras' own ops in the model (square, power, divide) are saved and reloaded by Keras alone
+    import keras
+
+    from legacyconv.targets.keras import save
+
+    model = keras.saving.load_model(save(emit(g, input_layout="nchw"), tmp_path / "lrn.keras"))
+    got = model.predict(x, verbose=0).transpose(0, 3, 1, 2)
     np.testing.assert_allclose(got, run_graph(g, {"x": x})["y"], rtol=1e-4, atol=1e-5)

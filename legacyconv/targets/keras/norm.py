@@ -12,10 +12,10 @@ own ops (``keras.ops.mean``/``square``/``rsqrt`` on the symbolic tensors: traced
 Keras saves in the model config and reloads by itself), then the per-channel scale and shift. As
 in Theano, the statistics are those of the batch the model is called with.
 
-``lrn`` (Lasagne's local response normalisation, ``x / (k + alpha * window_sum(x ** 2)) ** beta``)
-has no emitter: no stock Keras 3 layer raises a per-position value to a power ``beta``, and the
-Lasagne frontend that produces the op is not written yet. It will need a registered legacyconv
-layer (the fallback the sidecar's ``fallback_layers`` lists).
+``lrn`` (Lasagne's local response normalisation, ``x / (k + alpha * window_sum(x ** 2)) ** beta``
+over ``n`` neighbouring channels): the window sum plus ``k`` is a constant, non-trainable Dense on
+the channels-last axis (a band of ``alpha`` s, bias ``k``), the square, power and division are
+Keras' own ops (``keras.ops.square``/``power``/``divide``, saved and reloaded by Keras itself).
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from ..._errors import LegacyconvError
 from ...graph import Node
-from ._context import KerasBuild, Perm, emits
+from ._context import KerasBuild, Perm, channels_last_perm, emits
 
 __all__: list[str] = []
 
@@ -126,3 +127,27 @@ def emit_batchnorm_batch(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
     beta = np.zeros(c, np.float32) if w.get("beta") is None else np.asarray(w["beta"], np.float32)
     layer = b.layers.BatchNormalization(axis=axis, epsilon=0.0, name=b.name(node))
     return b.apply(layer, normed, [gamma, beta, np.zeros(c), np.ones(c)]), perm
+
+
+@emits("lrn")
+def emit_lrn(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
+    """``lrn`` → square (Keras op) + a band Dense (the window sum, ``alpha``, ``k``) + power and
+    divide (Keras ops), channels-last."""
+    ops = b.keras.ops
+    n = int(node.attrs.get("n", 5))
+    if n % 2 == 0:
+        raise LegacyconvError(f"{node.source or node.name}: lrn needs an odd n (Lasagne's rule); got n={n}")
+    half = n // 2
+    alpha, k, beta = (
+        float(node.attrs.get(key, d)) for key, d in (("alpha", 1e-4), ("k", 2.0), ("beta", 0.75))
+    )
+    x = b.channels_last(node.inputs[0])
+    rank = b.rank(node.inputs[0])
+    c = int(x.shape[-1])
+    # scale[c_out] = k + alpha * sum of x[c_in] ** 2 for c_out - half <= c_in <= c_out + half
+    c_in, c_out = np.meshgrid(np.arange(c), np.arange(c), indexing="ij")
+    band = np.where(np.abs(c_in - c_out) <= half, alpha, 0.0)
+    window = b.layers.Dense(c, trainable=False, name=b.name(node, "window"))
+    scale = b.apply(window, ops.square(x), [band, np.full(c, k)])
+    y = ops.divide(x, ops.power(scale, beta))
+    return b.layers.Identity(name=b.name(node))(y), channels_last_perm(rank)
