@@ -244,9 +244,9 @@ def k2_model(layer, backend="theano", version="2.2.5"):
     "layers,weights,match",
     [
         (
-            [k1_conv(), {"class_name": "Highway", "config": {"name": "hw"}}],
+            [k1_conv(), {"class_name": "LocallyConnected2D", "config": {"name": "lc"}}],
             CONV_W,
-            r"Keras-1 layer 'hw' \(Highway\) is not supported; supported layers: .*Convolution2D",
+            r"Keras-1 layer 'lc' \(LocallyConnected2D\) is not supported; supported layers: .*Convolution2D",
         ),
         (
             [k1_conv(dim_ordering="tf")],
@@ -416,7 +416,7 @@ def test_wrong_weight_shape_is_a_legacyconv_error(tmp_path):
 def test_refusals_happen_before_any_framework_is_imported(tmp_path):
     path = write_model(
         tmp_path / "m.h5",
-        k1_sequential(k1_conv(), {"class_name": "Highway", "config": {"name": "hw"}}),
+        k1_sequential(k1_conv(), {"class_name": "LocallyConnected2D", "config": {"name": "lc"}}),
         CONV_W,
     )
     code = (
@@ -468,11 +468,11 @@ def test_unsupported_model_still_inspects(tmp_path):
 
     path = write_model(
         tmp_path / "m.h5",
-        k1_sequential(k1_conv(), {"class_name": "Highway", "config": {"name": "hw"}}),
+        k1_sequential(k1_conv(), {"class_name": "LocallyConnected2D", "config": {"name": "lc"}}),
         CONV_W,
     )
     wf = load_weights(path)
-    assert "cannot migrate: Keras-1 layer 'hw' (Highway) is not supported" in wf.summary()
+    assert "cannot migrate: Keras-1 layer 'lc' (LocallyConnected2D) is not supported" in wf.summary()
 
 
 # --- translators without a recorded reference: independent NumPy ---------------------------------
@@ -593,3 +593,42 @@ def test_keras2_sequential_input_shape_from_build_input_shape(tmp_path):
     path = write_model(tmp_path / "n.h5", layer_only, K2_W, version="2.2.5", backend="theano")
     with pytest.raises(LegacyconvError, match="has no batch_input_shape"):
         load_graph(path)
+
+
+def test_keras1_highway_maxout_time_distributed_dense_against_numpy(tmp_path):
+    rng = np.random.default_rng(5)
+    f32 = np.float32
+    w, wc, b, bc = (rng.standard_normal(s).astype(f32) for s in ((4, 4), (4, 4), (4,), (4,)))
+    mw, mb = rng.standard_normal((3, 4, 5)).astype(f32), rng.standard_normal((3, 5)).astype(f32)
+    tw, tb = rng.standard_normal((5, 2)).astype(f32), rng.standard_normal(2).astype(f32)
+    layers = [
+        {
+            "class_name": "Highway",
+            "config": {"name": "hw", "activation": "tanh", "bias": True, "batch_input_shape": [None, 4]},
+        },
+        {
+            "class_name": "MaxoutDense",
+            "config": {"name": "mx", "output_dim": 5, "nb_feature": 3, "bias": True},
+        },
+        {"class_name": "RepeatVector", "config": {"name": "rep", "n": 3}},
+        {
+            "class_name": "TimeDistributedDense",
+            "config": {"name": "tdd", "output_dim": 2, "activation": "relu", "bias": True},
+        },
+    ]
+    weights = {
+        "hw": [("hw_W", w), ("hw_W_carry", wc), ("hw_b", b), ("hw_b_carry", bc)],
+        "mx": [("mx_W", mw), ("mx_b", mb)],
+        "tdd": [("tdd_W", tw), ("tdd_b", tb)],
+    }
+    graph = load_graph(write_model(tmp_path / "m.h5", k1_sequential(*layers), weights))
+    x = rng.standard_normal((6, 4)).astype(f32)
+    out = run_graph(graph, {graph.inputs[0]: x})
+    x64 = x.astype(np.float64)
+    t = 1 / (1 + np.exp(-(x64 @ wc + bc)))
+    hw = np.tanh(x64 @ w + b) * t + (1 - t) * x64
+    mx = (np.einsum("nf,kfo->nko", hw, mw) + mb).max(axis=1)
+    tdd = np.maximum(np.repeat(mx[:, None], 3, axis=1) @ tw + tb, 0)
+    np.testing.assert_allclose(out["hw"], hw, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["mx"], mx, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(out["tdd"], tdd, rtol=1e-5, atol=1e-6)

@@ -317,19 +317,19 @@ def test_unsupported_layer_is_named_with_its_class(tmp_path):
         tmp_path / "m.h5",
         [
             ("Convolution2D", conv_cfg("conv_a", 2, 3, 3)),
-            ("MaxoutDense", {"name": "mx_1", "output_dim": 2}),
+            ("LocallyConnected2D", {"name": "lc_1", "nb_filter": 2}),
         ],
         {
             "conv_a": [("conv_a_W", rng.standard_normal((2, 1, 3, 3))), ("conv_a_b", np.zeros(2))],
-            "mx_1": [("mx_1_W", np.ones((4, 2)))],
+            "lc_1": [("lc_1_W", np.ones((4, 2)))],
         },
     )
     wf = load_weights(path)  # inspecting still works
     assert wf.info["conv_a/conv_a_W"].role == "unknown"  # the model did not translate: no roles
     assert wf.info["conv_a/conv_a_b"].role == "bias"
-    assert any("'mx_1' (MaxoutDense)" in n for n in wf.notes)
+    assert any("'lc_1' (LocallyConnected2D)" in n for n in wf.notes)
     assert "cannot migrate" in wf.summary()
-    with pytest.raises(UnsupportedLayerError, match="layer 'mx_1' \\(MaxoutDense\\) is not supported"):
+    with pytest.raises(UnsupportedLayerError, match="layer 'lc_1' \\(LocallyConnected2D\\) is not supported"):
         load_graph(path)
 
 

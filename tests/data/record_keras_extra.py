@@ -27,6 +27,7 @@ SEEDS = {
     "k1x_volume": 8102,
     "k1x_masked_rnn": 8103,
     "k1x_bn_mode2": 8104,
+    "k1x_dense_family": 8105,
     "k2x_seq": 8201,
     "k2x_volume": 8202,
     "k2x_image": 8203,
@@ -175,7 +176,33 @@ def keras1_models():
             ],
         )
 
-    return {"k1x_seq": seq, "k1x_volume": volume, "k1x_masked_rnn": masked_rnn, "k1x_bn_mode2": bn_mode2}
+    def dense_family(name, out, rng, seed):
+        from keras.layers import Highway, MaxoutDense, TimeDistributedDense
+
+        m = Sequential()
+        m.add(Highway(activation="tanh", input_shape=(6,), name="highway"))
+        m.add(MaxoutDense(5, nb_feature=3, name="maxout"))
+        m.add(RepeatVector(4, name="repeat"))
+        m.add(TimeDistributedDense(3, activation="relu", name="tdd"))
+        m.add(Flatten(name="flat"))
+        m.add(Dense(2, activation="sigmoid", name="out"))
+        finish(
+            m,
+            name,
+            out,
+            rng,
+            seed=seed,
+            train=False,
+            covers=["Keras-1 Highway (tanh), MaxoutDense (nb_feature=3), TimeDistributedDense (relu)"],
+        )
+
+    return {
+        "k1x_seq": seq,
+        "k1x_volume": volume,
+        "k1x_masked_rnn": masked_rnn,
+        "k1x_bn_mode2": bn_mode2,
+        "k1x_dense_family": dense_family,
+    }
 
 
 def keras2_models():

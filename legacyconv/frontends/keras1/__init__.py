@@ -6,7 +6,7 @@ module                    layer classes
 ``convolutional.py``      Convolution1D/2D/3D, AtrousConvolution1D/2D, Deconvolution2D,
                           ZeroPadding1D/2D/3D, UpSampling1D/2D/3D
 ``pooling.py``            MaxPooling1D/2D/3D, AveragePooling1D/2D/3D
-``core.py``               Dense, Flatten
+``core.py``               Dense, Flatten, TimeDistributedDense, MaxoutDense, Highway
 ``merge.py``              Merge (the layer and the ``merge()`` function)
 ``normalization.py``      BatchNormalization (mode 0)
 ``recurrent.py``          SimpleRNN, GRU, LSTM
