@@ -949,3 +949,21 @@ def test_zoo_model_through_the_onnx_reference_implementation(stem):
     (out,) = ReferenceEvaluator(model).run([model.graph.output[0].name], feeds)
     ref = refs["output"]
     np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-5 * max(1.0, float(np.abs(ref).max())))
+
+
+@pytest.mark.parametrize("opset", [17, 18])
+@pytest.mark.parametrize("axis, shape", [(1, (4, 5, 3)), (-1, (5, 4)), (1, (6,))])
+def test_batchnorm_with_the_batch_statistics(opset, axis, shape):
+    g = Graph()
+    g.add("input", "x", attrs={"shape": shape})
+    size = shape[axis if axis < 0 else axis - 1]
+    weights = {"gamma": rand(size), "beta": rand(size)}
+    g.add("batchnorm_batch", "bn", ["x"], attrs={"axis": axis, "epsilon": 1e-3}, weights=weights)
+    g.outputs = ["bn"]
+    x = rand(3, *shape, scale=3.0) + np.float32(1.5)
+    assert_agrees_with_numpy_runner(g, {"x": x}, opset=opset)
+    # independent of the runner: with gamma 1 and beta 0 every channel has mean 0 over the batch
+    g["bn"].weights = {}
+    (out,) = run_onnx(g, {"x": x}, opset=opset).values()
+    axes = tuple(a for a in range(out.ndim) if a != axis % out.ndim)
+    np.testing.assert_allclose(out.mean(axis=axes), 0.0, atol=1e-5)

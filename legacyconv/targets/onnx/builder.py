@@ -109,6 +109,14 @@ class OnnxBuilder:
         self.nodes.append(self.onnx.helper.make_node(op_type, inputs, outputs, name=name, **attrs))
         return outputs
 
+    def reduce(self, node: Node, suffix: str, op_type: str, x: str, axes: list[int], keepdims: bool) -> str:
+        """``ReduceMax``/``ReduceMean``/... over ``axes`` (an attribute before opset 18, an input since)."""
+        if self.opset >= 18:
+            return self.step(
+                node, suffix, op_type, [x, self.ints(node, f"{suffix}_axes", axes)], keepdims=int(keepdims)
+            )
+        return self.step(node, suffix, op_type, [x], axes=list(axes), keepdims=int(keepdims))
+
     def step(self, node: Node, suffix: str, op_type: str, inputs: list[str], **attrs: Any) -> str:
         """An intermediate ONNX node writing a fresh tensor ``<node>/<suffix>``; return its name."""
         return self.op(op_type, inputs, self.fresh(node, suffix), **attrs)

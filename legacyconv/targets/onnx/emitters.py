@@ -327,6 +327,28 @@ def _batchnorm(b: OnnxBuilder, node: Node, xs: list[str]) -> None:
     _affine(b, node, xs[0], [axis], [("Sub", "mean", mean), ("Mul", "scale", scale), ("Add", "beta", beta)])
 
 
+@emits("batchnorm_batch")
+def _batchnorm_batch(b: OnnxBuilder, node: Node, xs: list[str]) -> None:
+    # Keras-1 mode=2 (Theano's batch_normalization_train): the batch's mean and biased variance
+    shape = b.in_shape(node)
+    axis = int(node.attrs.get("axis", 1)) % len(shape)
+    axes = [a for a in range(len(shape)) if a != axis]
+    dtype = b.in_dtype(node)
+    gamma, beta = _stats(node, int(shape[axis]), dtype, ("gamma", "beta"), (1, 0))
+    bcast = _broadcast_shape(shape, [axis])
+    mean = b.reduce(node, "mean", "ReduceMean", xs[0], axes, keepdims=True)
+    centred = b.step(node, "centred", "Sub", [xs[0], mean])
+    var = b.reduce(
+        node, "var", "ReduceMean", b.step(node, "squared", "Mul", [centred, centred]), axes, keepdims=True
+    )
+    eps = b.const(node, "epsilon", float(node.attrs.get("epsilon", 1e-3)), dtype)
+    std = b.step(node, "std", "Sqrt", [b.step(node, "var_eps", "Add", [var, eps])])
+    inv_std = b.step(node, "inv_std", "Reciprocal", [std])
+    scale = b.step(node, "scale", "Mul", [b.const(node, "gamma", gamma.reshape(bcast)), inv_std])
+    scaled = b.step(node, "scaled", "Mul", [centred, scale])
+    b.op("Add", [scaled, b.const(node, "beta", beta.reshape(bcast))], node.name)
+
+
 @emits("batchnorm_inv_std")
 def _batchnorm_inv_std(b: OnnxBuilder, node: Node, xs: list[str]) -> None:
     shape = b.in_shape(node)
@@ -450,8 +472,5 @@ def _masking(b: OnnxBuilder, node: Node, xs: list[str]) -> None:
     as_float = b.step(
         node, "differs_float", "Cast", [differs], to=b.onnx.helper.np_dtype_to_tensor_dtype(dtype)
     )
-    if b.opset >= 18:
-        keep = b.step(node, "keep", "ReduceMax", [as_float, b.ints(node, "axes", [-1])], keepdims=1)
-    else:
-        keep = b.step(node, "keep", "ReduceMax", [as_float], axes=[-1], keepdims=1)
+    keep = b.reduce(node, "keep", "ReduceMax", as_float, [-1], keepdims=True)
     b.op("Mul", [xs[0], keep], node.name)

@@ -132,11 +132,7 @@ def _mask(b: OnnxBuilder, origin: Node) -> str:
     value = b.const(origin, "mask_value_for_rnn", float(origin.attrs.get("mask_value", 0.0)), dtype)
     differs = b.step(origin, "mask_differs", "Not", [b.step(origin, "mask_equal", "Equal", [x, value])])
     as_float = b.step(origin, "mask_differs_float", "Cast", [differs], to=b.onnx.TensorProto.FLOAT)
-    if b.opset >= 18:
-        axes = b.ints(origin, "mask_axes", [-1])
-        any_ = b.step(origin, "mask_any", "ReduceMax", [as_float, axes], keepdims=0)
-    else:
-        any_ = b.step(origin, "mask_any", "ReduceMax", [as_float], axes=[-1], keepdims=0)
+    any_ = b.reduce(origin, "mask_any", "ReduceMax", as_float, [-1], keepdims=False)
     return b.step(origin, "mask", "Cast", [any_], to=b.onnx.TensorProto.BOOL)
 
 
