@@ -309,11 +309,11 @@ def test_unsupported_layer(tmp_path):
         tmp_path / "m.h5",
         [
             ("Convolution2D", conv_cfg("conv", 2, 3, 3)),
-            ("Highway", {"name": "highway_1"}),
+            ("LocallyConnected2D", {"name": "local_1"}),
         ],
         {"conv": [("conv_W", np.ones((2, 1, 3, 3), np.float32)), ("conv_b", np.zeros(2, np.float32))]},
     )
-    with pytest.raises(UnsupportedLayerError, match=r"highway_1.*Highway"):
+    with pytest.raises(UnsupportedLayerError, match=r"local_1.*LocallyConnected2D"):
         migrate_keras1(path)
     with pytest.raises(NotImplementedError):  # also a NotImplementedError
         migrate(path, tmp_path / "m.keras")
@@ -331,7 +331,7 @@ def test_unsupported_layer(tmp_path):
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert "refused:" in proc.stdout and "Highway" in proc.stdout
+    assert "refused:" in proc.stdout and "LocallyConnected2D" in proc.stdout
 
 
 @pytest.mark.parametrize(
