@@ -22,8 +22,11 @@ h5py = pytest.importorskip("h5py")
 DATA = Path(__file__).parent / "data"
 ZOO = DATA / "keras_zoo"  # the shared zoo
 EXTRA = DATA / "keras_extra"  # recorded here by tests/data/record_keras_extra.py
+MULTI = DATA / "keras_multi_input"  # the same, models with several inputs
 LENET = Path(__file__).parents[1] / "legacyconv" / "examples" / "keras1_theano_lenet.h5"
-FOLDER = {p.name[: -len("_reference.npz")]: p.parent for d in (ZOO, EXTRA) for p in d.glob("*_reference.npz")}
+FOLDER = {
+    p.name[: -len("_reference.npz")]: p.parent for d in (ZOO, EXTRA, MULTI) for p in d.glob("*_reference.npz")
+}
 MODELS = sorted(FOLDER)
 #: ops that only move or copy values: their outputs must equal Theano's exactly
 REARRANGING = {
@@ -53,6 +56,13 @@ def load_zoo(name: str):
     return graph, {k: ref[k] for k in ref.files}
 
 
+def graph_inputs(graph, ref):
+    """The recorded batch for every graph input (``input``, or ``input_0``, ``input_1``, ...)."""
+    if "input" in ref:
+        return {graph.inputs[0]: ref["input"]}
+    return {name: ref[f"input_{i}"] for i, name in enumerate(graph.inputs)}
+
+
 def assert_close(actual, expected, what):
     assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != recorded {expected.shape}"
     atol = 1e-5 * max(1.0, float(np.abs(expected).max()) if expected.size else 1.0)
@@ -63,11 +73,13 @@ def assert_close(actual, expected, what):
 def test_zoo_model_reproduces_every_reference_key(name):
     graph, ref = load_zoo(name)
     refs = graph.meta["references"]
-    missing = sorted(set(ref) - set(refs))
+    missing = sorted(k for k in set(ref) - set(refs) if not k.startswith("input_"))
     assert not missing, f"reference keys without a graph node: {missing}"
-    out = run_graph(graph, {graph.inputs[0]: ref["input"]})
+    feeds = graph_inputs(graph, ref)
+    out = run_graph(graph, feeds)
     for key, expected in ref.items():
-        assert_close(out[refs[key]], expected, f"{name} {key}")
+        node = refs[key] if key in refs else graph.inputs[int(key.split("_")[1])]
+        assert_close(out[node], expected, f"{name} {key}")
 
 
 def _layer_cases():
@@ -80,7 +92,7 @@ def _layer_cases():
             for inner in layer.get("layers", []):
                 classes[inner["name"]] = inner["class"]
         for key in meta["recorded"]:
-            if key in ("input", "output"):
+            if key == "output" or key.startswith("input"):
                 continue
             layer = key.split("__")[-1].split("_", 1)[1]
             layer = layer[: -len("_node1")] if layer.endswith("_node1") else layer
@@ -101,7 +113,7 @@ def _evaluate_from_references(graph, target, ref, node_of):
             node = graph[name]
             xs = [value(src, False) for src in node.inputs]
             if node.op == "input":
-                xs = [ref["input"]]
+                xs = [graph_inputs(graph, ref)[name]]
             ops.add(node.op)
             cache[name] = EVALUATORS[node.op].fn(node, xs, None)
         return cache[name]
@@ -632,3 +644,10 @@ def test_keras1_highway_maxout_time_distributed_dense_against_numpy(tmp_path):
     np.testing.assert_allclose(out["hw"], hw, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(out["mx"], mx, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(out["tdd"], tdd, rtol=1e-5, atol=1e-6)
+
+
+def test_keras1_sequential_merge_form_has_one_input_per_branch():
+    graph, _ = load_zoo("k1x_sequential_merge")
+    assert graph.inputs == ["l_fc_input", "r_conv_input"]
+    assert graph["joined"].inputs == ("l_fc", "r_flat") and graph["joined"].reference == "layer00_joined"
+    assert "input" not in graph.meta["references"]

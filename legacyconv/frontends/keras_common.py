@@ -352,9 +352,10 @@ def _layer_list(model_cfg: dict[str, Any]) -> tuple[str, list[dict[str, Any]], d
 
 
 class _Builder:
-    def __init__(self, graph: Graph, keras: int) -> None:
+    def __init__(self, graph: Graph, keras: int, weights: dict[str, list[tuple[str, np.ndarray]]]) -> None:
         self.graph = graph
         self.keras = keras
+        self.weights = weights  # the file's top-level weight groups
         self.references: dict[str, str] = {}
 
     def layers_of(
@@ -383,8 +384,10 @@ class _Builder:
         inputs: list[str] | None,
         weights: dict[str, list[tuple[str, np.ndarray]]],
         node_prefix: str,
-        ref_prefix: str,
+        ref_prefix: str | None,
     ) -> list[str]:
+        """Apply a model config to ``inputs`` (None: create its input nodes); ``ref_prefix`` None: no
+        reference keys for its layers (the branches of a Keras-1 Sequential Merge)."""
         cls, entries, body = _layer_list(model_cfg)
         layers = self.layers_of(entries, weights)
         if cls == "Sequential":
@@ -417,27 +420,44 @@ class _Builder:
         body: dict[str, Any],
         inputs: list[str] | None,
         node_prefix: str,
-        ref_prefix: str,
+        ref_prefix: str | None,
     ) -> str:
         if not layers:
             raise LegacyconvError("the Sequential model has no layers")
-        if inputs is None:
+        start = 0
+        if layers[0].class_name == "Merge" and layers[0].config.get("layers"):
+            # Keras 1's Sequential([Merge([branch, ...]), ...]): one model input per branch
+            if inputs is not None or ref_prefix != "":
+                raise UnsupportedLayerError(
+                    f"Keras-1 Merge {layers[0].name!r} of Sequential branches is supported only as the "
+                    "first layer of the top-level model"
+                )
+            merge = layers[0]
+            branches = [
+                self.apply_model(b, None, self.weights, node_prefix, None)[0] for b in merge.config["layers"]
+            ]
+            plain = KerasLayer(
+                merge.name, merge.class_name, {k: v for k, v in merge.config.items() if k != "layers"}
+            )
+            current = self._apply(plain, branches, f"{node_prefix}{merge.name}", f"layer00_{merge.name}")
+            start = 1
+        elif inputs is None:
             cfg = dict(layers[0].config)
             if "batch_input_shape" not in cfg and body.get("build_input_shape"):
                 # Keras 2.2: a Sequential built from an explicit InputLayer records build_input_shape
                 cfg["batch_input_shape"] = body["build_input_shape"]
             current = self._input_node(f"{layers[0].name}_input", cfg)
-            self.references.setdefault("input", current)
+            if ref_prefix is not None:
+                self.references.setdefault("input", current)
         else:
             if len(inputs) != 1:
                 raise LegacyconvError(f"a Sequential model takes one input, got {len(inputs)}")
             current = inputs[0]
         for i, layer in enumerate(layers):
-            if layer.class_name == "InputLayer":
+            if layer.class_name == "InputLayer" or i < start:
                 continue
-            current = self._apply(
-                layer, [current], f"{node_prefix}{layer.name}", f"{ref_prefix}layer{i:02d}_{layer.name}"
-            )
+            reference = None if ref_prefix is None else f"{ref_prefix}layer{i:02d}_{layer.name}"
+            current = self._apply(layer, [current], f"{node_prefix}{layer.name}", reference)
         return current
 
     def _functional(
@@ -446,7 +466,7 @@ class _Builder:
         body: dict[str, Any],
         inputs: list[str] | None,
         node_prefix: str,
-        ref_prefix: str,
+        ref_prefix: str | None,
     ) -> list[str]:
         by_name = {layer.name: layer for layer in layers}
         index = {layer.name: i for i, layer in enumerate(layers)}
@@ -462,7 +482,7 @@ class _Builder:
                 raise LegacyconvError(f"the model input {lname!r} is not an InputLayer of the model")
             if inputs is None:
                 node = self._input_node(node_prefix + lname, by_name[lname].config)
-                if len(input_specs) == 1:
+                if len(input_specs) == 1 and ref_prefix is not None:
                     self.references.setdefault("input", node)
             else:
                 node = inputs[k]
@@ -496,7 +516,9 @@ class _Builder:
                     layer,
                     [s for s in srcs if s is not None],
                     f"{node_prefix}{layer.name}{suffix}",
-                    f"{ref_prefix}layer{index[layer.name]:02d}_{layer.name}{suffix}",
+                    None
+                    if ref_prefix is None
+                    else f"{ref_prefix}layer{index[layer.name]:02d}_{layer.name}{suffix}",
                 )
                 produced[(layer.name, rank)] = node
                 progressed = True
@@ -512,14 +534,15 @@ class _Builder:
             outs.append(produced[key])
         return outs
 
-    def _apply(self, layer: KerasLayer, inputs: list[str], node_name: str, reference: str) -> str:
+    def _apply(self, layer: KerasLayer, inputs: list[str], node_name: str, reference: str | None) -> str:
         if layer.class_name in _MODEL_CLASSES:
             # a Keras-1 nested Sequential's bare list was wrapped as {"layers": [...]} by layers_of
             inner_cfg = {"class_name": layer.class_name, "config": layer.config}
             _, entries, _ = _layer_list(inner_cfg)
             names = [str(e.get("name") or (e.get("config") or {}).get("name")) for e in entries]
             inner_weights = _split_weights(layer.weights, names, self.keras)
-            outs = self.apply_model(inner_cfg, inputs, inner_weights, node_name + "/", reference + "__")
+            inner_prefix = None if reference is None else reference + "__"
+            outs = self.apply_model(inner_cfg, inputs, inner_weights, node_name + "/", inner_prefix)
             if len(outs) != 1:
                 raise UnsupportedLayerError(
                     f"nested model {layer.name!r} has {len(outs)} outputs; one is supported"
@@ -532,7 +555,8 @@ class _Builder:
                 source=f"Keras-{self.keras} nested model {layer.name!r} ({layer.class_name})",
             )
             self.graph[node].shape = self.graph[outs[0]].shape
-            self.references[reference] = node
+            if reference is not None:
+                self.references[reference] = node
             return node
         translator = translator_for(self.keras, layer.class_name)
         if translator is None:
@@ -548,7 +572,8 @@ class _Builder:
         node = translator.fn(call)
         if node != node_name:
             raise RuntimeError(f"the translator of {layer.class_name} did not end with the layer's node")
-        self.references[reference] = node
+        if reference is not None:
+            self.references[reference] = node
         return node
 
 
@@ -563,8 +588,8 @@ def build_graph(kfile: KerasFile, keras: int) -> Graph:
         else "model"
     )
     graph = Graph(name=name)
-    builder = _Builder(graph, keras)
     weights = {layer: [(f"{layer}/{n}", a) for n, a in items] for layer, items in kfile.weights.items()}
+    builder = _Builder(graph, keras, weights)
     outs = builder.apply_model(model_cfg, None, weights, "", "")
     graph.outputs = list(outs)
     for name in graph.inputs:

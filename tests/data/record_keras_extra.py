@@ -8,19 +8,22 @@ installed (Keras 1.2.2 -> ``k1x_*``, Keras 2.2.5 -> ``k2x_*``) into ``tests/data
     /work/lab/keras2/bin/python tests/data/record_keras_extra.py tests/data/keras_extra
 
 Each model is saved, recorded and reloaded by ``keras_lab.finish`` (not trained: random weights,
-random biases), exactly like the shared zoo.
+random biases), exactly like the shared zoo; ``k1x_sequential_merge`` (two inputs) is recorded by its
+own function and belongs in ``tests/data/keras_multi_input/``.
 """
 
+import json
 import os
 import sys
 
 sys.dont_write_bytecode = True
 LAB = os.environ.get("THEANO_LAB", "/work/shared/theano_lab")
 sys.path.insert(0, LAB)
-import keras_lab  # noqa: E402,F401  (applies the Python 3.11 shims, then imports keras)
+import keras_lab  # noqa: E402  (applies the Python 3.11 shims, then imports keras)
 import numpy as np  # noqa: E402
 from forked import run_forked  # noqa: E402
-from keras_lab import KERAS1, finish, reset_uids  # noqa: E402
+from keras import backend as K  # noqa: E402
+from keras_lab import KERAS1, finish, keras, reset_uids  # noqa: E402
 
 SEEDS = {
     "k1x_seq": 8101,
@@ -28,6 +31,7 @@ SEEDS = {
     "k1x_masked_rnn": 8103,
     "k1x_bn_mode2": 8104,
     "k1x_dense_family": 8105,
+    "k1x_sequential_merge": 8106,
     "k2x_seq": 8201,
     "k2x_volume": 8202,
     "k2x_image": 8203,
@@ -196,7 +200,52 @@ def keras1_models():
             covers=["Keras-1 Highway (tanh), MaxoutDense (nb_feature=3), TimeDistributedDense (relu)"],
         )
 
+    def sequential_merge(name, out, rng, seed):
+        # Keras 1's Sequential([Merge([branch, ...]), ...]): one input per branch, which keras_lab's
+        # single-input recorder does not handle: recorded here (input_0, input_1, layerNN_*, output)
+        from keras.layers import Merge
+        from keras.models import load_model
+
+        left = Sequential()
+        left.add(Dense(5, input_dim=4, activation="tanh", name="l_fc"))
+        right = Sequential()
+        right.add(Convolution2D(2, 3, 3, border_mode="same", input_shape=(1, 5, 5), name="r_conv"))
+        right.add(Flatten(name="r_flat"))
+        m = Sequential()
+        m.add(Merge([left, right], mode="concat", name="joined"))
+        m.add(Dense(3, name="fc"))
+        m.add(Activation("softmax", name="soft"))
+        keras_lab.randomise(m, rng)
+        files, saved_with = keras_lab.save_model(m, name, out)
+        xs = [rng.normal(0, 1, (4,) + tuple(s[1:])).astype("float32") for s in m.input_shape]
+        f = K.function(list(m.inputs) + [K.learning_phase()], [layer.output for layer in m.layers])
+        arrays = {f"input_{i}": x for i, x in enumerate(xs)}
+        for i, (layer, value) in enumerate(zip(m.layers, f(xs + [0]))):
+            arrays[f"layer{i:02d}_{layer.name}"] = value
+        arrays["output"] = m.predict(xs)
+        np.savez(os.path.join(out, name + "_reference.npz"), **arrays)
+        again = load_model(os.path.join(out, files[0])).predict(xs)
+        assert np.array_equal(again, arrays["output"]), "the reload does not reproduce the output"
+        meta = {
+            "keras": keras.__version__,
+            "backend": K.backend(),
+            "model_class": "Sequential",
+            "saved_with": saved_with,
+            "files": files + [name + "_reference.npz", name + "_reference.json"],
+            "input_shape": [list(s[1:]) for s in m.input_shape],
+            "layer_classes": [{"name": layer.name, "class": type(layer).__name__} for layer in m.layers],
+            "recorded": list(arrays),
+            "covers": [
+                "Keras-1 Sequential whose first layer is Merge([Sequential, Sequential], mode='concat')"
+            ],
+            "reload_check": f"reloaded with Keras {keras.__version__}: predict() reproduced exactly",
+        }
+        with open(os.path.join(out, name + "_reference.json"), "w") as fh:
+            json.dump(meta, fh, indent=1)
+        print(f"{name:<24} {len(m.layers)} layers, {len(arrays)} arrays, reload exact", flush=True)
+
     return {
+        "k1x_sequential_merge": sequential_merge,
         "k1x_seq": seq,
         "k1x_volume": volume,
         "k1x_masked_rnn": masked_rnn,

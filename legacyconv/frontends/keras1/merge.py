@@ -24,8 +24,6 @@ def merge(call: LayerCall) -> str:
         raise call.fail(
             f"mode={mode!r} (a Python function) cannot be migrated; supported modes: {sorted(_MODES)}"
         )
-    if call.cfg("layers"):
-        raise call.fail("a Merge of Sequential models (the Keras-1 Sequential Merge form) is not supported")
     if len(call.inputs) < 2:
         raise call.error(f"merges {len(call.inputs)} input(s)")
     if mode == "concat":
