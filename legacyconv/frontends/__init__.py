@@ -3,11 +3,13 @@
 A frontend recognises its files and translates them, one registered translator per legacy layer
 class (:mod:`legacyconv.frontends._registry`). Where things live:
 
-- ``keras_common.py``: walking a Keras config (Sequential, functional, nested, shared layers) and
-  the Theano geometry both Keras versions share; ``keras_layers.py``: layers that are the same in
-  Keras 1 and 2;
+- ``keras_common.py``: walking a Keras config (Sequential, functional, nested, shared layers),
+  one :class:`~legacyconv.frontends.keras_common.LayerCall` per layer application;
+- ``keras_emit.py``: the Theano padding geometry and the node patterns both Keras versions share;
+- ``keras_layers.py``: the translators of layers that are the same in Keras 1 and 2;
 - ``keras1/``: Keras 1.x on Theano, one module per Keras module (``merge.py`` holds ``Merge``);
-- ``keras2/``: Keras 2.0-2.2.x on Theano.
+- ``keras2/``: Keras 2.0-2.2.x on Theano (``model.py``: which files are migrated);
+- ``weights.py``: the roles and layer table ``inspect`` / ``convert`` show for a Keras file.
 
 >>> from legacyconv.frontends import FRONTENDS
 >>> sorted(FRONTENDS)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 
 from ._registry import translates, translator_for
-from .keras_common import KerasLayer, LayerCall, emit_spatial, pairs
+from .keras_common import KerasLayer, LayerCall
+from .keras_emit import emit_spatial, pairs
 
 
 @translates(

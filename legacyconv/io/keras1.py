@@ -2,8 +2,8 @@
 
 Keras model files are read by :mod:`legacyconv.io.keras_model`; what each Keras-1 layer computed
 on Theano is in :mod:`legacyconv.frontends.keras1` (one translator per layer class), and the
-padding geometry Keras 1 and 2 share is :func:`legacyconv.frontends.keras_common.conv_pads` /
-:func:`~legacyconv.frontends.keras_common.pool_pads`. The two functions here are thin views of
+padding geometry Keras 1 and 2 share is :func:`legacyconv.frontends.keras_emit.conv_pads` /
+:func:`~legacyconv.frontends.keras_emit.pool_pads`. The two functions here are thin views of
 those, with the Keras-1 argument names.
 """
 
@@ -30,7 +30,7 @@ def conv_pads_keras1(
     >>> conv_pads_keras1(7, 4, "same", 2, 1)
     (2, 1)
     """
-    from ..frontends.keras_common import conv_pads
+    from ..frontends.keras_emit import conv_pads
 
     if border_mode not in ("valid", "same", "full"):
         raise LegacyconvError(
@@ -49,7 +49,7 @@ def pool_geometry_keras1(
     >>> pool_geometry_keras1(12, 2, "same", 2)   # pad 1: windows start at -1, 1, 3, ...
     (1, 7, 1)
     """
-    from ..frontends.keras_common import pool_pads
+    from ..frontends.keras_emit import pool_pads
 
     if border_mode not in ("valid", "same"):
         raise LegacyconvError(

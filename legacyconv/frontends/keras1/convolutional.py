@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._registry import translates
-from ..keras_common import LayerCall, emit_conv, emit_spatial, flip, ints, pairs
+from ..keras_common import LayerCall
+from ..keras_emit import emit_conv, emit_spatial, flip, ints, pairs
 
 
 def _bias(call: LayerCall) -> np.ndarray | None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._registry import translates
-from ..keras_common import LayerCall, emit_dense, flattened_map
+from ..keras_common import LayerCall
+from ..keras_emit import emit_dense, flattened_map
 
 
 @translates("Dense", keras=(1,))

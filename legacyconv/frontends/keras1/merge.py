@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .._registry import translates
-from ..keras_common import LayerCall, check_feature_dot
+from ..keras_common import LayerCall
+from ..keras_emit import check_feature_dot
 
 _MODES = {
     "sum": "sum",

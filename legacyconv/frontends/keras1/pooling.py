@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .._registry import translates
-from ..keras_common import LayerCall, emit_pool, ints
+from ..keras_common import LayerCall
+from ..keras_emit import emit_pool, ints
 
 
 def _mode(call: LayerCall) -> str:

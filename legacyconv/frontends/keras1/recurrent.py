@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._registry import translates
-from ..keras_common import LayerCall, emit_rnn
+from ..keras_common import LayerCall
+from ..keras_emit import emit_rnn
 
 _GATES = {"SimpleRNN": ("",), "GRU": ("z", "r", "h"), "LSTM": ("i", "f", "c", "o")}
 _CELLS = {"SimpleRNN": "simple", "GRU": "gru", "LSTM": "lstm"}

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from .._registry import translates
-from ..keras_common import LayerCall, emit_batchnorm
+from ..keras_common import LayerCall
+from ..keras_emit import emit_batchnorm
 
 
 @translates("BatchNormalization", keras=(2,))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._registry import translates
-from ..keras_common import LayerCall, emit_rnn
+from ..keras_common import LayerCall
+from ..keras_emit import emit_rnn
 
 _GATES = {"SimpleRNN": 1, "GRU": 3, "LSTM": 4}
 _CELLS = {"SimpleRNN": "simple", "GRU": "gru", "LSTM": "lstm"}
