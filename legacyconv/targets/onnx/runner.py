@@ -165,6 +165,11 @@ class OnnxRunner:
             raise LegacyconvError(
                 f"node(s) {unknown} are not reachable in the model; it reaches {list(by_node)}"
             )
+        for b in self.inputs:
+            got = np.shape(feeds[b.node])
+            if len(got) != len(b.shape) or any(w is not None and g != w for g, w in zip(got, b.shape)):
+                want = tuple("batch" if w is None else w for w in b.shape)
+                raise LegacyconvError(f"the model input {b.node!r} takes arrays of shape {want}; got {got}")
         wanted = list(dict.fromkeys(names))
         if not wanted:
             return {}
