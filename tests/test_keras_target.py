@@ -496,3 +496,39 @@ def test_lrn(attrs: dict, tmp_path) -> None:
     model = keras.saving.load_model(save(emit(g, input_layout="nchw"), tmp_path / "lrn.keras"))
     got = model.predict(x, verbose=0).transpose(0, 3, 1, 2)
     np.testing.assert_allclose(got, run_graph(g, {"x": x})["y"], rtol=1e-4, atol=1e-5)
+
+
+def test_target_refusals_come_before_tensorflow_is_imported() -> None:
+    import subprocess
+    import sys
+
+    code = """
+import sys
+import numpy as np
+from legacyconv import LegacyconvError
+from legacyconv.graph import Graph
+from legacyconv.targets.keras import emit
+cases = [
+    ("rnn", (6, 3), {"cell": "lstm", "units": 2, "activation": "hard_sigmoid"},
+     {"kernel": np.zeros((3, 8)), "recurrent_kernel": np.zeros((2, 8)), "bias": np.zeros(8)}),
+    ("pad", (2, 3, 3), {"pads": ((1, 1), (1, 1)), "value": -1.0}, {}),
+    ("lrn", (4, 3, 3), {"n": 2}, {}),
+    ("activation", (4,), {"fn": "swish"}, {}),
+]
+for op, shape, attrs, weights in cases:
+    g = Graph()
+    x = g.add("input", "x", attrs={"shape": shape})
+    g.outputs = [g.add(op, "y", [x], attrs=attrs, weights=weights)]
+    try:
+        emit(g)
+    except LegacyconvError as exc:
+        print("refused:", exc)
+assert "tensorflow" not in sys.modules and "keras" not in sys.modules
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 4 and all(line.startswith("refused: node 'y'") for line in lines), lines
+    assert (
+        "cell state" in lines[0] and "value=-1.0" in lines[1] and "odd n" in lines[2] and "swish" in lines[3]
+    )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -27,16 +27,19 @@ from ...graph import Graph, Node
 
 __all__ = [
     "EMITTERS",
+    "REFUSALS",
     "KerasBuild",
     "Perm",
     "channels_last_perm",
     "emits",
     "identity_perm",
     "permute_dims",
+    "refuses",
 ]
 
 Perm = tuple[int, ...]
 Emitter = Callable[["KerasBuild", Node], tuple[Any, Perm]]
+Refusal = Callable[[Node], Optional[str]]
 
 #: graph op -> the function emitting Keras layers for it
 EMITTERS: dict[str, Emitter] = {}
@@ -50,6 +53,24 @@ def emits(*ops: str) -> Callable[[Emitter], Emitter]:
             if op in EMITTERS:
                 raise RuntimeError(f"a Keras emitter for graph op {op!r} is registered twice")
             EMITTERS[op] = fn
+        return fn
+
+    return deco
+
+
+#: graph op -> a function saying why the Keras target cannot emit a node (None: it can); run on
+#: every node before TensorFlow is imported
+REFUSALS: dict[str, Refusal] = {}
+
+
+def refuses(*ops: str) -> Callable[[Refusal], Refusal]:
+    """Register the decorated ``fn(node) -> reason or None`` as the pre-check of the graph ``ops``."""
+
+    def deco(fn: Refusal) -> Refusal:
+        for op in ops:
+            if op in REFUSALS:
+                raise RuntimeError(f"a Keras pre-check for graph op {op!r} is registered twice")
+            REFUSALS[op] = fn
         return fn
 
     return deco

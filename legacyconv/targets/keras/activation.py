@@ -15,7 +15,7 @@ import numpy as np
 
 from ..._errors import LegacyconvError
 from ...graph import Node
-from ._context import KerasBuild, Perm, emits
+from ._context import KerasBuild, Perm, emits, refuses
 
 __all__ = ["KERAS_ACTIVATIONS", "activation_layers", "fuse_activation"]
 
@@ -69,6 +69,21 @@ def fuse_activation(b: KerasBuild, node: Node) -> tuple[str | None, str]:
         return None, b.name(node)
     b.fused.add(act.name)
     return KERAS_ACTIVATIONS[act.attrs["fn"]], b.name(act)
+
+
+@refuses("activation")
+def _activation_refusal(node: Node) -> str | None:
+    fn = node.attrs["fn"]
+    known = {
+        *KERAS_ACTIVATIONS,
+        "hard_sigmoid",
+        "elu",
+        "leaky_relu",
+        "thresholded_relu",
+        "softmax",
+        "log_softmax",
+    }
+    return None if fn in known else f"activation {fn!r} has no stock Keras 3 layer"
 
 
 @emits("activation")

@@ -16,9 +16,9 @@ from typing import Any
 from ..._errors import LegacyconvError
 from ..._tf import import_keras
 from ...graph import Graph, Node
-from ._context import EMITTERS, KerasBuild, Perm, channels_last_perm, identity_perm
+from ._context import EMITTERS, REFUSALS, KerasBuild, Perm, channels_last_perm, identity_perm
 
-__all__ = ["INPUT_LAYOUTS", "SIDECAR_FORMAT", "KerasMigration", "emit", "unsupported_ops"]
+__all__ = ["INPUT_LAYOUTS", "SIDECAR_FORMAT", "KerasMigration", "emit", "refuse", "unsupported_ops"]
 
 INPUT_LAYOUTS = ("nhwc", "nchw")
 SIDECAR_FORMAT = "legacyconv-keras-sidecar"
@@ -42,6 +42,31 @@ def unsupported_ops(graph: Graph) -> list[Node]:
     """The nodes of ``graph`` whose op has no Keras emitter."""
     _load_emitters()
     return [n for n in graph.nodes.values() if n.op not in EMITTERS and n.op != "input"]
+
+
+def refuse(graph: Graph) -> None:
+    """Raise LegacyconvError for the first node the Keras target cannot emit (before TensorFlow loads).
+
+    >>> from legacyconv.graph import Graph
+    >>> g = Graph()
+    >>> x = g.add("input", "x", attrs={"shape": (2, 3, 3)})
+    >>> y = g.add("pad", "p", [x], attrs={"pads": ((1, 1), (1, 1)), "value": 1.0})
+    >>> refuse(g)
+    Traceback (most recent call last):
+    ...
+    legacyconv._errors.LegacyconvError: node 'p' (pad): padding with value=1.0 has no stock Keras 3 layer (ZeroPadding pads with zeros)
+    """
+    missing = unsupported_ops(graph)
+    if missing:
+        n = missing[0]
+        raise LegacyconvError(
+            f"{n.source or repr(n.name)}: graph op {n.op!r} has no Keras 3 emitter; supported ops: {sorted(EMITTERS)}"
+        )
+    for node in graph.topological_order():
+        check = REFUSALS.get(node.op)
+        why = check(node) if check is not None else None
+        if why:
+            raise LegacyconvError(f"{node.source or f'node {node.name!r} ({node.op})'}: {why}")
 
 
 def _input_perm(node: Node, layout: str) -> Perm:
@@ -93,12 +118,7 @@ def emit(graph: Graph, *, input_layout: str = "nhwc") -> KerasMigration:
             f"input_layout must be one of {{'nhwc', 'nchw'}}. Received: input_layout={input_layout!r}"
         )
     graph.validate()
-    missing = unsupported_ops(graph)
-    if missing:
-        n = missing[0]
-        raise LegacyconvError(
-            f"{n.source or repr(n.name)}: graph op {n.op!r} has no Keras 3 emitter; supported ops: {sorted(EMITTERS)}"
-        )
+    refuse(graph)
     keras = import_keras()
     b = KerasBuild(graph, keras)
     outputs = set(graph.outputs)

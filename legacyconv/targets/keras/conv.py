@@ -14,9 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..._errors import LegacyconvError
 from ...graph import Node
-from ._context import KerasBuild, Perm, channels_last_perm, emits
+from ._context import KerasBuild, Perm, channels_last_perm, emits, refuses
 from .activation import fuse_activation
 
 __all__ = ["channel_bias", "crop_layer", "dilate_kernel", "pad_layer"]
@@ -60,14 +59,22 @@ def _ints(node: Node, key: str, rank: int) -> tuple[int, ...]:
     return tuple(int(v) for v in node.attrs.get(key, (1,) * rank))
 
 
+@refuses("conv", "conv_transpose")
+def _conv_refusal(node: Node) -> str | None:
+    rank = node.weights["W"].ndim - 2
+    if rank not in (1, 2, 3):
+        return f"a convolution with {rank} spatial axes has no stock Keras 3 layer"
+    if node.op == "conv_transpose" and int(node.attrs.get("groups", 1)) != 1:
+        return f"a grouped transposed convolution (groups={node.attrs['groups']}) has no stock Keras 3 layer"
+    return None
+
+
 @emits("conv")
 def emit_conv(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
     """``conv`` → [ZeroPadding] + Conv{r}D / DepthwiseConv{1,2}D ('valid')."""
     w = np.asarray(node.weights["W"])
     bias = node.weights.get("b")
     rank = w.ndim - 2
-    if rank not in (1, 2, 3):
-        raise LegacyconvError(f"{node.source or node.name}: conv with {rank} spatial axes is not supported")
     strides, dilations = _ints(node, "strides", rank), _ints(node, "dilations", rank)
     pads = _pairs(node, rank)
     groups = int(node.attrs.get("groups", 1))
@@ -107,11 +114,6 @@ def emit_conv_transpose(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
     w = np.asarray(node.weights["W"])
     bias = node.weights.get("b")
     rank = w.ndim - 2
-    if int(node.attrs.get("groups", 1)) != 1:
-        raise LegacyconvError(
-            f"{node.source or node.name}: a grouped transposed convolution (groups="
-            f"{node.attrs['groups']}) has no stock Keras 3 layer"
-        )
     strides, dilations = _ints(node, "strides", rank), _ints(node, "dilations", rank)
     pads = _pairs(node, rank)
     out_size = tuple(int(v) for v in node.attrs["output_size"])

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..._errors import LegacyconvError
 from ...graph import Node
-from ._context import KerasBuild, Perm, emits
+from ._context import KerasBuild, Perm, emits, refuses
 
 __all__: list[str] = []
 
@@ -23,6 +22,25 @@ _ELEMENTWISE = {
 }
 
 
+@refuses("merge")
+def _merge_refusal(node: Node) -> str | None:
+    mode = node.attrs["mode"]
+    if mode in ("dot", "cos") and node.attrs.get("axes", 1) not in (
+        1,
+        -1,
+        (1, 1),
+        [1, 1],
+        (-1, -1),
+        [-1, -1],
+    ):
+        return f"merge {mode!r} with axes={node.attrs['axes']!r} is not supported"
+    if mode not in (*_ELEMENTWISE, "concat", "dot", "cos"):
+        return f"merge mode {mode!r} is not supported"
+    if mode == "sub" and len(node.inputs) != 2:
+        return f"merge 'sub' takes two inputs, got {len(node.inputs)}"
+    return None
+
+
 @emits("merge")
 def emit_merge(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
     """``merge`` → Add / Multiply / Average / Maximum / Minimum / Subtract / Concatenate / Dot."""
@@ -33,17 +51,8 @@ def emit_merge(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
         axis = perm.index(int(node.attrs.get("axis", -1)) % len(perm))
         return b.layers.Concatenate(axis=axis, name=b.name(node))(xs), perm
     if mode in ("dot", "cos"):
-        axes = node.attrs.get("axes", 1)
-        if axes not in (1, -1, (1, 1), [1, 1], (-1, -1), [-1, -1]):
-            raise LegacyconvError(
-                f"{node.source or node.name}: merge {mode!r} with axes={axes!r} is not supported"
-            )
         layer = b.layers.Dot(axes=1, normalize=mode == "cos", name=b.name(node))
         return layer(xs), perm
-    if mode not in _ELEMENTWISE:
-        raise LegacyconvError(f"{node.source or node.name}: merge mode {mode!r} is not supported")
-    if mode == "sub" and len(xs) != 2:
-        raise LegacyconvError(f"{node.source or node.name}: merge 'sub' takes two inputs, got {len(xs)}")
     coeffs = node.attrs.get("coeffs")
     if mode == "sum" and coeffs is not None:
         xs = [

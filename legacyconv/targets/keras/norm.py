@@ -24,9 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from ..._errors import LegacyconvError
 from ...graph import Node
-from ._context import KerasBuild, Perm, channels_last_perm, emits
+from ._context import KerasBuild, Perm, channels_last_perm, emits, refuses
 
 __all__: list[str] = []
 
@@ -129,14 +128,18 @@ def emit_batchnorm_batch(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
     return b.apply(layer, normed, [gamma, beta, np.zeros(c), np.ones(c)]), perm
 
 
+@refuses("lrn")
+def _lrn_refusal(node: Node) -> str | None:
+    n = int(node.attrs.get("n", 5))
+    return None if n % 2 else f"lrn needs an odd n (Lasagne's rule); got n={n}"
+
+
 @emits("lrn")
 def emit_lrn(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
     """``lrn`` → square (Keras op) + a band Dense (the window sum, ``alpha``, ``k``) + power and
     divide (Keras ops), channels-last."""
     ops = b.keras.ops
     n = int(node.attrs.get("n", 5))
-    if n % 2 == 0:
-        raise LegacyconvError(f"{node.source or node.name}: lrn needs an odd n (Lasagne's rule); got n={n}")
     half = n // 2
     alpha, k, beta = (
         float(node.attrs.get(key, d)) for key, d in (("alpha", 1e-4), ("k", 2.0), ("beta", 0.75))

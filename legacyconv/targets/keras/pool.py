@@ -20,10 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from ..._errors import LegacyconvError
 from ...graph import Node
 from ...pool import _axis
-from ._context import KerasBuild, Perm, channels_last_perm, emits
+from ._context import KerasBuild, Perm, channels_last_perm, emits, refuses
 from .conv import crop_layer, pad_layer
 
 __all__ = ["edge_replicate", "scale_positions"]
@@ -70,6 +69,15 @@ def scale_positions(b: KerasBuild, name: str, x: Any, factors: np.ndarray) -> An
     return b.apply(layer, x, [factors.astype(np.float32)])
 
 
+@refuses("pool", "global_pool")
+def _pool_refusal(node: Node) -> str | None:
+    if node.op == "global_pool":
+        mode = node.attrs.get("mode", "average")
+        return None if mode in ("max", "average") else f"global pooling mode {mode!r} is not supported"
+    rank = len(node.attrs["ws"])
+    return None if rank in (1, 2, 3) else f"pooling over {rank} axes has no stock Keras 3 layer"
+
+
 @emits("pool")
 def emit_pool(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
     """``pool`` → edge replication / zero padding + a 'valid' stock pooling (+ divisor factors)."""
@@ -95,8 +103,6 @@ def emit_pool(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
             x = edge_replicate(b, node.name, x, sizes, grow)
         cls = {1: b.layers.MaxPooling1D, 2: b.layers.MaxPooling2D, 3: b.layers.MaxPooling3D}[rank]
         return cls(ws, strides, padding="valid", name=b.name(node))(x), channels_last_perm(rank + 2)
-    if mode not in ("sum", "average_inc_pad", "average_exc_pad"):
-        raise LegacyconvError(f"{node.source or node.name}: pool mode {mode!r} is not one of Theano's")
     if any(v for pair in grow for v in pair):
         x = pad_layer(b, b.name(node, "pad"), tuple(grow))(x)
     cls = {1: b.layers.AveragePooling1D, 2: b.layers.AveragePooling2D, 3: b.layers.AveragePooling3D}[rank]
@@ -118,9 +124,5 @@ def emit_global_pool(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
     rank = b.rank(node.inputs[0]) - 2
     mode = node.attrs.get("mode", "average")
     kinds = {"max": "GlobalMaxPooling", "average": "GlobalAveragePooling"}
-    if mode not in kinds or rank not in (1, 2, 3):
-        raise LegacyconvError(
-            f"{node.source or node.name}: global pooling mode {mode!r} over {rank} spatial axes is not supported"
-        )
     cls = getattr(b.layers, f"{kinds[mode]}{rank}D")
     return cls(name=b.name(node))(b.channels_last(node.inputs[0])), (0, 1)

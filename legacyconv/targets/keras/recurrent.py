@@ -16,9 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..._errors import LegacyconvError
 from ...graph import Node
-from ._context import KerasBuild, Perm, emits, identity_perm
+from ._context import KerasBuild, Perm, emits, identity_perm, refuses
 from .activation import KERAS_ACTIVATIONS
 
 __all__ = ["HARD_SIGMOID_SCALE"]
@@ -34,12 +33,23 @@ _GATES = {
 }
 
 
-def _keras_activation(fn: str, node: Node) -> str:
-    if fn == "hard_sigmoid":
-        return "hard_sigmoid"
-    if fn in KERAS_ACTIVATIONS:
-        return KERAS_ACTIVATIONS[fn]
-    raise LegacyconvError(f"{node.source or node.name}: recurrent activation {fn!r} is not supported")
+def _keras_activation(fn: str) -> str:
+    return "hard_sigmoid" if fn == "hard_sigmoid" else KERAS_ACTIVATIONS[fn]
+
+
+@refuses("rnn")
+def _rnn_refusal(node: Node) -> str | None:
+    act = node.attrs.get("activation", "tanh")
+    rec = node.attrs.get("recurrent_activation", "hard_sigmoid")
+    for fn in (act, rec):
+        if fn != "hard_sigmoid" and fn not in KERAS_ACTIVATIONS:
+            return f"recurrent activation {fn!r} is not supported"
+    if node.attrs["cell"] == "lstm" and act == "hard_sigmoid":
+        return (
+            "an LSTM with activation='hard_sigmoid' applies Theano's hard_sigmoid to its cell state, "
+            "which Keras 3's (slope 1/6) cannot reproduce"
+        )
+    return None
 
 
 @emits("rnn")
@@ -50,11 +60,6 @@ def emit_rnn(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
     act = node.attrs.get("activation", "tanh")
     rec = node.attrs.get("recurrent_activation", "hard_sigmoid")
     gates, candidates = _GATES[cell]
-    if cell == "lstm" and act == "hard_sigmoid":
-        raise LegacyconvError(
-            f"{node.source or node.name}: an LSTM with activation='hard_sigmoid' applies Theano's "
-            "hard_sigmoid to its cell state, which Keras 3's (slope 1/6) cannot reproduce"
-        )
     kernel = np.array(node.weights["kernel"], dtype=np.float64)
     recurrent = np.array(node.weights["recurrent_kernel"], dtype=np.float64)
     bias = node.weights.get("bias")
@@ -66,7 +71,7 @@ def emit_rnn(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
         recurrent[:, cols] *= HARD_SIGMOID_SCALE
         bias[cols] *= HARD_SIGMOID_SCALE
     common = dict(
-        activation=_keras_activation(act, node),
+        activation=_keras_activation(act),
         return_sequences=bool(node.attrs.get("return_sequences", False)),
         go_backwards=bool(node.attrs.get("go_backwards", False)),
         name=b.name(node),
@@ -74,11 +79,9 @@ def emit_rnn(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
     if cell == "simple":
         layer = b.layers.SimpleRNN(units, **common)
     elif cell == "gru":
-        layer = b.layers.GRU(
-            units, recurrent_activation=_keras_activation(rec, node), reset_after=False, **common
-        )
+        layer = b.layers.GRU(units, recurrent_activation=_keras_activation(rec), reset_after=False, **common)
     else:
-        layer = b.layers.LSTM(units, recurrent_activation=_keras_activation(rec, node), **common)
+        layer = b.layers.LSTM(units, recurrent_activation=_keras_activation(rec), **common)
     x = b.legacy(node.inputs[0])
     out = b.apply(layer, x, [kernel, recurrent, bias])
     return out, identity_perm(3 if common["return_sequences"] else 2)

@@ -11,9 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ..._errors import LegacyconvError
 from ...graph import Node
-from ._context import KerasBuild, Perm, channels_last_perm, emits, identity_perm
+from ._context import KerasBuild, Perm, channels_last_perm, emits, identity_perm, refuses
 from .conv import crop_layer, pad_layer
 
 __all__: list[str] = []
@@ -23,14 +22,16 @@ def _pairs(node: Node, key: str) -> tuple[tuple[int, int], ...]:
     return tuple((int(lo), int(hi)) for lo, hi in node.attrs[key])
 
 
+@refuses("pad")
+def _pad_refusal(node: Node) -> str | None:
+    if float(node.attrs.get("value", 0.0)) != 0.0:
+        return f"padding with value={node.attrs['value']!r} has no stock Keras 3 layer (ZeroPadding pads with zeros)"
+    return None
+
+
 @emits("pad")
 def emit_pad(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
     """``pad`` → ZeroPadding{r}D (asymmetric)."""
-    if float(node.attrs.get("value", 0.0)) != 0.0:
-        raise LegacyconvError(
-            f"{node.source or node.name}: padding with value={node.attrs['value']!r} has no stock "
-            "Keras 3 layer (ZeroPadding pads with zeros)"
-        )
     pads = _pairs(node, "pads")
     x = b.channels_last(node.inputs[0])
     return pad_layer(b, b.name(node), pads)(x), channels_last_perm(len(pads) + 2)
