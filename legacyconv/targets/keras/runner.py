@@ -46,9 +46,10 @@ class KerasRunner:
                 raise LegacyconvError(
                     f"{self.path} has no legacyconv sidecar (it was not written by legacyconv migrate)"
                 )
-            from ...keras.saving import load_model
+            from ..._tf import import_keras
 
-            self.model = load_model(self.path)
+            # plain Keras, safe mode: a migrated model holds stock layers only
+            self.model = import_keras().saving.load_model(self.path, compile=False)
         assert sidecar is not None
         self.sidecar = sidecar
         #: the reachable graph nodes, topological order
