@@ -49,7 +49,7 @@ class KerasRunner:
             from ..._tf import import_keras
 
             # plain Keras, safe mode: a migrated model holds stock layers only
-            self.model = import_keras().saving.load_model(self.path, compile=False)
+            self.model = import_keras().models.load_model(self.path, compile=False)
         assert sidecar is not None
         self.sidecar = sidecar
         #: the reachable graph nodes, topological order
