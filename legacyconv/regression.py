@@ -352,6 +352,14 @@ def _check_runner(
     progress: bool | None,
 ) -> CheckReport:
     feeds = _feeds(runner, refs)
+    n = len(next(iter(feeds.values())))
+    notes = ["compared in the legacy layout through the model's legacyconv sidecar (exact permutations)"]
+    if getattr(runner, "batch_dependent", False) and n > batch_size:
+        notes.append(
+            f"the model normalises with batch statistics: all {n} reference samples run as one batch "
+            f"(not batches of {batch_size}); a reference recorded in smaller batches cannot be reproduced"
+        )
+        batch_size = n
     used = {f"input_{b.node}" for b in runner.inputs} | {"input"}
     # (row, reference array, node) in topological order, then the model outputs
     probes: list[tuple[CheckRow, np.ndarray, str]] = []
@@ -396,7 +404,6 @@ def _check_runner(
             "nothing to compare: the reference has no 'output' array and none of its layerNN_<name> "
             "arrays is the reference of a node of the model"
         )
-    n = len(next(iter(feeds.values())))
     names = list(dict.fromkeys(node for _, _, node in probes))
 
     def compare(start: int, stop: int) -> None:
@@ -405,7 +412,6 @@ def _check_runner(
             _accumulate(row, outs[node], ref[start:stop], rtol, atol)
 
     _in_batches(n, batch_size, progress, compare, [row for row, _, _ in probes])
-    notes = ["compared in the legacy layout through the model's legacyconv sidecar (exact permutations)"]
     return CheckReport(model_path, ref_path, rows, float(rtol), float(atol), n, batch_size, notes)
 
 

@@ -478,6 +478,13 @@ def test_batchnorm_with_the_batch_statistics(in_shape: tuple[int, ...], axis: in
     if got.ndim == 4:  # image outputs are channels-last
         got = got.transpose(0, 3, 1, 2)
     np.testing.assert_allclose(got, run_graph(g, {"x": x})["y"], rtol=1e-4, atol=1e-5)
+    # check runs such a model on the whole reference batch, whatever batch_size says
+    from legacyconv.regression import check
+
+    refs = {"input": x, "output": run_graph(g, {"x": x})["y"]}
+    report = check(path, refs, batch_size=2, progress=False)
+    assert report.passed and report.batch_size == 4, report.table()
+    assert any("batch statistics" in note for note in report.notes)
 
 
 @pytest.mark.parametrize(

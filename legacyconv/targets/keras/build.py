@@ -21,6 +21,8 @@ from ._context import EMITTERS, REFUSALS, KerasBuild, Perm, channels_last_perm, 
 __all__ = ["INPUT_LAYOUTS", "SIDECAR_FORMAT", "KerasMigration", "emit", "refuse", "unsupported_ops"]
 
 INPUT_LAYOUTS = ("nhwc", "nchw")
+#: graph ops whose output for one sample depends on the other samples of the batch
+BATCH_DEPENDENT_OPS = frozenset({"batchnorm_batch"})
 SIDECAR_FORMAT = "legacyconv-keras-sidecar"
 
 
@@ -180,5 +182,7 @@ def emit(graph: Graph, *, input_layout: str = "nhwc") -> KerasMigration:
         "outputs": out_records,
         "nodes": records,
         "fallback_layers": [{"node": n, "layer": c, "why": w} for n, c, w in b.fallbacks],
+        # outputs depend on the whole batch (Keras-1 BatchNormalization mode 2): check runs one batch
+        "batch_dependent": any(n.op in BATCH_DEPENDENT_OPS for n in graph.nodes.values()),
     }
     return KerasMigration(model, sidecar, list(b.fallbacks))

@@ -52,6 +52,8 @@ class KerasRunner:
             self.model = import_keras().models.load_model(self.path, compile=False)
         assert sidecar is not None
         self.sidecar = sidecar
+        #: the outputs depend on the whole batch (statistics over the batch, as Theano computed them)
+        self.batch_dependent = bool(sidecar.get("batch_dependent", False))
         #: the reachable graph nodes, topological order
         self.nodes = [Binding.from_record(d) for d in sidecar["nodes"]]
         by_node = {b.node: b for b in self.nodes}
