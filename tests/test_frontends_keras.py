@@ -651,3 +651,15 @@ def test_keras1_sequential_merge_form_has_one_input_per_branch():
     assert graph.inputs == ["l_fc_input", "r_conv_input"]
     assert graph["joined"].inputs == ("l_fc", "r_flat") and graph["joined"].reference == "layer00_joined"
     assert "input" not in graph.meta["references"]
+
+
+@pytest.mark.parametrize("data_format,axis", [("channels_last", 1), ("channels_first", 2)])
+def test_keras2_global_pooling_1d_data_format(tmp_path, data_format, axis):
+    layer = {
+        "class_name": "GlobalMaxPooling1D",
+        "config": {"name": "g", "data_format": data_format, "batch_input_shape": [None, 3, 5]},
+    }
+    config = {"class_name": "Sequential", "config": {"name": "s", "layers": [layer]}}
+    graph = load_graph(write_model(tmp_path / "m.h5", config, version="2.2.5", backend="theano"))
+    x = np.random.default_rng(6).standard_normal((2, 3, 5)).astype(np.float32)
+    np.testing.assert_array_equal(run_graph(graph, {graph.inputs[0]: x}, ["g"])["g"], x.max(axis=axis))

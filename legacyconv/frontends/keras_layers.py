@@ -135,6 +135,8 @@ def embedding(call: LayerCall) -> str:
 def global_pool_1d(call: LayerCall) -> str:
     """Max / mean over the steps of (N, steps, features)."""
     mode = "max" if "Max" in call.layer.class_name else "average"
+    if call.cfg("data_format") == "channels_first":  # Keras 2.2: (N, features, steps)
+        return call.out("global_pool", call.inputs, {"mode": mode})
     steps_last = call.helper("transpose", "channels_first", call.inputs, {"perm": (0, 2, 1)})
     return call.out("global_pool", [steps_last], {"mode": mode})
 
