@@ -4,9 +4,9 @@ runs through the TensorFlow engine's ``correlate``).
 These are the TF mappings a migration uses, written once and called both by
 ``backend='tensorflow'`` (NumPy in, NumPy out) and by the Keras builders:
 
-* ``conv2d_transpose`` is ``tf.nn.conv2d_transpose`` with the kernel of
-  :func:`legacyconv.layouts.theano_transpose_kernel_to_tf` and Theano's padding as explicit
-  ``(low, high)`` pairs. TF's CPU kernel has neither dilation nor groups, so a dilated kernel
+* ``conv2d_transpose`` is ``tf.nn.conv2d_transpose`` ('VALID': the whole transposed
+  convolution) with the kernel of :func:`legacyconv.layouts.theano_transpose_kernel_to_tf`,
+  cropped to Theano's window. TF's CPU kernel has neither dilation nor groups, so a dilated kernel
   is spelled out with zeros and groups run one after the other.
 * ``pool_2d`` pads explicitly (``-inf`` for max, zeros otherwise) or crops so that TF's
   'VALID' windows are exactly Theano's, then divides window sums by Theano's divisors when
@@ -56,7 +56,14 @@ def conv2d_transpose(args: TransposeArgs) -> np.ndarray:
     groups = args.groups
     og = args.y.shape[1] // groups
     cg = n_out // groups
-    padding = [[0, 0], list(args.pads[0]), list(args.pads[1]), [0, 0]]
+    # The whole transposed convolution ('VALID', plus the rows past the last one an input pixel
+    # reaches), then Theano's window of it: TF's explicit padding is not trusted (see tensorflow.py).
+    whole = [
+        max((size - 1) * s + (k - 1) * d + 1, h + p[0])
+        for size, k, d, s, h, p in zip(
+            args.y.shape[2:], args.w.shape[2:], args.dilations, args.strides, (rows, cols), args.pads
+        )
+    ]
     parts = []
     for g in range(groups):
         kernel = theano_transpose_kernel_to_tf(w[g * og : (g + 1) * og], args.filter_flip)
@@ -64,12 +71,14 @@ def conv2d_transpose(args: TransposeArgs) -> np.ndarray:
             tf.nn.conv2d_transpose(
                 y[..., g * og : (g + 1) * og] if groups > 1 else y,
                 kernel,
-                output_shape=[n, rows, cols, cg],
+                output_shape=[n, *whole, cg],
                 strides=list(args.strides),
-                padding=padding,
+                padding="VALID",
             )
         )
     out = parts[0] if groups == 1 else tf.concat(parts, axis=-1)
+    (r0, _), (c0, _) = args.pads
+    out = out[:, r0 : r0 + rows, c0 : c0 + cols, :]
     return np.transpose(out.numpy(), (0, 3, 1, 2))
 
 
