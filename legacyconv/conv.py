@@ -223,7 +223,9 @@ def conv3d(
     """What ``theano.tensor.nnet.conv3d`` computed: :func:`conv2d`'s rules in three dimensions.
 
     ``input`` is NCDHW ``(batch, channels, depth, rows, cols)`` and ``filters`` is
-    ``(out_channels, channels // num_groups, depth, rows, cols)``.
+    ``(out_channels, channels // num_groups, depth, rows, cols)``. Asymmetric ``(low, high)``
+    padding is computed (zero padding, as in 2-D) although Theano raised
+    ``NotImplementedError`` for it: see "Beyond Theano" in the README.
 
     >>> import numpy as np
     >>> conv3d(np.ones((1, 2, 4, 5, 6)), np.ones((3, 2, 2, 2, 2)), border_mode="half").shape

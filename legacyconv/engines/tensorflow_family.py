@@ -118,13 +118,19 @@ def pool2d_nhwc(x: Any, plan: PoolPlan) -> Any:
 
 
 def pool2d(x: np.ndarray, plan: PoolPlan) -> np.ndarray:
-    """``pool_2d`` of a NumPy array (pools the last two axes) with TensorFlow.
+    """``pool_2d`` of a NumPy array (pools the last two axes) with TensorFlow; 'max' keeps a NaN
+    only where it is the first cell of the window, as Theano did.
 
     Integer inputs are computed in float64 (exact below 2**53): window sums are rounded to
     integers, then divided and truncated as Theano did."""
     tf = import_tensorflow()
-    from ..pool import finish_pool
+    from ..pool import finish_pool, first_cell_nan
 
+    nan = first_cell_nan(x, plan) if plan.mode == "max" else None
+    if plan.mode == "max" and x.dtype.kind == "f" and np.isnan(x).any():
+        # TF's max pooling treats NaN as it likes (by CPU and kernel); Theano skipped every NaN
+        # but a window's first cell: pool without them, then put those back.
+        x = np.where(np.isnan(x), -np.inf, x).astype(x.dtype, copy=False)
     lead = x.shape[:-2]
     rows, cols = x.shape[-2:]
     channels = lead[-1] if lead else 1
@@ -142,4 +148,6 @@ def pool2d(x: np.ndarray, plan: PoolPlan) -> np.ndarray:
     out = np.transpose(pool2d_nhwc(t, run).numpy(), (0, 3, 1, 2)).reshape(lead + plan.out_shape)
     if integer:
         return finish_pool(np.rint(out), plan, x.dtype)
+    if nan is not None:
+        out[nan] = np.nan
     return out.astype(x.dtype, copy=False)
