@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import legacyconv
 from legacyconv import LegacyconvError, layouts
@@ -225,3 +227,40 @@ def test_bad_arguments(args, kwargs, match):
 def test_non_numeric_filters_are_a_type_error():
     with pytest.raises(TypeError, match="filters must have a real numeric dtype"):
         to_keras_conv2d(np.array([["a"]]))
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    data=st.data(),
+    groups=st.integers(1, 2),
+    cg=st.integers(1, 2),
+    mode=st.one_of(
+        st.sampled_from(["valid", "full", "half"]),
+        st.tuples(
+            st.tuples(st.integers(0, 2), st.integers(0, 2)), st.tuples(st.integers(0, 2), st.integers(0, 2))
+        ),
+    ),
+)
+def test_builder_equals_numpy_engine_and_refuses_what_it_refuses(data, groups, cg, mode):
+    """Any geometry: the layers compute the numpy engine's result, and where the eager op
+    raises (a kernel larger than the padded image) the builder raises before TensorFlow runs."""
+    rows, cols = data.draw(st.integers(1, 6)), data.draw(st.integers(1, 6))
+    kernel = data.draw(st.tuples(st.integers(1, 3), st.integers(1, 3)))
+    strides = data.draw(st.tuples(st.integers(1, 3), st.integers(1, 3)))
+    dilation = data.draw(st.tuples(st.integers(1, 2), st.integers(1, 2)))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    x = rng.standard_normal((2, groups * cg, rows, cols)).astype(np.float32)
+    w = rng.standard_normal((groups * data.draw(st.integers(1, 2)), cg, *kernel)).astype(np.float32)
+    kwargs = dict(border_mode=mode, subsample=strides, filter_dilation=dilation, num_groups=groups)
+    try:
+        expected = legacyconv.conv2d(x, w, **kwargs)
+    except LegacyconvError:
+        with pytest.raises(LegacyconvError, match="impossible output shape"):
+            to_keras_conv2d(w, input_shape=x.shape, **kwargs)
+        return
+    out = _apply(to_keras_conv2d(w, input_shape=x.shape, **kwargs), x)
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out, expected, **_tol(expected))

@@ -225,6 +225,29 @@ def test_4d_engine_call_is_not_implemented():
 # for one input channel, row stride 1, column stride >= 2 (issue 9): the engine pads itself.
 
 
+ENGINE_OPS = {
+    "conv2d": legacyconv.conv2d,
+    "conv3d": legacyconv.conv3d,
+    "separable_conv2d": legacyconv.separable_conv2d,
+    "conv2d_transpose": legacyconv.conv2d_transpose,
+    "pool_2d": legacyconv.pool_2d,
+}
+ENGINE_CASES = [c for c in cases(*ENGINE_OPS) if "error" not in c]
+
+
+@pytest.mark.parametrize("case", ENGINE_CASES, ids=[c["name"] for c in ENGINE_CASES])
+def test_golden_inputs_tensorflow_equals_numpy(case):
+    """Issue 9's acceptance: the engines agree to rtol 2e-5 (float32) / 1e-10 (float64), with an
+    absolute floor at that fraction of the output's largest magnitude (sums that cancel)."""
+    fn = ENGINE_OPS[case["op"]]
+    expected = fn(*case["inputs"], **case["kwargs"])
+    got = fn(*case["inputs"], **case["kwargs"], backend="tensorflow")
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    rel = 2e-5 if expected.dtype == np.float32 else 1e-10
+    scale = max(float(np.max(np.abs(expected))), 1.0) if expected.size else 1.0
+    np.testing.assert_allclose(got, expected, rtol=rel, atol=rel * scale)
+
+
 def test_one_channel_explicit_padding_repro():
     x = np.arange(1, 7, dtype=np.float32).reshape(2, 1, 3, 1)
     w = np.ones((1, 1, 1, 2), np.float32)
