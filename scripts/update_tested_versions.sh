@@ -12,6 +12,6 @@ VENV="$venv" bash .ci/run
 {
   echo "# The versions CI was last green with ($("$venv/bin/python" -c 'import platform; print(platform.python_implementation(), platform.python_version(), platform.system(), platform.machine())')): pip install -c constraints/tested.txt ..."
   echo "# Regenerate with scripts/update_tested_versions.sh (see README, Development). Constraints pin; they install nothing."
-  "$venv/bin/pip" freeze --exclude-editable | grep -v '^legacyconv' | sort -f
+  "$venv/bin/pip" freeze --all --exclude-editable | grep -v -e "^legacyconv" -e "^pip==" -e "^setuptools==" | sort -f
 } > constraints/tested.txt
 echo "constraints/tested.txt updated; git diff constraints/ shows what moved"
