@@ -75,7 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"legacyconv {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show the full traceback of an internal error")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the full traceback of an internal error and TensorFlow's start-up messages",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = _sub(
@@ -202,9 +206,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _quiet_tensorflow() -> None:
-    # TensorFlow's C++ start-up chatter would bury our one-line messages; users can override.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+def _quiet_tensorflow(debug: bool) -> None:
+    # TensorFlow's C++ start-up chatter would bury our one-line messages. --debug, or the
+    # user's own TF_CPP_MIN_LOG_LEVEL, lets it through untouched.
+    if debug or "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    from ._tf import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
 
 
 def _warn(message: str) -> None:
@@ -259,7 +269,7 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     bad = wf.nonfinite()
     if bad:
         _warn(f"{len(bad)} weight array(s) hold NaN or Inf: {', '.join(bad)}")
-    _quiet_tensorflow()
+    _quiet_tensorflow(args.debug)
     from .migrate import migrate_keras1, save_keras_model
 
     model = migrate_keras1(wf, input_layout=args.input_layout)
@@ -276,7 +286,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     if args.json and args.json != "-":
         check_output_path(args.json, force=args.force, inputs=[args.model, args.reference])
-    _quiet_tensorflow()
+    _quiet_tensorflow(args.debug)
     from .regression import check
 
     report = check(
