@@ -150,7 +150,7 @@ def load_spec(spec: PathLike | Mapping[str, Any]) -> Spec:
             if key in entry and entry[key] < 1:
                 raise LegacyconvError(f"{here}.{key} must be a positive integer. Received: {entry[key]!r}")
         if "name" in entry:
-            check_array_name(entry["name"], f"{here}.name", nested=False)
+            check_array_name(entry["name"], f"{here}.name")
         out[str(name)] = dict(entry)
     return out
 

@@ -59,6 +59,13 @@ def decode_attr(value: Any, what: str = "an HDF5 attribute") -> Any:
             return value.decode("utf8")
         except UnicodeDecodeError:
             raise LegacyconvError(f"{what} is not UTF-8 text: {bytes(value[:40])!r}") from None
+    if isinstance(value, str):  # h5py hands undecodable bytes back as lone surrogates
+        try:
+            value.encode("utf8")
+        except UnicodeEncodeError:
+            shown = value.encode("utf8", "surrogateescape")[:40]
+            raise LegacyconvError(f"{what} is not UTF-8 text: {shown!r}") from None
+        return value
     if isinstance(value, np.ndarray):
         return [decode_attr(v, what) for v in value.tolist()]
     if isinstance(value, (list, tuple)):

@@ -23,7 +23,7 @@ def _open_regular(path: str, what: str) -> int:
         # O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
-        raise LegacyconvError(f"no such file: {path}") from None
+        raise LegacyconvError(f"cannot read the {what} {path}: no such file") from None
     except IsADirectoryError:
         raise LegacyconvError(f"the {what} {path} is a directory, not a file") from None
     except OSError as exc:

@@ -193,7 +193,7 @@ class Budget:
                 f"{what}, which brings the file to {format_bytes(self.used + nbytes)}, over the limit of "
                 f"{format_bytes(lim.max_bytes)} for all arrays together; {_HINT_BYTES}"
             )
-        if stored is not None and nbytes >= lim.ratio_floor and nbytes > lim.max_ratio * max(stored, 0):
+        if stored is not None and nbytes >= lim.ratio_floor and nbytes > lim.max_ratio * max(stored, 1):
             raise LimitError(
                 f"{what} but stores only {format_bytes(stored)} (more than {lim.max_ratio:g} times "
                 f"smaller: a compression or fill-value bomb?); {_HINT_RATIO}"

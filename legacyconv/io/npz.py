@@ -48,6 +48,7 @@ def read_npz(path: str, limits: ReadLimits | None = None) -> WeightFile:
     try:
         with zipfile.ZipFile(path) as zf:
             infos = _members(zf, path, budget)
+            _check_layout(zf, path)
             headers = [(info, _header(zf, info, path)) for info in infos]
             for info, (name, shape, fortran, dtype) in headers:
                 budget.take(name, shape, dtype, info.compress_size)
@@ -101,6 +102,33 @@ def _members(zf: zipfile.ZipFile, path: str, budget: Budget) -> list[zipfile.Zip
     return infos
 
 
+def _check_layout(zf: zipfile.ZipFile, path: str) -> None:
+    """The members must tile the file from byte 0 to the central directory, as numpy.savez writes
+    them: a damaged directory that silently drops a member (a flipped size field) is refused."""
+    fp = zf.fp
+    if fp is None:  # closed: nothing to check
+        return
+    pos = 0
+    for info in sorted(zf.infolist(), key=lambda i: i.header_offset):
+        fp.seek(info.header_offset)
+        head = fp.read(30)
+        if info.header_offset != pos or len(head) != 30 or head[:4] != b"PK\x03\x04":
+            break
+        name_len, extra_len = struct.unpack("<HH", head[26:30])
+        pos = info.header_offset + 30 + name_len + extra_len + info.compress_size
+        if info.flag_bits & 0x08:  # a data descriptor follows the data (zip64 sizes when large)
+            fp.seek(pos)
+            signed = fp.read(4) == b"PK\x07\x08"
+            pos += (4 if signed else 0) + (20 if info.compress_size >= 0xFFFFFFFF else 12)
+    else:
+        if pos == zf.start_dir:
+            return
+    raise LegacyconvError(
+        f"{path} is a damaged zip: its directory does not account for every byte before it "
+        "(a member was lost or moved)"
+    )
+
+
 def _parse_header(fh: Any) -> tuple[Any, bool, np.dtype]:
     """Magic and header of a ``.npy`` stream, with NumPy's parser (limited to 10,000 header bytes)."""
     version = np.lib.format.read_magic(fh)
@@ -131,7 +159,7 @@ def _header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str) -> tuple[str,
             "(it can run arbitrary code): re-save the weights as plain numeric arrays"
         )
     if dtype.kind not in "biufc" or dtype.fields is not None or dtype.subdtype is not None:
-        raise LegacyconvError(f"{path}: array {name!r} has dtype {dtype}, not a numeric weight array")
+        raise LegacyconvError(f"{path}: array {name!r} has dtype {dtype}, not a numeric array")
     return name, tuple(int(s) for s in shape), bool(fortran), dtype
 
 
