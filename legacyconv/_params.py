@@ -261,7 +261,8 @@ def check_result_size(shape: Sequence[int], dtype: Any, what: str, given: str) -
     ``what`` names the result and ``given`` the arguments it came from (shapes included), so that
     the error says which call asked for it.
 
-    >>> check_result_size((1, 1, 2 * 10**12 + 2, 2 * 10**12 + 2), np.float32, "conv2d output", "border_mode=10**12")
+    >>> shape = (1, 1, 2 * 10**12 + 2, 2 * 10**12 + 2)
+    >>> check_result_size(shape, np.float32, "conv2d output", "border_mode=10**12")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     legacyconv._errors.LegacyconvError: conv2d output would have shape (1, 1, 2000000000002, 2000000000002) ...

@@ -211,7 +211,10 @@ def test_non_finite_values_pass_only_where_both_agree(model, reference):
     "ref, match",
     [
         ({"input": np.zeros((0, 2, 6, 6)), "output": np.zeros((0, 4))}, "holds 0 samples"),
-        ({"input": np.zeros((N, 2, 6, 6)), "output": np.zeros((N, 4), np.complex64)}, r"complex64 \(complex\)"),
+        (
+            {"input": np.zeros((N, 2, 6, 6)), "output": np.zeros((N, 4), np.complex64)},
+            r"complex64 \(complex\)",
+        ),
         ({"input": np.zeros((N, 2, 6, 6)), "output": np.full((N, 4), "1.0")}, r"\(not numeric\)"),
         ({"input": np.zeros((N, 2, 6, 6)), "output": np.zeros((N, 0))}, "no values to compare"),
     ],

@@ -93,8 +93,14 @@ def small_keras1(path):
         ("Dense", {"name": "dense", "output_dim": 3, "activation": "linear", "bias": True}),
     ]
     weights = {
-        "conv": [("conv_W", rng.standard_normal((2, 1, 3, 3)).astype(np.float32)), ("conv_b", np.zeros(2, np.float32))],
-        "dense": [("dense_W", rng.standard_normal((72, 3)).astype(np.float32)), ("dense_b", np.zeros(3, np.float32))],
+        "conv": [
+            ("conv_W", rng.standard_normal((2, 1, 3, 3)).astype(np.float32)),
+            ("conv_b", np.zeros(2, np.float32)),
+        ],
+        "dense": [
+            ("dense_W", rng.standard_normal((72, 3)).astype(np.float32)),
+            ("dense_b", np.zeros(3, np.float32)),
+        ],
     }
     return write_keras1(path, layers, weights)
 
@@ -337,7 +343,11 @@ def test_spec_size_and_nesting_limits(tmp_path, capsys):
 
 def test_fifo_input_does_not_hang(tmp_path):
     fifo = fifo_canary(tmp_path, "in.npz")
-    for args in (["inspect", fifo], ["convert", fifo, tmp_path / "o.npz"], ["migrate", fifo, "-o", tmp_path / "o.keras"]):
+    for args in (
+        ["inspect", fifo],
+        ["convert", fifo, tmp_path / "o.npz"],
+        ["migrate", fifo, "-o", tmp_path / "o.keras"],
+    ):
         proc = run_cli(*args, timeout=30)
         assert proc.returncode == 2, proc.stderr
         assert_one_line(proc.stderr, "not a regular file")
@@ -422,8 +432,12 @@ BAD_INPUTS = {
     "Dropout p null": config_variant(_dropout(None), "p must be a number in [0, 1)"),
     "batch_input_shape null": config_variant(_set(0, "batch_input_shape", None), "batch_input_shape"),
     "batch_input_shape 5": config_variant(_set(0, "batch_input_shape", 5), "batch_input_shape"),
-    "batch_input_shape strings": config_variant(_set(0, "batch_input_shape", [None, "a", "b"]), "batch_input_shape"),
-    "batch_input_shape floats": config_variant(_set(0, "batch_input_shape", [None, 1.5, 8, 8]), "batch_input_shape"),
+    "batch_input_shape strings": config_variant(
+        _set(0, "batch_input_shape", [None, "a", "b"]), "batch_input_shape"
+    ),
+    "batch_input_shape floats": config_variant(
+        _set(0, "batch_input_shape", [None, 1.5, 8, 8]), "batch_input_shape"
+    ),
     "layer config a list": config_variant(_layer_config_list, "a config object"),
     "weight_names numbers": config_variant(_weight_names(np.array([1, 2])), "weight_names of layer 'dense'"),
     "keras_version not UTF-8": config_variant(_version, "not UTF-8 text"),
@@ -440,7 +454,11 @@ def test_bad_input_is_exit_2_with_one_line(tmp_path, capsys, kind):
         assert code == 0 and f"cannot migrate: layer 'drop' (Dropout): {message}" in out
         commands = [["migrate", path, "-o", tmp_path / "o.keras"]]
     else:
-        commands = [["inspect", path], ["convert", path, tmp_path / "o.npz"], ["migrate", path, "-o", tmp_path / "o.keras"]]
+        commands = [
+            ["inspect", path],
+            ["convert", path, tmp_path / "o.npz"],
+            ["migrate", path, "-o", tmp_path / "o.keras"],
+        ]
     for args in commands:
         code, _, err = cli_main(capsys, *args)
         assert code == 2, err
@@ -651,8 +669,33 @@ def test_check_files_that_are_not_what_they_say(tmp_path, capsys, tiny_model):
     assert code == 2
     assert_one_line(err, "is an HDF5 file, not an .npz")
     assert "pickle" not in err
-    code, out, err = cli_main(capsys, "check", tiny_model, good, "--json", "/dev/full", "--force", "--no-progress")
+    code, out, err = cli_main(
+        capsys, "check", tiny_model, good, "--json", "/dev/full", "--force", "--no-progress"
+    )
     assert code == 2 and "PASS" not in out and out == ""
     assert_one_line(err, "not a regular file")
     code, out, _ = cli_main(capsys, "check", tiny_model, good, "--no-progress")
     assert code == 0 and "PASS" in out
+
+
+def test_a_full_disk_is_one_sentence(tmp_path, capsys, monkeypatch):
+    import legacyconv.io.npz as npz
+
+    def full(weights, path):
+        Path(path).write_bytes(b"partial")
+        raise OSError(
+            "Unable to synchronously write data (file write failed: time = Wed Dec  2 05:00:00 2026, "
+            "filename = '/x/.o.h5.tmp', file descriptor = 3, errno = 28, error message = 'No space left "
+            "on device', buf = 0x55d0c8a2c7a0, total write size = 8388608, bytes this sub-write = 8388608, "
+            "bytes actually written = 18446744073709551615, offset = 0)"
+        )
+
+    monkeypatch.setattr(npz, "write_npz", full)
+    weights = tmp_path / "w.npz"
+    np.savez(weights, np.ones(3, np.float32))
+    before = snapshot(tmp_path)
+    code, _, err = cli_main(capsys, "convert", weights, tmp_path / "o.npz")
+    assert code == 2
+    assert_one_line(err, "cannot write", "No space left on device")
+    assert "buf = " not in err
+    assert snapshot(tmp_path) == before

@@ -59,7 +59,10 @@ def test_the_recording_has_non_finite_values_in_padding():
 @pytest.mark.parametrize(
     "call, match",
     [
-        (lambda x, w: conv2d(x, w, border_mode=10**12), r"conv2d output would have shape \(1, 1, 2000000000002"),
+        (
+            lambda x, w: conv2d(x, w, border_mode=10**12),
+            r"conv2d output would have shape \(1, 1, 2000000000002",
+        ),
         (lambda x, w: conv2d(x, w, border_mode=(10**6, (0, 10**7))), "more than this machine's"),
         (
             lambda x, w: conv2d_transpose(x, w, (10**7, 10**7), input_dilation=(2500000, 2500000)),

@@ -9,6 +9,7 @@ temporary file and leaves any existing destination as it was.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Callable, Iterable
@@ -16,7 +17,7 @@ from typing import Union
 
 from .._errors import LegacyconvError
 
-__all__ = ["PathLike", "atomic_write", "check_output_path"]
+__all__ = ["PathLike", "atomic_write", "check_output_path", "describe_os_error"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -78,7 +79,9 @@ def check_output_path(path: PathLike, *, force: bool = False, inputs: Iterable[P
             f"the output {out} already exists{dangling}; use --force (force=True) to overwrite it"
         )
     if os.path.exists(out) and not os.path.isfile(out):
-        raise LegacyconvError(f"the output {out} is not a regular file (a FIFO, socket or device); give a file name")
+        raise LegacyconvError(
+            f"the output {out} is not a regular file (a FIFO, socket or device); give a file name"
+        )
     try:  # a real probe: permissions, read-only mounts and a full disk all show here, before any work
         fd, probe = tempfile.mkstemp(prefix=f".{os.path.basename(out)}.", suffix=".probe", dir=directory)
         os.close(fd)
@@ -115,7 +118,10 @@ def atomic_write(
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(out)}.", suffix=suffix, dir=directory)
     os.close(fd)
     try:
-        write(tmp)
+        try:
+            write(tmp)
+        except OSError as exc:  # a full disk, a quota: say so in a sentence, not a libhdf5 dump
+            raise LegacyconvError(f"cannot write {out}: {describe_os_error(exc)}") from None
         os.chmod(tmp, _mode_for(out))  # after writing: a writer may have re-created the file
         # check again: the output may have appeared while we were writing
         check_output_path(out, force=force, inputs=inputs)
@@ -125,3 +131,19 @@ def atomic_write(
             os.remove(tmp)
         raise
     return out
+
+
+def describe_os_error(exc: OSError) -> str:
+    """The system's words for an OSError, also when a library (libhdf5) wrapped them in a long message.
+
+    >>> describe_os_error(OSError("Can't write data (file write failed: time = ..., errno = 28, "
+    ...                           "error message = 'No space left on device', buf = 0x5, total write size = 8)"))
+    'No space left on device'
+    """
+    if exc.strerror:
+        return exc.strerror
+    text = " ".join(str(exc).split())
+    found = re.search(r"error message = '([^']{1,100})'", text)
+    if found:
+        return found.group(1)
+    return text if len(text) <= 120 else text[:117] + "..."

@@ -141,7 +141,9 @@ def check_hdf5_file(fh: Any, path: str, budget: Budget) -> None:
                 _resolve_soft_link(fh, group, link.path, full, path)
                 continue  # its target is checked where its hard link is
             if not isinstance(link, h5py.HardLink):
-                raise LegacyconvError(f"{path}: {full} is a {type(link).__name__}, not a link legacyconv follows")
+                raise LegacyconvError(
+                    f"{path}: {full} is a {type(link).__name__}, not a link legacyconv follows"
+                )
             obj = group[name]
             addr = h5py.h5o.get_info(obj.id).addr
             if addr in seen:
@@ -158,7 +160,7 @@ def _resolve_soft_link(fh: Any, group: Any, target: str, full: str, path: str) -
     h5py = import_h5py()
     current = fh if target.startswith("/") else group
     parts = [p for p in target.split("/") if p and p != "."]
-    for i, part in enumerate(parts):
+    for part in parts:
         ok = isinstance(current, h5py.Group) and isinstance(current.get(part, getlink=True), h5py.HardLink)
         if not ok:
             raise LegacyconvError(
@@ -327,7 +329,9 @@ def _names(value: Any, what: str, path: str) -> list[str]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise LegacyconvError(f"{path}: attribute {what!r} must be a list of names. Received: {str(value)[:80]}")
+        raise LegacyconvError(
+            f"{path}: attribute {what!r} must be a list of names. Received: {str(value)[:80]}"
+        )
     return value
 
 

@@ -1,7 +1,7 @@
 """Input files: only existing regular files are read (a FIFO or a device would block or never end).
 
 >>> import os, tempfile
->>> check_input_file(tempfile.mkdtemp(), "weight file")
+>>> check_input_file(tempfile.mkdtemp(), "weight file")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
 legacyconv._errors.LegacyconvError: the weight file ... is a directory, not a file

@@ -119,7 +119,9 @@ def format_bytes(n: float) -> str:
     return f"{int(n)} bytes"
 
 
-_CURRENT: contextvars.ContextVar[ReadLimits | None] = contextvars.ContextVar("legacyconv_limits", default=None)
+_CURRENT: contextvars.ContextVar[ReadLimits | None] = contextvars.ContextVar(
+    "legacyconv_limits", default=None
+)
 
 
 def current_limits() -> ReadLimits:
@@ -212,10 +214,12 @@ def check_feature_shape(shape: Sequence[Any], what: str, limits: ReadLimits | No
     >>> check_feature_shape((3, 2 * 10**9 + 28, 28), "layer 'pad' output")
     Traceback (most recent call last):
     ...
-    legacyconv.io.limits.LimitError: layer 'pad' output has shape (3, 2000000028, 28): 627 GiB of float32 per sample, over the limit of 4 GiB; raise it with --max-bytes, LEGACYCONV_MAX_BYTES or read_limits(max_bytes=...)
+    legacyconv.io.limits.LimitError: layer 'pad' output has shape (3, 2000000028, 28): 626 GiB of float32 per sample, over the limit of 4 GiB; raise it with --max-bytes, LEGACYCONV_MAX_BYTES or read_limits(max_bytes=...)
     """
     lim = resolve_limits(limits)
-    if not all(s is None or (isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1) for s in shape):
+    if not all(
+        s is None or (isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 1) for s in shape
+    ):
         raise LegacyconvError(f"{what} must be positive integers (or null). Received: {tuple(shape)!r}")
     nbytes = 4 * math.prod(int(s) for s in shape if s is not None)
     if nbytes > lim.max_bytes:

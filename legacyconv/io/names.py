@@ -32,7 +32,11 @@ def check_array_name(name: Any, what: str, *, nested: bool = True) -> str:
 
     ``nested=False`` also refuses ``/`` (a name that must stay one part, such as a spec's new name).
     """
-    shown = repr(name) if not isinstance(name, str) or len(name) <= 60 else repr(name[:60]) + f"... ({len(name)} characters)"
+    shown = (
+        repr(name)
+        if not isinstance(name, str) or len(name) <= 60
+        else repr(name[:60]) + f"... ({len(name)} characters)"
+    )
     ok = isinstance(name, str) and 0 < len(name) <= MAX_NAME_LENGTH
     if ok:
         parts = name.split("/") if nested else [name]

@@ -50,7 +50,7 @@ def read_npz(path: str, limits: ReadLimits | None = None) -> WeightFile:
             infos = _members(zf, path, budget)
             _check_layout(zf, path)
             headers = [(info, _header(zf, info, path)) for info in infos]
-            for info, (name, shape, fortran, dtype) in headers:
+            for info, (name, shape, _, dtype) in headers:
                 budget.take(name, shape, dtype, info.compress_size)
             arrays = {
                 name: _read_member(zf, info, path, shape, fortran, dtype)
@@ -59,11 +59,15 @@ def read_npz(path: str, limits: ReadLimits | None = None) -> WeightFile:
     except LegacyconvError:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, NotImplementedError) as exc:
-        raise LegacyconvError(f"{path} is not a readable .npz file (truncated or corrupt): {_short(exc)}") from None
+        raise LegacyconvError(
+            f"{path} is not a readable .npz file (truncated or corrupt): {_short(exc)}"
+        ) from None
     except (RuntimeError, ValueError, struct.error, OverflowError) as exc:  # encrypted, bad zip64 fields, ...
         raise LegacyconvError(f"{path} is not a readable .npz file: {_short(exc)}") from None
     if len(arrays) != len(headers):
-        raise LegacyconvError(f"{path} holds two members with the same name; it is not an .npz numpy.savez wrote")
+        raise LegacyconvError(
+            f"{path} holds two members with the same name; it is not an .npz numpy.savez wrote"
+        )
     names = list(arrays)
     order = _positional_order(names)
     if order is not None:
@@ -94,7 +98,11 @@ def _members(zf: zipfile.ZipFile, path: str, budget: Budget) -> list[zipfile.Zip
     names = {i.filename for i in infos}
     for info in infos:
         if not info.filename.endswith(".npy"):
-            what = " (a Keras 3 .keras model: give it to `check`, not as weights)" if "config.json" in names else ""
+            what = (
+                " (a Keras 3 .keras model: give it to `check`, not as weights)"
+                if "config.json" in names
+                else ""
+            )
             raise LegacyconvError(
                 f"{path} is a zip file but not an .npz written by numpy.savez: its member "
                 f"{info.filename[:80]!r} is not a .npy array{what}"
@@ -133,9 +141,9 @@ def _parse_header(fh: Any) -> tuple[Any, bool, np.dtype]:
     """Magic and header of a ``.npy`` stream, with NumPy's parser (limited to 10,000 header bytes)."""
     version = np.lib.format.read_magic(fh)
     if version == (1, 0):
-        return np.lib.format.read_array_header_1_0(fh)  # type: ignore[no-any-return]
+        return np.lib.format.read_array_header_1_0(fh)
     if version == (2, 0):
-        return np.lib.format.read_array_header_2_0(fh)  # type: ignore[no-any-return]
+        return np.lib.format.read_array_header_2_0(fh)
     raise ValueError(f".npy format version {version} is not one numpy.savez writes for numeric arrays")
 
 
@@ -144,7 +152,9 @@ def _short(exc: BaseException) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def _header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str) -> tuple[str, tuple[int, ...], bool, np.dtype]:
+def _header(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str
+) -> tuple[str, tuple[int, ...], bool, np.dtype]:
     name = info.filename[: -len(".npy")]
     with zf.open(info) as fh:
         try:
@@ -164,7 +174,12 @@ def _header(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str) -> tuple[str,
 
 
 def _read_member(
-    zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str, shape: tuple[int, ...], fortran: bool, dtype: np.dtype
+    zf: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    path: str,
+    shape: tuple[int, ...],
+    fortran: bool,
+    dtype: np.dtype,
 ) -> np.ndarray:
     nbytes = math.prod(shape) * dtype.itemsize
     buf = np.empty(nbytes, dtype=np.uint8)

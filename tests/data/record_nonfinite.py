@@ -7,6 +7,7 @@ Run in the Keras-1 lab venv (Theano 1.0.5 on Python 3.11, see shared/theano_lab/
 
 Writes ``PREFIX.npz`` (inputs and outputs) and ``PREFIX.json`` (the cases: op, kwargs, keys).
 """
+
 import json
 import sys
 
@@ -34,11 +35,27 @@ def main(prefix):
         ("conv2d/half/pm_inf", (2, 3, 7, 8), (4, 3, 3, 3), ["inf", "-inf", "inf"], {"border_mode": "half"}),
         ("conv2d/half/nan", (1, 2, 6, 6), (2, 2, 3, 3), ["nan"], {"border_mode": "half"}),
         ("conv2d/full/inf", (1, 2, 5, 6), (2, 2, 3, 2), ["inf", "-inf"], {"border_mode": "full"}),
-        ("conv2d/pads_stride/inf", (1, 2, 9, 7), (3, 2, 3, 3), ["-inf", "inf"],
-         {"border_mode": [2, 1], "subsample": [2, 2]}),
-        ("conv2d/half/dilated/inf", (1, 1, 9, 9), (1, 1, 3, 3), ["inf"],
-         {"border_mode": "half", "filter_dilation": [2, 2]}),
-        ("conv2d/valid/inf_input", (1, 2, 6, 6), (2, 2, 3, 3), [], {"border_mode": "half", "input_inf": True}),
+        (
+            "conv2d/pads_stride/inf",
+            (1, 2, 9, 7),
+            (3, 2, 3, 3),
+            ["-inf", "inf"],
+            {"border_mode": [2, 1], "subsample": [2, 2]},
+        ),
+        (
+            "conv2d/half/dilated/inf",
+            (1, 1, 9, 9),
+            (1, 1, 3, 3),
+            ["inf"],
+            {"border_mode": "half", "filter_dilation": [2, 2]},
+        ),
+        (
+            "conv2d/valid/inf_input",
+            (1, 2, 6, 6),
+            (2, 2, 3, 3),
+            [],
+            {"border_mode": "half", "input_inf": True},
+        ),
     ]
     for name, xs, ws, kinds, kwargs in conv_cases:
         kwargs = dict(kwargs)
@@ -52,18 +69,49 @@ def main(prefix):
         out = f(x, w)
         key = name.replace("/", "_")
         arrays[key + "_x"], arrays[key + "_w"], arrays[key + "_out"] = x, w, out
-        cases.append({"name": name, "op": "conv2d", "kwargs": kwargs,
-                      "inputs": [key + "_x", key + "_w"], "output": key + "_out"})
+        cases.append(
+            {
+                "name": name,
+                "op": "conv2d",
+                "kwargs": kwargs,
+                "inputs": [key + "_x", key + "_w"],
+                "output": key + "_out",
+            }
+        )
 
     transpose_cases = [
-        ("conv2d_transpose/stride2/pm_inf", (1, 2, 4, 4), (2, 3, 3, 3), ["inf", "-inf"], (1, 3, 9, 9),
-         {"input_dilation": [2, 2]}),
-        ("conv2d_transpose/stride2_half/nan_inf", (2, 2, 4, 5), (2, 2, 3, 3), ["nan", "inf"], (2, 2, 7, 9),
-         {"input_dilation": [2, 2], "border_mode": "half"}),
-        ("conv2d_transpose/stride3/inf", (1, 1, 3, 3), (1, 2, 2, 2), ["-inf"], (1, 2, 8, 8),
-         {"input_dilation": [3, 3]}),
-        ("conv2d_transpose/full/inf", (1, 2, 6, 6), (2, 1, 3, 3), ["inf", "inf"], (1, 1, 4, 4),
-         {"border_mode": "full"}),
+        (
+            "conv2d_transpose/stride2/pm_inf",
+            (1, 2, 4, 4),
+            (2, 3, 3, 3),
+            ["inf", "-inf"],
+            (1, 3, 9, 9),
+            {"input_dilation": [2, 2]},
+        ),
+        (
+            "conv2d_transpose/stride2_half/nan_inf",
+            (2, 2, 4, 5),
+            (2, 2, 3, 3),
+            ["nan", "inf"],
+            (2, 2, 7, 9),
+            {"input_dilation": [2, 2], "border_mode": "half"},
+        ),
+        (
+            "conv2d_transpose/stride3/inf",
+            (1, 1, 3, 3),
+            (1, 2, 2, 2),
+            ["-inf"],
+            (1, 2, 8, 8),
+            {"input_dilation": [3, 3]},
+        ),
+        (
+            "conv2d_transpose/full/inf",
+            (1, 2, 6, 6),
+            (2, 1, 3, 3),
+            ["inf", "inf"],
+            (1, 1, 4, 4),
+            {"border_mode": "full"},
+        ),
     ]
     for name, ys, ws, kinds, out_shape, kwargs in transpose_cases:
         y = rng.standard_normal(ys).astype(np.float32)
@@ -73,17 +121,32 @@ def main(prefix):
         out = f(y, w)
         key = name.replace("/", "_")
         arrays[key + "_x"], arrays[key + "_w"], arrays[key + "_out"] = y, w, out
-        cases.append({"name": name, "op": "conv2d_transpose", "kwargs": kwargs, "output_shape": list(out_shape),
-                      "inputs": [key + "_x", key + "_w"], "output": key + "_out"})
+        cases.append(
+            {
+                "name": name,
+                "op": "conv2d_transpose",
+                "kwargs": kwargs,
+                "output_shape": list(out_shape),
+                "inputs": [key + "_x", key + "_w"],
+                "output": key + "_out",
+            }
+        )
 
     for c in cases:
         out = arrays[c["output"]]
-        c["nan"], c["posinf"], c["neginf"] = (int(np.isnan(out).sum()), int(np.isposinf(out).sum()),
-                                               int(np.isneginf(out).sum()))
+        c["nan"], c["posinf"], c["neginf"] = (
+            int(np.isnan(out).sum()),
+            int(np.isposinf(out).sum()),
+            int(np.isneginf(out).sum()),
+        )
     np.savez(prefix + ".npz", **arrays)
-    meta = {"theano": theano.__version__, "numpy": np.__version__,
-            "flags": str(theano.config.floatX) + ", cxx=" + str(theano.config.cxx),
-            "recorded_by": "tests/data/record_nonfinite.py", "cases": cases}
+    meta = {
+        "theano": theano.__version__,
+        "numpy": np.__version__,
+        "flags": str(theano.config.floatX) + ", cxx=" + str(theano.config.cxx),
+        "recorded_by": "tests/data/record_nonfinite.py",
+        "cases": cases,
+    }
     with open(prefix + ".json", "w") as fh:
         json.dump(meta, fh, indent=1)
     for c in cases:
