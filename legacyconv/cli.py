@@ -2,8 +2,9 @@
 
 Exit codes: 0 success; 1 ``check`` found values out of tolerance; 2 bad input or usage (an
 unreadable, corrupt or pickled file, an unsupported layer, a bad spec, an existing output
-without ``--force``, a missing optional dependency); 3 an internal error (a bug; ``--debug``
-shows the traceback).
+without ``--force``, a missing optional dependency, a file over the resource limits or linking
+outside itself); 3 an internal error (a bug; ``--debug`` shows the traceback); 130, 143, 129
+stopped by SIGINT, SIGTERM, SIGHUP (the temporary output is removed first).
 """
 
 from __future__ import annotations
@@ -432,7 +433,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         print(
-            f"legacyconv {args.command}: internal error ({type(exc).__name__}): {_one_line(exc)}; "
+            f"legacyconv {args.command}: internal error ({type(exc).__name__}): {_one_line(exc, 150)}; "
             "run with --debug for the traceback and please report it",
             file=sys.stderr,
         )
