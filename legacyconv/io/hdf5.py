@@ -205,7 +205,7 @@ def _check_dataset(ds: Any, full: str, path: str, budget: Budget) -> None:
             "nothing outside the file it is given"
         )
     stored = _storage_size(ds.id)
-    budget.take(full, ds.shape or (), ds.dtype, stored)
+    budget.take(full, ds.shape or (), ds.dtype, stored, ds.chunks)
 
 
 def group_at(parent: Any, name: str, where: str) -> Any:

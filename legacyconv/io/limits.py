@@ -113,7 +113,14 @@ def format_bytes(n: float) -> str:
     >>> format_bytes(1536), format_bytes(68719476736), format_bytes(12)
     ('1.5 KiB', '64 GiB', '12 bytes')
     """
-    for unit, size in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+    for unit, size in (
+        ("EiB", 1 << 60),
+        ("PiB", 1 << 50),
+        ("TiB", 1 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+    ):
         if n >= size:
             return f"{n / size:.3g} {unit}"
     return f"{int(n)} bytes"
@@ -175,11 +182,20 @@ class Budget:
         self.limits = resolve_limits(limits)
         self.used = 0
 
-    def take(self, name: str, shape: Sequence[int], dtype: Any, stored: int | None) -> int:
+    def take(
+        self,
+        name: str,
+        shape: Sequence[int],
+        dtype: Any,
+        stored: int | None,
+        chunk: Sequence[int] | None = None,
+    ) -> int:
         """Account for array ``name``; raise :class:`LimitError` if it or the total is over a limit.
 
         ``stored`` is the number of bytes the file really holds for it (compressed size), or
-        None when the format stores the data as declared.
+        None when the format stores the data as declared. ``chunk`` is the shape of the unit
+        the format decompresses at once (HDF5 chunks), which a reader allocates whole even for
+        a smaller array: the larger of the two is what counts.
         """
         lim = self.limits
         try:
@@ -188,6 +204,9 @@ class Budget:
             raise LegacyconvError(f"{self.where}: array {name!r} has an unreadable dtype {dtype!r}") from None
         nbytes = declared_bytes(shape, dt)
         what = f"{self.where}: array {name!r} declares shape {tuple(int(s) for s in shape)} {dt} = {format_bytes(nbytes)}"
+        if chunk is not None and declared_bytes(chunk, dt) > nbytes:
+            nbytes = declared_bytes(chunk, dt)
+            what += f" in chunks of {tuple(int(s) for s in chunk)} = {format_bytes(nbytes)}"
         if nbytes > lim.max_bytes:
             raise LimitError(f"{what}, over the limit of {format_bytes(lim.max_bytes)}; {_HINT_BYTES}")
         if self.used + nbytes > lim.max_bytes:
