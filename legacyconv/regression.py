@@ -189,8 +189,8 @@ def check_reference(arrays: Mapping[str, Any], where: str = "the reference") -> 
 
 
 def _load_model(model: Any) -> tuple[Any, str | None]:
-    import_keras()  # raises the install hint when TensorFlow is missing
     if not isinstance(model, (str, os.PathLike)):
+        import_keras()  # raises the install hint when TensorFlow is missing
         if not hasattr(model, "inputs") or not hasattr(model, "outputs"):
             raise LegacyconvError(
                 f"model must be a Keras model or a path to a .keras file. Received: {type(model).__name__}"
@@ -199,11 +199,12 @@ def _load_model(model: Any) -> tuple[Any, str | None]:
     path = os.fspath(model)
     if not os.path.lexists(path):
         raise LegacyconvError(f"no such model file: {path}")
-    from .io.inputs import check_input_file
+    from .io.hdf5 import check_model_file
 
-    check_input_file(path, "model")
-    if os.path.getsize(path) == 0:
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
         raise LegacyconvError(f"the model {path} is empty, not a Keras model file")
+    check_model_file(path)  # regular file, and no HDF5 link out of it: before Keras opens it
+    import_keras()  # raises the install hint when TensorFlow is missing
     from .keras.saving import load_model
 
     try:

@@ -708,3 +708,23 @@ def test_a_full_disk_is_one_sentence(tmp_path, capsys, monkeypatch):
     assert_one_line(err, "cannot write", "No space left on device")
     assert "buf = " not in err
     assert snapshot(tmp_path) == before
+
+
+def test_check_walks_the_hdf5_inside_a_keras_file(tmp_path, tiny_model):
+    canary = fifo_canary(tmp_path)
+    hostile = tmp_path / "hostile.keras"
+    with zipfile.ZipFile(tiny_model) as src, zipfile.ZipFile(hostile, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "model.weights.h5":
+                buf = io.BytesIO(data)
+                with h5py.File(buf, "r+") as f:
+                    f["stolen"] = h5py.ExternalLink(str(canary), "/w")
+                data = buf.getvalue()
+            dst.writestr(info, data)
+    reference = _reference(tmp_path, np.full((3, 2), 4, np.float32))
+    before = snapshot(tmp_path)
+    proc = run_cli("check", hostile, reference, "--no-progress", timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert_one_line(proc.stderr, "model.weights.h5: /stolen is an external link to")  # before TF loads
+    assert snapshot(tmp_path) == before

@@ -9,7 +9,11 @@ go through :func:`group_at`, :func:`read_dataset` and :func:`read_attr`.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import zipfile
+import zlib
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -23,6 +27,7 @@ from .weights import ArrayInfo, WeightFile
 __all__ = [
     "HDF5_INSTALL_HINT",
     "check_hdf5_file",
+    "check_model_file",
     "decode_attr",
     "group_at",
     "import_h5py",
@@ -81,24 +86,53 @@ def read_hdf5(path: str, limits: ReadLimits | None = None) -> WeightFile:
     :func:`check_hdf5_file` walks the whole file first: nothing is read if any link leaves the
     file, any dataset is virtual or stored outside it, or the declared sizes break the limits.
     """
+    with _opened(path, path) as fh:
+        check_hdf5_file(fh, path, Budget(path, limits))
+        return _read_open(fh, path)
+
+
+@contextlib.contextmanager
+def _opened(source: Any, where: str) -> Iterator[Any]:
+    """``h5py.File(source, 'r')``, with h5py's many exception types turned into one-line errors."""
     h5py = import_h5py()
     try:
-        fh = h5py.File(path, "r")
+        fh = h5py.File(source, "r")
     except OSError as exc:
         raise LegacyconvError(
-            f"{path} is not a readable HDF5 file (truncated or corrupt): {_short(exc)}"
+            f"{where} is not a readable HDF5 file (truncated or corrupt): {_short(exc)}"
         ) from None
     try:
         with fh:
-            check_hdf5_file(fh, path, Budget(path, limits))
-            return _read_open(fh, path)
+            yield fh
     except LegacyconvError:
         raise
     except (OSError, KeyError, RuntimeError, ValueError, TypeError, AttributeError, IndexError) as exc:
         # h5py raises all of these for damaged metadata; the message says which
         raise LegacyconvError(
-            f"{path}: cannot read the HDF5 contents (truncated or corrupt): {type(exc).__name__}: {_short(exc)}"
+            f"{where}: cannot read the HDF5 contents (truncated or corrupt): {type(exc).__name__}: {_short(exc)}"
         ) from None
+
+
+def check_model_file(path: str, limits: ReadLimits | None = None) -> None:
+    """Walk the HDF5 in a Keras model file before Keras opens it: an HDF5 file itself, or the
+    ``.h5`` members of a ``.keras`` zip (Keras reads its weights from ``model.weights.h5``).
+    Refused as in :func:`check_hdf5_file`; no array data is read."""
+    from .weights import sniff_file
+
+    kind = sniff_file(path, "model")
+    if kind == "hdf5":
+        with _opened(path, path) as fh:
+            check_hdf5_file(fh, path, Budget(path, limits))
+    elif kind == "npz":  # any zip
+        try:
+            with zipfile.ZipFile(path) as zf:
+                for info in zf.infolist():
+                    if info.filename.endswith(".h5"):
+                        where = f"{path}:{info.filename[:80]}"
+                        with zf.open(info) as member, _opened(member, where) as fh:
+                            check_hdf5_file(fh, where, Budget(where, limits))
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+            raise LegacyconvError(f"{path} is not a readable Keras model file: {_short(exc)}") from None
 
 
 def _short(exc: BaseException, limit: int = 150) -> str:
