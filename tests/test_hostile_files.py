@@ -448,7 +448,9 @@ BAD_INPUTS = {
         _set(0, "batch_input_shape", [None, 1.5, 8, 8]), "batch_input_shape"
     ),
     "layer config a list": config_variant(_layer_config_list, "a config object"),
-    "weight_names numbers": config_variant(_weight_names(np.array([1, 2])), "weight_names of layer 'dense'"),
+    "weight_names numbers": config_variant(
+        _weight_names(np.array([1, 2])), "layer 'dense': weight_names must be a list of names"
+    ),
     "keras_version not UTF-8": config_variant(_version, "not UTF-8 text"),
     "unsafe layer name": config_variant(_set(1, "name", "../../x"), "not a safe array name"),
 }

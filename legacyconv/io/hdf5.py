@@ -34,6 +34,7 @@ __all__ = [
     "read_attr",
     "read_dataset",
     "read_hdf5",
+    "read_names",
     "write_hdf5",
 ]
 
@@ -318,9 +319,9 @@ def _numeric(arrays: dict[str, np.ndarray], path: str) -> dict[str, np.ndarray]:
 
 def _read_keras1_weights_only(fh: Any, path: str, version: Any) -> WeightFile:
     arrays: dict[str, np.ndarray] = {}
-    for layer in _names(read_attr(fh, "layer_names", path), "layer_names", path):
+    for layer in read_names(fh, "layer_names", path):
         group = group_at(fh, layer, path)
-        for wname in _names(read_attr(group, "weight_names", path, []), "weight_names", path):
+        for wname in read_names(group, "weight_names", f"{path}: layer {layer!r}"):
             arrays[f"{layer}/{wname}"] = read_dataset(group, wname, path)
     if not arrays:
         raise LegacyconvError(f"{path} is a Keras weights file without any weights")
@@ -358,14 +359,16 @@ def _read_legacyconv(fh: Any, path: str) -> WeightFile:
     return WeightFile(path, "legacyconv-hdf5", f"legacyconv HDF5: {source}", _numeric(arrays, path), info)
 
 
-def _names(value: Any, what: str, path: str) -> list[str]:
-    """A list of names from an attribute (one name alone is a list of one), or a one-line error."""
+def read_names(obj: Any, attr: str, where: str) -> list[str]:
+    """The list of names in attribute ``attr`` of ``obj`` (absent: empty; one name: a list of one)."""
+    return _names(read_attr(obj, attr, where, []), attr, where)
+
+
+def _names(value: Any, what: str, where: str) -> list[str]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise LegacyconvError(
-            f"{path}: attribute {what!r} must be a list of names. Received: {str(value)[:80]}"
-        )
+        raise LegacyconvError(f"{where}: {what} must be a list of names. Received: {str(value)[:80]}")
     return value
 
 

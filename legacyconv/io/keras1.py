@@ -29,7 +29,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .._errors import LegacyconvError
-from .hdf5 import group_at, read_attr, read_dataset
+from .hdf5 import group_at, read_attr, read_dataset, read_names
 from .limits import check_feature_shape, check_json_text
 from .names import check_array_name
 from .weights import ArrayInfo, WeightFile
@@ -264,14 +264,7 @@ def parse_keras1(fh: Any, path: str | None = None) -> Keras1Model:
         weights: dict[str, np.ndarray] = {}
         if name in group:
             lg = group_at(group, name, where)
-            wnames = read_attr(lg, "weight_names", where, [])
-            if isinstance(wnames, str):
-                wnames = [wnames]
-            if not isinstance(wnames, list) or not all(isinstance(w, str) for w in wnames):
-                raise LegacyconvError(
-                    f"{where}: weight_names of layer {name!r} must be a list of names. Received: {str(wnames)[:60]}"
-                )
-            for wname in wnames:
+            for wname in read_names(lg, "weight_names", f"{where}: layer {name!r}"):
                 check_array_name(wname, f"{where}: weight name of layer {name!r}")
                 if wname not in lg:
                     raise LegacyconvError(
