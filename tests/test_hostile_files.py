@@ -730,3 +730,16 @@ def test_check_walks_the_hdf5_inside_a_keras_file(tmp_path, tiny_model):
     assert proc.returncode == 2, proc.stderr
     assert_one_line(proc.stderr, "model.weights.h5: /stolen is an external link to")  # before TF loads
     assert snapshot(tmp_path) == before
+
+
+def test_a_nested_model_config_is_named_not_an_internal_error(tmp_path, capsys):
+    path = small_keras1(tmp_path / "m.h5")
+    with h5py.File(path, "a") as f:
+        config = json.loads(f.attrs["model_config"])
+        config["config"].append(
+            {"class_name": "Sequential", "config": [{"class_name": "Dense", "config": {}}]}
+        )
+        f.attrs["model_config"] = json.dumps(config).encode()
+    code, _, err = cli_main(capsys, "inspect", path)
+    assert code == 2
+    assert_one_line(err, "nested Sequential model", "not supported")

@@ -252,6 +252,11 @@ def parse_keras1(fh: Any, path: str | None = None) -> Keras1Model:
     for entry in body:
         cls = entry["class_name"]
         cfg = entry.get("config") or {}
+        if isinstance(cfg, list) and cls in ("Sequential", "Model"):
+            raise UnsupportedLayerError(
+                f"{where}: model_config holds a nested {cls} model (Keras 1 stores it without its name); "
+                "nested models are not supported by the Keras-1 reader"
+            )
         if not isinstance(cls, str) or not isinstance(cfg, dict):
             raise LegacyconvError(
                 f"{where}: a layer of model_config must have a class name and a config object. "
