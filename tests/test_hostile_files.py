@@ -234,9 +234,9 @@ def fill_value_bomb(path, n=1 << 28):
 
 
 def chunk_bomb(path):
-    """A 1 MB HDF5 holding one float32 in a gzip chunk of 1 GiB (decompressed whole to read it)."""
+    """A 130 kB HDF5 holding one float32 in a gzip chunk of 128 MiB (decompressed whole to read it)."""
     with h5py.File(path, "w") as f:
-        ds = f.create_dataset("w", (1,), "f4", maxshape=(None,), chunks=(1 << 28,), compression="gzip")
+        ds = f.create_dataset("w", (1,), "f4", maxshape=(None,), chunks=(1 << 25,), compression="gzip")
         ds[0] = 1.0
     return path
 
@@ -256,7 +256,12 @@ BOMBS = {
     "fill-value bomb": (lambda p: fill_value_bomb(p / "f.h5"), ["inspect"], "stores only"),
     "hdf5 declaring 93 GiB": (lambda p: fill_value_bomb(p / "g.h5", 93 << 28), ["inspect"], "93 GiB"),
     "padding bomb": (lambda p: padding_bomb(p / "pad.h5"), ["migrate"], "of float32 per sample"),
-    "chunk bomb": (lambda p: chunk_bomb(p / "c.h5"), ["inspect"], "in chunks of (268435456,) = 1 GiB"),
+    # held to --max-bytes 64MiB: the chunk, not the 4-byte array, is what counts
+    "chunk bomb": (
+        lambda p: chunk_bomb(p / "c.h5"),
+        ["inspect"],
+        "in chunks of (33554432,) = 128 MiB, over the limit of 64 MiB",
+    ),
 }
 
 
@@ -295,6 +300,8 @@ def test_declared_sizes_are_refused_with_bounded_memory(tmp_path, kind, baseline
 
     for command in commands:
         args = [path, "-o", tmp_path / "o.keras"] if command == "migrate" else [path]
+        if kind == "chunk bomb":
+            args += ["--max-bytes", "64MiB"]
         before = snapshot(tmp_path)
         proc = run_cli(command, *args, preexec_fn=bounded, timeout=120)
         assert proc.returncode == 2, proc.stderr
