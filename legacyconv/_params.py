@@ -6,7 +6,9 @@ explicit ``(low, high)`` padding per spatial axis, strides and dilations.
 
 from __future__ import annotations
 
+import math
 import numbers
+import os
 from collections.abc import Sequence
 from typing import Any, Union
 
@@ -16,11 +18,13 @@ from ._errors import LegacyconvError
 
 __all__ = [
     "BorderMode",
+    "all_finite",
     "Pads",
     "as_array",
     "check_conv_shapes",
     "check_filter_flip",
     "check_hint",
+    "check_result_size",
     "check_kernel_sizes",
     "compute_dtype",
     "conv_out_size",
@@ -277,7 +281,12 @@ def get_conv_output_shape(
 
 
 def as_array(value: Any, name: str) -> np.ndarray:
-    """Return ``value`` as an ndarray of a real numeric dtype, or raise ``TypeError`` naming it."""
+    """Return ``value`` as an ndarray of a real numeric dtype in native byte order (a big-endian
+    array is copied, so results are native too), or raise ``TypeError`` naming it.
+
+    >>> as_array(np.ones(2, ">f4"), "input").dtype.isnative
+    True
+    """
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
@@ -287,7 +296,43 @@ def as_array(value: Any, name: str) -> np.ndarray:
             f"{name} must have a real numeric dtype (bool, int or float). "
             f"Received: {name}.dtype={arr.dtype} with shape {arr.shape}"
         )
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     return arr
+
+
+def all_finite(*arrays: np.ndarray) -> bool:
+    """True if no array holds a NaN or an infinity (integer arrays always qualify)."""
+    return all(a.dtype.kind not in "fc" or bool(np.isfinite(a).all()) for a in arrays)
+
+
+def _memory_bytes() -> int:
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # no sysconf: only NumPy's own bound applies
+        return 1 << 62
+
+
+def check_result_size(shape: Sequence[int], dtype: Any, what: str, given: str) -> None:
+    """Refuse, before allocating it, a result larger than this machine's physical memory.
+
+    ``what`` names the result and ``given`` the arguments it came from (shapes included), so that
+    the error says which call asked for it.
+
+    >>> shape = (1, 1, 2 * 10**12 + 2, 2 * 10**12 + 2)
+    >>> check_result_size(shape, np.float32, "conv2d output", "border_mode=10**12")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    legacyconv._errors.LegacyconvError: conv2d output would have shape (1, 1, 2000000000002, 2000000000002) ...
+    """
+    elements = math.prod(int(s) for s in shape)
+    nbytes = elements * np.dtype(dtype).itemsize
+    memory = _memory_bytes()
+    if nbytes > memory:
+        raise LegacyconvError(
+            f"{what} would have shape {tuple(int(s) for s in shape)} ({nbytes / 2**30:.3g} GiB of "
+            f"{np.dtype(dtype)}), more than this machine's {memory / 2**30:.3g} GiB of memory: {given}"
+        )
 
 
 def compute_dtype(*arrays: np.ndarray) -> tuple[np.dtype, np.dtype]:

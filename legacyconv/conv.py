@@ -13,11 +13,13 @@ import numpy as np
 from ._errors import LegacyconvError
 from ._params import (
     Pads,
+    all_finite,
     as_array,
     check_conv_shapes,
     check_filter_flip,
     check_hint,
     check_kernel_sizes,
+    check_result_size,
     compute_dtype,
     conv_out_size,
     explicit_pads,
@@ -96,6 +98,13 @@ def prepare_conv(
     )
 
     compute, result = compute_dtype(x, w)
+    check_result_size(
+        (x.shape[0], n_out) + out_sp,
+        compute,
+        f"conv{nd}d output",
+        f"input.shape={x.shape}, filters.shape={w.shape}, border_mode={border_mode!r}, subsample={strides}, "
+        f"filter_dilation={dilations}",
+    )
     x = x.astype(compute, copy=False)
     w = w.astype(compute, copy=False)
     if filter_flip:
@@ -104,7 +113,14 @@ def prepare_conv(
 
 
 def run_conv(args: ConvArgs, backend: str) -> np.ndarray:
-    """Run a validated convolution on ``backend`` and return it in the result dtype."""
+    """Run a validated convolution on ``backend`` and return it in the result dtype.
+
+    Non-finite data runs on the NumPy engine whatever ``backend`` says: TensorFlow's kernels
+    skip the padding (Theano's CorrMM multiplied it: 0 * Inf = NaN) and may reorder sums, so
+    only Theano's own im2col GEMM arithmetic puts NaN and Inf where Theano put them.
+    """
+    if backend == "tensorflow" and not all_finite(args.x, args.w):
+        backend = "numpy"
     engine = get_engine(backend)
     if math.prod(args.out_shape) == 0:
         return np.zeros(args.out_shape, dtype=args.result_dtype)

@@ -14,6 +14,7 @@ import math
 import os
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -23,7 +24,15 @@ from ._errors import LegacyconvError
 from ._tf import import_keras
 from .io._atomic import PathLike
 
-__all__ = ["DEFAULT_ATOL", "DEFAULT_RTOL", "CheckReport", "CheckRow", "check", "load_reference"]
+__all__ = [
+    "DEFAULT_ATOL",
+    "DEFAULT_RTOL",
+    "CheckReport",
+    "CheckRow",
+    "check",
+    "check_reference",
+    "load_reference",
+]
 
 #: Default tolerances: float32 arithmetic summed in a different order than Theano's.
 DEFAULT_RTOL = 1e-5
@@ -38,7 +47,9 @@ class CheckRow:
 
     ``max_rel`` is the largest ``|model - reference| / |reference|`` over the elements with
     ``|reference| > atol`` (elsewhere the absolute error is what counts); an element passes
-    when ``|model - reference| <= atol + rtol * |reference|``. ``status`` is ``'ok'``,
+    when ``|model - reference| <= atol + rtol * |reference|``, and a NaN or Inf only against
+    the same value at the same position (``nonfinite_mismatched`` counts those that are not;
+    they are included in ``mismatched``). ``status`` is ``'ok'``,
     ``'MISMATCH'`` or ``'skipped'`` (``note`` says why).
     """
 
@@ -48,6 +59,7 @@ class CheckRow:
     max_abs: float = 0.0
     max_rel: float = 0.0
     mismatched: int = 0
+    nonfinite_mismatched: int = 0
     size: int = 0
     status: str = "ok"
     note: str = ""
@@ -129,35 +141,70 @@ class CheckReport:
 
 
 def load_reference(path: PathLike) -> dict[str, np.ndarray]:
-    """Read a reference ``.npz`` (never unpickling) and check it has an ``input`` array."""
+    """Read a reference ``.npz`` (never unpickling) and check it: an ``input`` array with at least
+    one sample, every array real-valued with one row per sample."""
     from .io.npz import read_npz
+    from .io.weights import sniff_file
 
-    arrays = read_npz(os.fspath(path)).arrays
-    if "input" not in arrays:
+    where = os.fspath(path)
+    kind = sniff_file(where, "reference")
+    if kind != "npz":
+        what = {"hdf5": "an HDF5 file", "empty": "empty", "pickle-or-npy": "a pickle or a single .npy array"}
         raise LegacyconvError(
-            f"the reference {os.fspath(path)} has no 'input' array; it holds {list(arrays)}"
+            f"the reference {where} is {what.get(kind, 'not a zip')}, not an .npz with input and output arrays"
         )
-    n = arrays["input"].shape[0] if arrays["input"].ndim else 0
-    for key, arr in arrays.items():
+    return check_reference(read_npz(where).arrays, f"the reference {where}")
+
+
+def check_reference(arrays: Mapping[str, Any], where: str = "the reference") -> dict[str, np.ndarray]:
+    """Check reference arrays (see :func:`load_reference`) and return them as a dict of ndarrays.
+
+    >>> check_reference({"input": np.zeros((0, 3)), "output": np.zeros((0, 2))})
+    Traceback (most recent call last):
+    ...
+    legacyconv._errors.LegacyconvError: the reference holds 0 samples: there is nothing to compare
+    """
+    refs = {str(k): np.asarray(v) for k, v in arrays.items()}
+    if "input" not in refs:
+        raise LegacyconvError(f"{where} has no 'input' array; it holds {list(refs)[:20]}")
+    for key, arr in refs.items():
+        if arr.dtype.kind not in "biuf":
+            kind = "complex" if arr.dtype.kind == "c" else "not numeric"
+            raise LegacyconvError(
+                f"{where}: array {key!r} has dtype {arr.dtype} ({kind}); reference values must be real numbers"
+            )
+    x = refs["input"]
+    n = x.shape[0] if x.ndim else 0
+    if n == 0 or x.size == 0:
+        raise LegacyconvError(f"{where} holds 0 samples: there is nothing to compare")
+    for key, arr in refs.items():
         if key != "input" and (arr.ndim == 0 or arr.shape[0] != n):
             raise LegacyconvError(
-                f"the reference array {key!r} has shape {arr.shape}, but 'input' holds {n} samples: "
+                f"{where}: array {key!r} has shape {arr.shape}, but 'input' holds {n} samples: "
                 "every reference array must have one row per input sample"
             )
-    return arrays
+        if arr.size == 0:
+            raise LegacyconvError(f"{where}: array {key!r} has shape {arr.shape}: no values to compare")
+    return refs
 
 
 def _load_model(model: Any) -> tuple[Any, str | None]:
-    import_keras()  # raises the install hint when TensorFlow is missing
     if not isinstance(model, (str, os.PathLike)):
+        import_keras()  # raises the install hint when TensorFlow is missing
         if not hasattr(model, "inputs") or not hasattr(model, "outputs"):
             raise LegacyconvError(
                 f"model must be a Keras model or a path to a .keras file. Received: {type(model).__name__}"
             )
         return model, None
     path = os.fspath(model)
-    if not os.path.isfile(path):
+    if not os.path.lexists(path):
         raise LegacyconvError(f"no such model file: {path}")
+    from .io.hdf5 import check_model_file
+
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        raise LegacyconvError(f"the model {path} is empty, not a Keras model file")
+    check_model_file(path)  # regular file, and no HDF5 link out of it: before Keras opens it
+    import_keras()  # raises the install hint when TensorFlow is missing
     from .keras.saving import load_model
 
     try:
@@ -255,9 +302,7 @@ def check(
         ref_path = os.fspath(reference)
         refs = load_reference(reference)
     else:
-        refs = dict(reference)
-        if "input" not in refs:
-            raise LegacyconvError(f"the reference has no 'input' array; it holds {list(refs)}")
+        refs = check_reference(reference)
     keras_model, model_path = _load_model(model)
     keras = import_keras()
 
@@ -351,10 +396,19 @@ def check(
         for row, _, _ in probes:
             if row.mismatched:
                 row.status = "MISMATCH"
+            if row.nonfinite_mismatched:
+                why = f"{row.nonfinite_mismatched} NaN/Inf placed differently"
+                row.note = f"{row.note}; {why}" if row.note else why
     return CheckReport(model_path, ref_path, rows, float(rtol), float(atol), n, batch_size, notes)
 
 
 def _accumulate(row: CheckRow, out: np.ndarray, ref: np.ndarray, rtol: float, atol: float) -> None:
+    """Compare one batch and add it to ``row``: the one place where an element passes or fails.
+
+    Finite pairs pass when ``|out - ref| <= atol + rtol * |ref|``; a non-finite value on either
+    side passes only against the same value at the same position (NaN against NaN, +Inf
+    against +Inf, -Inf against -Inf), and a non-finite mismatch makes ``max_abs`` infinite.
+    """
     a = out.astype(np.float64)
     b = ref.astype(np.float64)
     if a.shape != b.shape:
@@ -362,14 +416,19 @@ def _accumulate(row: CheckRow, out: np.ndarray, ref: np.ndarray, rtol: float, at
         row.max_abs = row.max_rel = math.inf
         row.note = f"model output shape {a.shape} differs from the reference {b.shape}"
         return
-    both_nan = np.isnan(a) & np.isnan(b)
-    with np.errstate(invalid="ignore"):
-        diff = np.where(both_nan, 0.0, np.abs(a - b))
+    finite = np.isfinite(a) & np.isfinite(b)
+    with np.errstate(invalid="ignore", over="ignore"):
+        same_nonfinite = (np.isnan(a) & np.isnan(b)) | (np.isinf(a) & (a == b))
+        diff = np.where(finite, np.abs(a - b), 0.0)
         diff = np.where(np.isnan(diff), np.inf, diff)
-        bad = diff > atol + rtol * np.abs(b)
-        big = np.abs(b) > atol
+        bad = finite & (diff > atol + rtol * np.abs(b))
+        big = finite & (np.abs(b) > atol)
         rel = diff[big] / np.abs(b[big])
-    row.mismatched += int(np.count_nonzero(bad))
+    nonfinite_bad = int(np.count_nonzero(~finite & ~same_nonfinite))
+    row.mismatched += int(np.count_nonzero(bad)) + nonfinite_bad
+    row.nonfinite_mismatched += nonfinite_bad
+    if nonfinite_bad:
+        row.max_abs = row.max_rel = math.inf
     if diff.size:
         row.max_abs = max(row.max_abs, float(diff.max()))
     if rel.size:

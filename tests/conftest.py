@@ -7,3 +7,6 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 settings.register_profile("ci", deadline=None, print_blob=True)
 settings.load_profile("ci")
+
+# tests/data holds recording scripts that run in the Theano lab's Python, not here
+collect_ignore_glob = ["data/*.py"]

@@ -1,12 +1,15 @@
 """Weight files: read ``.npz`` (named or Lasagne-positional) and HDF5 (Keras 1), write atomically.
 
 ``h5py`` is imported only when an HDF5 file is read or written; nothing here ever unpickles.
+Every reader checks declared sizes against :mod:`legacyconv.io.limits` (``read_limits``) before
+it allocates, and HDF5 files are walked for links leaving the file before anything is read.
 """
 
 from importlib import resources
 
 from ._atomic import atomic_write, check_output_path
 from .keras1 import Keras1Model, LayerPlan, UnsupportedLayerError, conv_pads_keras1, plan_keras1
+from .limits import ReadLimits, read_limits
 from .weights import LAYOUTS, ROLES, ArrayInfo, WeightFile, load_weights, save_weights
 
 _EXAMPLES = (
@@ -34,6 +37,7 @@ __all__ = [
     "ArrayInfo",
     "Keras1Model",
     "LayerPlan",
+    "ReadLimits",
     "UnsupportedLayerError",
     "WeightFile",
     "atomic_write",
@@ -42,5 +46,6 @@ __all__ = [
     "example_files",
     "load_weights",
     "plan_keras1",
+    "read_limits",
     "save_weights",
 ]

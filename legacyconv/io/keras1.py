@@ -29,7 +29,9 @@ from typing import Any, Optional
 import numpy as np
 
 from .._errors import LegacyconvError
-from .hdf5 import decode_attr
+from .hdf5 import group_at, read_attr, read_dataset, read_names
+from .limits import check_feature_shape, check_json_text
+from .names import check_array_name
 from .weights import ArrayInfo, WeightFile
 
 __all__ = [
@@ -218,14 +220,25 @@ class Keras1Model:
 
 
 def parse_keras1(fh: Any, path: str | None = None) -> Keras1Model:
-    """Read a Keras-1 model from an open ``h5py.File`` written by Keras-1 ``model.save()``."""
+    """Read a Keras-1 model from an open ``h5py.File`` written by Keras-1 ``model.save()``.
+
+    ``fh`` must have been walked by :func:`legacyconv.io.hdf5.check_hdf5_file` (as
+    :func:`legacyconv.io.load_weights` does); the config's types are checked here, at the boundary.
+    """
     where = path or "the file"
+    text = read_attr(fh, "model_config", where)
+    if not isinstance(text, str):
+        raise LegacyconvError(f"{where}: model_config must be JSON text. Received: {type(text).__name__}")
+    check_json_text(text.encode("utf8"), f"{where}: model_config")
     try:
-        config = json.loads(decode_attr(fh.attrs["model_config"]))
-    except (ValueError, TypeError) as exc:
+        config = json.loads(text)
+    except (ValueError, TypeError, RecursionError) as exc:
         raise LegacyconvError(f"{where}: model_config is not valid JSON: {exc}") from None
-    version = decode_attr(fh.attrs["keras_version"]) if "keras_version" in fh.attrs else "1.x"
-    backend = decode_attr(fh.attrs["backend"]) if "backend" in fh.attrs else None
+    version = read_attr(fh, "keras_version", where, "1.x")
+    backend = read_attr(fh, "backend", where)
+    for key, value in (("keras_version", version), ("backend", backend)):
+        if value is not None and not isinstance(value, str):
+            raise LegacyconvError(f"{where}: attribute {key!r} must be text. Received: {str(value)[:60]}")
     class_name = config.get("class_name") if isinstance(config, dict) else None
     body = config.get("config") if isinstance(config, dict) else None
     if isinstance(body, dict):
@@ -234,26 +247,45 @@ def parse_keras1(fh: Any, path: str | None = None) -> Keras1Model:
         raise LegacyconvError(
             f"{where}: model_config has no list of layers; it is not a Keras-1 model config"
         )
-    group = fh["model_weights"]
+    group = group_at(fh, "model_weights", where)
     layers = []
     for entry in body:
+        cls = entry["class_name"]
         cfg = entry.get("config") or {}
+        if isinstance(cfg, list) and cls in ("Sequential", "Model"):
+            raise UnsupportedLayerError(
+                f"{where}: model_config holds a nested {cls} model (Keras 1 stores it without its name); "
+                "nested models are not supported by the Keras-1 reader"
+            )
+        if not isinstance(cls, str) or not isinstance(cfg, dict):
+            raise LegacyconvError(
+                f"{where}: a layer of model_config must have a class name and a config object. "
+                f"Received: class_name={str(cls)[:40]}, config of type {type(cfg).__name__}"
+            )
         name = cfg.get("name")
         if not isinstance(name, str):
-            raise LegacyconvError(f"{where}: a {entry['class_name']} layer in model_config has no name")
+            raise LegacyconvError(f"{where}: a {cls[:40]} layer in model_config has no name")
+        check_array_name(name, f"{where}: layer name", nested=False)
         weights: dict[str, np.ndarray] = {}
         if name in group:
-            lg = group[name]
-            for wname in decode_attr(lg.attrs.get("weight_names", [])):
+            lg = group_at(group, name, where)
+            for wname in read_names(lg, "weight_names", f"{where}: layer {name!r}"):
+                check_array_name(wname, f"{where}: weight name of layer {name!r}")
                 if wname not in lg:
                     raise LegacyconvError(
                         f"{where}: weight {wname!r} of layer {name!r} is listed but missing from the file"
                     )
-                weights[wname] = lg[wname][()]
-        layers.append(Keras1Layer(name, entry["class_name"], cfg, weights))
+                weights[wname] = read_dataset(lg, wname, where)
+        layers.append(Keras1Layer(name, cls, cfg, weights))
     shape = None
     if layers and "batch_input_shape" in layers[0].config:
-        shape = tuple(layers[0].config["batch_input_shape"][1:])
+        batch_shape = layers[0].config["batch_input_shape"]
+        if not isinstance(batch_shape, list) or len(batch_shape) < 2:
+            raise LegacyconvError(
+                f"{where}: batch_input_shape must be a list (batch, ...) of sizes. Received: {str(batch_shape)[:60]}"
+            )
+        check_feature_shape(batch_shape[1:], f"{where}: batch_input_shape[1:]")
+        shape = tuple(batch_shape[1:])
     return Keras1Model(path, str(version), str(class_name), layers, shape, backend)
 
 
@@ -611,7 +643,13 @@ def plan_keras1(model: Keras1Model) -> list[LayerPlan]:
             plan = LayerPlan(layer.name, cls, "activation", shape, shape, activation=act)
         else:  # Dropout
             _weights(layer, 0)
-            plan = LayerPlan(layer.name, cls, "dropout", shape, shape, rate=float(cfg.get("p", 0.0)))
+            rate = cfg.get("p", 0.0)
+            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+                raise LegacyconvError(
+                    f"layer {layer.name!r} (Dropout): p must be a number in [0, 1). Received: p={rate!r}"
+                )
+            plan = LayerPlan(layer.name, cls, "dropout", shape, shape, rate=float(rate))
+        check_feature_shape(plan.output_shape, f"layer {layer.name!r} ({cls}) output")
         plans.append(plan)
         shape = plan.output_shape
     return plans
