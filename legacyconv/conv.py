@@ -99,7 +99,7 @@ def prepare_conv(
 
     compute, result = compute_dtype(x, w)
     check_result_size(
-        (x.shape[0], n_out) + out_sp,
+        (x.shape[0], w.shape[0]) + out_sp,
         compute,
         f"conv{nd}d output",
         f"input.shape={x.shape}, filters.shape={w.shape}, border_mode={border_mode!r}, subsample={strides}, "
