@@ -379,7 +379,7 @@ def dedupe(arrays, cases):
     """Store each distinct array once (many cases share their inputs); rewrite the cases' keys."""
     seen, kept, rename = {}, {}, {}
     for key in sorted(arrays):
-        a = np.ascontiguousarray(arrays[key])
+        a = np.array(arrays[key], order="C")  # (ascontiguousarray would make 0-d arrays 1-d)
         sig = (a.dtype.str, a.shape, a.tobytes())
         if sig not in seen:
             seen[sig] = key
