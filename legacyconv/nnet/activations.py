@@ -120,7 +120,7 @@ def ultra_fast_sigmoid(x: Any) -> np.ndarray:
     denominator in the input's precision).
 
     >>> ultra_fast_sigmoid(np.array([-10.0, 0.0, 1.0, 4.0]))
-    array([0.00247262, 0.5       , 0.7       , 0.9595491 ])
+    array([0.00247262, 0.5       , 0.75      , 0.97458673])
     """
     a, dtype = as_float(x)
     half = (a * a.dtype.type(0.5)).astype(a.dtype)
