@@ -71,6 +71,14 @@ def as_float(x: Any, name: str = "x") -> tuple[np.ndarray, np.dtype]:
     return arr.astype(compute, copy=False), result
 
 
+def _const(value: Any, x: Any, a: np.ndarray) -> Any:
+    """A Python constant of Theano's graph: floatX=float32 for integer inputs (then promoted
+    with the float64 they compute in), the input's float dtype otherwise."""
+    if np.asarray(x).dtype.kind in "iub":
+        return np.float32(value)
+    return a.dtype.type(value)
+
+
 def _limits(table: dict, x: Any, a: np.ndarray) -> tuple[float, float]:
     # Theano had C code for float inputs only; integer inputs ran its Python code, which
     # switched at -30 and 30
@@ -157,7 +165,8 @@ def softsign(x: Any) -> np.ndarray:
     """
     a, dtype = as_float(x)
     a64 = a.astype(np.float64, copy=False)
-    return _finish(a64 / (1.0 + np.abs(a64)), dtype)
+    with np.errstate(invalid="ignore"):  # inf / inf: nan, as in Theano
+        return _finish(a64 / (1.0 + np.abs(a64)), dtype)
 
 
 def relu(x: Any, alpha: Any = 0) -> np.ndarray:
@@ -179,10 +188,11 @@ def relu(x: Any, alpha: Any = 0) -> np.ndarray:
             s = (arr + np.abs(arr)) if arr.dtype.kind != "b" else arr.astype(np.int8) * 2
             return _finish(s.astype(dtype) * dtype.type(0.5), dtype)
         a, dtype = as_float(arr)
-        return _finish(a.dtype.type(0.5) * (a + np.abs(a)), dtype)
+        with np.errstate(invalid="ignore"):  # -inf + inf: nan, as in Theano
+            return _finish(a.dtype.type(0.5) * (a + np.abs(a)), dtype)
     a, dtype = as_float(arr)
     if isinstance(alpha, (int, float)) and not isinstance(alpha, bool):
-        al: Any = a.dtype.type(alpha)
+        al: Any = _const(alpha, arr, a)
     else:
         al = as_array(alpha, "alpha")
         al = al.astype(float_dtype(al.dtype), copy=False)
@@ -195,7 +205,8 @@ def relu(x: Any, alpha: Any = 0) -> np.ndarray:
             ) from None
     f1 = 0.5 * (1 + al)
     f2 = 0.5 * (1 - al)
-    out = f1 * a + f2 * np.abs(a)
+    with np.errstate(invalid="ignore"):  # inf inputs give nan, as Theano's formula did
+        out = f1 * a + f2 * np.abs(a)
     return _finish(out, dtype if np.ndim(al) == 0 and not isinstance(al, np.ndarray) else out.dtype)
 
 
@@ -206,8 +217,9 @@ def elu(x: Any, alpha: Any = 1) -> np.ndarray:
     array([-0.63212056,  0.        ,  2.        ])
     """
     a, dtype = as_float(x)
-    al = a.dtype.type(alpha) if isinstance(alpha, (int, float)) else as_array(alpha, "alpha")
-    out = np.where(a > 0, a, al * np.expm1(a))
+    al = _const(alpha, x, a) if isinstance(alpha, (int, float)) else as_array(alpha, "alpha")
+    with np.errstate(over="ignore"):
+        out = np.where(a > 0, a, al * np.expm1(a))
     return _finish(out, dtype)
 
 
@@ -218,7 +230,9 @@ def selu(x: Any) -> np.ndarray:
     array([-1.11133074,  1.05070099])
     """
     a, dtype = as_float(x)
-    out = a.dtype.type(_SELU_SCALE) * np.where(a > 0, a, a.dtype.type(_SELU_ALPHA) * np.expm1(a))
+    with np.errstate(over="ignore"):
+        neg = _const(_SELU_ALPHA, x, a) * np.expm1(a)
+    out = _const(_SELU_SCALE, x, a) * np.where(a > 0, a, neg)
     return _finish(out, dtype)
 
 
