@@ -81,7 +81,7 @@ def _prepare_axes(axes: Any, ndim: int) -> tuple[tuple[int, ...], tuple[int, ...
 def _check_epsilon(epsilon: Any, dtype: np.dtype) -> Any:
     # Theano cast epsilon to floatX before checking it: float32(1e-5) < 1e-5 is refused
     eps = dtype.type(epsilon)
-    if eps < 1e-5:
+    if float(eps) < 1e-5:  # compared in double, as NumPy 1 did: float32(1e-5) is refused
         raise LegacyconvError(
             f"epsilon must be at least 1e-5 (after rounding to {dtype}, as Theano checked it). "
             f"Received: epsilon={epsilon!r}"
