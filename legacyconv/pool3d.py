@@ -144,13 +144,17 @@ def pool_3d(
         )
     depth = axes[0]
     out = np.empty(planes.shape[:-3] + (depth.out,) + planes.shape[-2:], dtype=acc_dtype)
-    if mode == "max":
-        out.fill(-np.inf if acc_dtype.kind == "f" else np.iinfo(acc_dtype).min)
+    offsets = [axis_range(0, depth.out, depth.size, k - depth.pad, depth.stride) for k in range(depth.ws)]
+    # an offset whose windows all lie inside the volume initialises the output (no fill pass)
+    first = next((k for k, (lo, hi, _) in enumerate(offsets) if (lo, hi) == (0, depth.out)), None)
+    if first is None:
+        out.fill(-np.inf if mode == "max" and acc_dtype.kind == "f" else 0)
+        if mode == "max" and acc_dtype.kind != "f":
+            out.fill(np.iinfo(acc_dtype).min)
     else:
-        out.fill(0)
-    for k in range(depth.ws):
-        lo, hi, src = axis_range(0, depth.out, depth.size, k - depth.pad, depth.stride)
-        if hi > lo:
+        np.copyto(out, planes[..., offsets[first][2], :, :])
+    for k, (lo, hi, src) in enumerate(offsets):
+        if hi > lo and k != first:
             dst = out[..., lo:hi, :, :]
             if mode == "max":
                 np.maximum(dst, planes[..., src, :, :], out=dst)
@@ -158,7 +162,7 @@ def pool_3d(
                 np.add(dst, planes[..., src, :, :], out=dst)
     if mode.startswith("average"):
         d0, d1, d2 = (a.divisors for a in axes)
-        out = out / (d0[:, None, None] * d1[None, :, None] * d2[None, None, :]).astype(out.dtype)
+        np.divide(out, (d0[:, None, None] * d1[None, :, None] * d2[None, None, :]).astype(out.dtype), out=out)
     if x.dtype.kind in "iu" and out.dtype.kind == "f":
         out = np.trunc(out).astype(np.int64 if x.dtype.kind == "i" else np.uint64)
     return out.astype(x.dtype, copy=False)

@@ -100,9 +100,13 @@ def sigmoid(x: Any) -> np.ndarray:
     a, dtype = as_float(x)
     lo, hi = _limits(_SIGMOID_LIMITS, x, a)
     one = a.dtype.type(1.0)
-    with np.errstate(over="ignore"):
-        out = one / (one + np.exp(-np.clip(a, lo, hi)))
-    out = np.where(a < lo, a.dtype.type(0.0), np.where(a > hi, one, out))
+    out = np.clip(a, lo, hi, out=np.empty_like(a))  # a new buffer, worked on in place
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    out += one
+    np.divide(one, out, out=out)
+    np.copyto(out, 0, where=a < lo)
+    np.copyto(out, one, where=a > hi)
     return _finish(out, dtype)
 
 
@@ -114,8 +118,11 @@ def softplus(x: Any) -> np.ndarray:
     """
     a, dtype = as_float(x)
     lo, hi = _limits(_SOFTPLUS_LIMITS, x, a)
-    out = np.log1p(np.exp(np.clip(a, lo, hi)))
-    out = np.where(a < lo, a.dtype.type(0.0), np.where(a > hi, a, out))
+    out = np.clip(a, lo, hi, out=np.empty_like(a))  # a new buffer, worked on in place
+    np.exp(out, out=out)
+    np.log1p(out, out=out)
+    np.copyto(out, 0, where=a < lo)
+    np.copyto(out, a, where=a > hi)
     return _finish(out, dtype)
 
 
@@ -188,8 +195,11 @@ def relu(x: Any, alpha: Any = 0) -> np.ndarray:
             s = (arr + np.abs(arr)) if arr.dtype.kind != "b" else arr.astype(np.int8) * 2
             return _finish(s.astype(dtype) * dtype.type(0.5), dtype)
         a, dtype = as_float(arr)
+        out = np.abs(a, out=np.empty_like(a))
         with np.errstate(invalid="ignore"):  # -inf + inf: nan, as in Theano
-            return _finish(a.dtype.type(0.5) * (a + np.abs(a)), dtype)
+            out += a
+        out *= a.dtype.type(0.5)
+        return _finish(out, dtype)
     a, dtype = as_float(arr)
     if isinstance(alpha, (int, float)) and not isinstance(alpha, bool):
         al: Any = _const(alpha, arr, a)
@@ -274,9 +284,13 @@ def softmax(c: Any) -> np.ndarray:
     dtype = x.dtype
     if x.dtype == np.float16:
         x = x.astype(np.float32)
-    e = np.exp(x - x.max(axis=1, keepdims=True))
+    e = x - x.max(axis=1, keepdims=True)
+    np.exp(e, out=e)
     inv = 1.0 / e.sum(axis=1, keepdims=True, dtype=np.float64)
-    return (e * inv).astype(dtype)
+    # e * (double) 1/sum, rounded once (one dtype per ufunc: mixed-dtype broadcasting is slow)
+    out = e.astype(np.float64)
+    out *= inv
+    return out.astype(dtype, copy=False)
 
 
 def logsoftmax(c: Any) -> np.ndarray:

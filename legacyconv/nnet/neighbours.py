@@ -1,6 +1,6 @@
 """Mirror of ``theano.tensor.nnet.neighbours``: ``images2neibs`` and ``neibs2images``.
 
-Both are one vectorised gather (row and column indices per patch, no loop over pixels). Where
+``images2neibs`` is one strided copy of the patch windows (no loop over pixels). Where
 Theano raised ``TypeError`` for shapes that do not fit the mode, :class:`LegacyconvTypeError`
 is raised (a :class:`LegacyconvError` that is also a ``TypeError``).
 """
@@ -28,9 +28,9 @@ def _ints(value: Any, name: str) -> tuple[int, int]:
     return a, b
 
 
-def _axis_indices(size: int, c: int, step: int, mode: str, axis: int) -> np.ndarray:
-    """Image index of every (patch, offset) along one axis: shape (grid, c); ``size`` marks a
-    zero (outside the image in 'half'/'full')."""
+def _axis_geometry(size: int, c: int, step: int, mode: str, axis: int) -> tuple[int, int]:
+    """``(patches, shift)`` along one axis: patch ``g`` reads image cells
+    ``g * step - shift + [0, c)`` (zeros outside the image, or wrapped for 'wrap_centered')."""
     which = ("neib_shape[%d]=%d, neib_step[%d]=%d and ten4.shape[%d]=%d not consistent") % (
         axis,
         c,
@@ -63,10 +63,7 @@ def _axis_indices(size: int, c: int, step: int, mode: str, axis: int) -> np.ndar
         if size < c or (size + c - 2) % step:
             raise LegacyconvTypeError(which)
         grid, shift = 1 + (size + c - 2) // step, c - 1
-    idx = np.arange(grid)[:, None] * step + np.arange(c)[None, :] - shift
-    if mode == "wrap_centered":
-        return idx % size
-    return np.where((idx < 0) | (idx >= size), size, idx)
+    return grid, shift
 
 
 def images2neibs(ten4: Any, neib_shape: Any, neib_step: Any = None, mode: str = "valid") -> np.ndarray:
@@ -128,11 +125,20 @@ def images2neibs(ten4: Any, neib_shape: Any, neib_step: Any = None, mode: str = 
                 "images2neibs in mode wrap_centered does not support images smaller than the patch: "
                 f"neib_shape={(c, d)}, ten4.shape={x.shape}"
             )
-    rows = _axis_indices(height, c, sx, mode, 0)
-    cols = _axis_indices(width, d, sy, mode, 1)
-    if rows.size and cols.size and (rows.max() == height or cols.max() == width):  # `size` reads a zero
-        x = np.pad(x, ((0, 0), (0, 0), (0, 1), (0, 1)))
-    patches = x[:, :, rows[:, None, :, None], cols[None, :, None, :]]
+    (gr, shift_r), (gc, shift_c) = (
+        _axis_geometry(n, k, s, mode, i) for i, (n, k, s) in enumerate(((height, c, sx), (width, d, sy)))
+    )
+    if gr == 0 or gc == 0:
+        return np.empty((0, c * d), dtype=x.dtype)
+    # pad what the patches read outside the image (zeros, or the wrapped image), then one
+    # strided copy of the patch windows
+    pads = [(0, 0), (0, 0)]
+    for n, k, s, g, shift in ((height, c, sx, gr, shift_r), (width, d, sy, gc, shift_c)):
+        pads.append((shift, max(0, (g - 1) * s + k - shift - n)))
+    if any(p != (0, 0) for p in pads):
+        x = np.pad(x, pads, mode="wrap" if mode == "wrap_centered" else "constant")
+    windows = np.lib.stride_tricks.sliding_window_view(x, (c, d), axis=(2, 3))
+    patches = windows[:, :, : (gr - 1) * sx + 1 : sx, : (gc - 1) * sy + 1 : sy]
     return patches.reshape(-1, c * d)
 
 
