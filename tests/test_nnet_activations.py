@@ -7,10 +7,11 @@ import warnings
 
 import numpy as np
 import pytest
-from golden import assert_matches_theano, cases
 
 from legacyconv import LegacyconvError, nnet
 from legacyconv._errors import LegacyconvTypeError
+
+from golden import assert_matches_theano, cases
 
 SOURCE = "theano_nnet_reference"
 ELEMENTWISE = ("sigmoid", "ultra_fast_sigmoid", "hard_sigmoid", "softplus", "softsign", "relu", "elu", "selu")
@@ -53,7 +54,10 @@ def test_saturation_branches_are_exact(case):
     if x.dtype.kind in "iu":
         lo, hi = -30.0, 30.0
     else:
-        table = {"sigmoid": {4: (-88.0, 15.0), 8: (-709.0, 19.0)}, "softplus": {4: (-103.0, 14.0), 8: (-745.0, 16.0)}}
+        table = {
+            "sigmoid": {4: (-88.0, 15.0), 8: (-709.0, 19.0)},
+            "softplus": {4: (-103.0, 14.0), 8: (-745.0, 16.0)},
+        }
         lo, hi = table[case["op"]][dtype.itemsize]
     mask = (x < lo) | (x > hi)
     assert mask.any()
@@ -75,8 +79,16 @@ def test_sigmoid_limits_per_dtype():
 
 @pytest.mark.parametrize(
     "dtype, expected",
-    [("float32", "float32"), ("float64", "float64"), ("float16", "float16"), ("int8", "float32"),
-     ("uint16", "float32"), ("int32", "float64"), ("int64", "float64"), ("bool", "float32")],
+    [
+        ("float32", "float32"),
+        ("float64", "float64"),
+        ("float16", "float16"),
+        ("int8", "float32"),
+        ("uint16", "float32"),
+        ("int32", "float64"),
+        ("int64", "float64"),
+        ("bool", "float32"),
+    ],
 )
 @pytest.mark.parametrize("op", ELEMENTWISE)
 def test_result_dtype_is_theanos_upgrade_to_float(op, dtype, expected):
@@ -98,7 +110,9 @@ def test_independent_formulas():
     assert np.max(np.abs(nnet.ultra_fast_sigmoid(x) - nnet.sigmoid(x))) < 0.03
     p = nnet.sigmoid(x)
     t = (x > 0.5).astype(float)
-    np.testing.assert_allclose(nnet.sigmoid_binary_crossentropy(x, t), nnet.binary_crossentropy(p, t), rtol=1e-10)
+    np.testing.assert_allclose(
+        nnet.sigmoid_binary_crossentropy(x, t), nnet.binary_crossentropy(p, t), rtol=1e-10
+    )
 
 
 def test_relu_alpha_array_broadcasts_and_promotes():

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from golden import assert_matches_theano, cases
 
 from legacyconv import LegacyconvError
 from legacyconv.nnet import bn
+
+from golden import assert_matches_theano, cases
 
 SOURCE = "theano_nnet_reference"
 
@@ -24,7 +25,9 @@ def train(x, gamma, beta, running_mean=None, running_var=None, *rest, **kwargs):
     """The recording passed running_mean/var (and a positional 'spatial' in two error cases)."""
     if rest or (running_var is None and running_mean is not None):
         kwargs.setdefault("axes", "spatial")
-    return bn.batch_normalization_train(x, gamma, beta, running_mean=running_mean, running_var=running_var, **kwargs)
+    return bn.batch_normalization_train(
+        x, gamma, beta, running_mean=running_mean, running_var=running_var, **kwargs
+    )
 
 
 def _ids(cs):
@@ -105,7 +108,9 @@ def test_axes_errors(kwargs, match):
 
 def test_parameter_shape_errors_name_the_argument():
     x = np.zeros((2, 3, 4, 5))
-    with pytest.raises(LegacyconvError, match=r"gamma must have the shape .* \(3,\)\. Received: gamma.shape=\(4,\)"):
+    with pytest.raises(
+        LegacyconvError, match=r"gamma must have the shape .* \(3,\)\. Received: gamma.shape=\(4,\)"
+    ):
         bn.batch_normalization_test(x, np.ones(4), np.zeros(4), np.zeros(4), np.ones(4), "spatial")
     with pytest.raises(LegacyconvError, match=r"gamma must have shape \(1, 3, 1, 1\)"):
         bn.batch_normalization_train(x, np.ones((2, 3, 1, 1)), np.zeros((2, 3, 1, 1)), "spatial")

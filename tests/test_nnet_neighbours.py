@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from golden import assert_matches_theano, cases
 
 from legacyconv import LegacyconvError
 from legacyconv._errors import LegacyconvTypeError
 from legacyconv.nnet import images2neibs, neibs2images
+
+from golden import assert_matches_theano, cases
 
 SOURCE = "theano_nnet_reference"
 
@@ -85,7 +86,9 @@ def naive_images2neibs(x, shape, step, mode):
 )
 def test_images2neibs_against_the_docstring_loop(mode, hw, shape, step):
     x = np.random.default_rng(2).integers(-50, 50, size=(2, 3) + hw).astype(np.int16)
-    np.testing.assert_array_equal(images2neibs(x, shape, step, mode), naive_images2neibs(x, shape, step, mode))
+    np.testing.assert_array_equal(
+        images2neibs(x, shape, step, mode), naive_images2neibs(x, shape, step, mode)
+    )
 
 
 @pytest.mark.parametrize("mode", ["valid", "ignore_borders"])
@@ -104,7 +107,9 @@ def test_ignore_borders_round_trip_zeroes_the_border():
 
 def test_errors():
     x = np.zeros((1, 1, 7, 8))
-    with pytest.raises(LegacyconvTypeError, match=r"neib_shape\[0\]=2, neib_step\[0\]=2 and ten4.shape\[2\]=7"):
+    with pytest.raises(
+        LegacyconvTypeError, match=r"neib_shape\[0\]=2, neib_step\[0\]=2 and ten4.shape\[2\]=7"
+    ):
         images2neibs(x, (2, 2))
     with pytest.raises(TypeError, match="odd patch sizes"):
         images2neibs(x, (2, 3), mode="wrap_centered")

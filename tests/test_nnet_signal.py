@@ -8,10 +8,11 @@ import warnings
 
 import numpy as np
 import pytest
-from golden import assert_matches_theano, cases, tolerance
 
 from legacyconv import LegacyconvError, pool_2d
 from legacyconv.signal import conv, downsample, pool
+
+from golden import assert_matches_theano, cases, tolerance
 
 SOURCE = "theano_nnet_reference"
 
@@ -61,7 +62,7 @@ def naive_pool_3d(x, ws, stride, pad, ignore_border, mode):
     xp = np.pad(x.astype(np.float64), [(0, 0)] * (x.ndim - 3) + [(p, p) for p in pad], constant_values=np.nan)
     sizes = xp.shape[-3:]
     outs = []
-    for n, w, s, p in zip(sizes, ws, stride, pad):
+    for n, w, s in zip(sizes, ws, stride):
         if ignore_border:
             outs.append((n - w) // s + 1)
         else:
@@ -95,14 +96,18 @@ def naive_pool_3d(x, ws, stride, pad, ignore_border, mode):
 def test_pool_3d_against_every_window(ws, stride, pad, ignore_border, mode):
     x = np.random.default_rng(5).standard_normal((2, 3, 5, 7, 6))
     out = pool.pool_3d(x, ws, ignore_border, stride, pad, mode)
-    np.testing.assert_allclose(out, naive_pool_3d(x, ws, stride, pad, ignore_border, mode), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(
+        out, naive_pool_3d(x, ws, stride, pad, ignore_border, mode), rtol=1e-13, atol=1e-13
+    )
 
 
 def test_pool_3d_integer_average_truncates_and_keeps_dtype():
     x = np.arange(2 * 3 * 4, dtype=np.int32).reshape(2, 3, 4)
     out = pool.pool_3d(x, (2, 2, 3), ignore_border=False, mode="average_inc_pad")
     assert out.dtype == np.int32
-    np.testing.assert_array_equal(out, np.trunc(naive_pool_3d(x, (2, 2, 3), (2, 2, 3), (0, 0, 0), False, "average_inc_pad")))
+    np.testing.assert_array_equal(
+        out, np.trunc(naive_pool_3d(x, (2, 2, 3), (2, 2, 3), (0, 0, 0), False, "average_inc_pad"))
+    )
 
 
 @pytest.mark.parametrize("backend", ["scipy", "tensorflow"])

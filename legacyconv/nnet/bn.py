@@ -239,7 +239,9 @@ def batch_normalization_train(
         shape = tuple(x.shape[i] for i in non_bc)
         results[1:] = [r.reshape(shape) for r in results[1:]]
     # float16 was computed in float32; parameters wider than the inputs widen their results
-    return tuple(r.astype(np.result_type(dtype, r.dtype) if r.dtype != x.dtype else dtype, copy=False) for r in results)
+    return tuple(
+        r.astype(np.result_type(dtype, r.dtype) if r.dtype != x.dtype else dtype, copy=False) for r in results
+    )
 
 
 def batch_normalization_test(

@@ -31,13 +31,8 @@ def _ints(value: Any, name: str) -> tuple[int, int]:
 def _axis_geometry(size: int, c: int, step: int, mode: str, axis: int) -> tuple[int, int]:
     """``(patches, shift)`` along one axis: patch ``g`` reads image cells
     ``g * step - shift + [0, c)`` (zeros outside the image, or wrapped for 'wrap_centered')."""
-    which = ("neib_shape[%d]=%d, neib_step[%d]=%d and ten4.shape[%d]=%d not consistent") % (
-        axis,
-        c,
-        axis,
-        step,
-        axis + 2,
-        size,
+    which = (
+        f"neib_shape[{axis}]={c}, neib_step[{axis}]={step} and ten4.shape[{axis + 2}]={size} not consistent"
     )
     if mode == "wrap_centered":
         grid, shift = -(-size // step), c // 2

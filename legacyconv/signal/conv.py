@@ -56,7 +56,9 @@ def conv2d(
     x = as_array(input, "input")
     w = as_array(filters, "filters")
     if x.ndim not in (2, 3):
-        raise LegacyconvError(f"input must be 2-d (rows, cols) or 3-d (images, rows, cols). Received: input.shape={x.shape}")
+        raise LegacyconvError(
+            f"input must be 2-d (rows, cols) or 3-d (images, rows, cols). Received: input.shape={x.shape}"
+        )
     if w.ndim not in (2, 3):
         raise LegacyconvError(
             f"filters must be 2-d (rows, cols) or 3-d (filters, rows, cols). Received: filters.shape={w.shape}"
@@ -67,7 +69,9 @@ def conv2d(
         hints["filter_shape"] = (filter_shape[0] if w.ndim == 3 else 1, 1) + tuple(filter_shape[-2:])
     x4 = x.reshape((x.shape[0] if x.ndim == 3 else 1, 1) + x.shape[-2:])
     w4 = w.reshape((w.shape[0] if w.ndim == 3 else 1, 1) + w.shape[-2:])
-    out = _convop_conv2d(x4, w4, border_mode=border_mode, subsample=subsample, backend=backend, **hints, **kargs)
+    out = _convop_conv2d(
+        x4, w4, border_mode=border_mode, subsample=subsample, backend=backend, **hints, **kargs
+    )
     if x.ndim == 2 and w.ndim == 2:
         return out[0, 0]
     if x.ndim == 2 or w.ndim == 2:
