@@ -17,7 +17,7 @@ import numpy as np
 from ._errors import LegacyconvError
 from ._params import as_array, normalize_int_tuple
 from .engines.numpy_gemm import axis_range
-from .pool import MODES, _accumulator_dtype, _axis, _check_bool, pool_2d
+from .pool import _accumulator_dtype, _axis, normalize_pool_args, pool_2d
 
 __all__ = ["max_pool_2d_same_size", "pool_3d"]
 
@@ -91,8 +91,6 @@ def pool_3d(
     ws = _deprecated(ws, ds, "ws", "ds")
     stride = _deprecated(stride, st, "stride", "st")
     pad = _deprecated(pad, padding, "pad", "padding", default=(0, 0, 0))
-    if ws is None:
-        raise LegacyconvError("ws (the pooling window size) must be given. Received: ws=None")
     x = as_array(input, "input")
     if x.ndim < 3:
         raise LegacyconvError(
@@ -101,25 +99,7 @@ def pool_3d(
     if ignore_border is None:
         warnings.warn(_IGNORE_BORDER_WARNING, UserWarning, stacklevel=2)
         ignore_border = False
-    ignore = _check_bool(ignore_border, "ignore_border")
-    ws_t = normalize_int_tuple(ws, 3, "ws")
-    st_t = ws_t if stride is None else normalize_int_tuple(stride, 3, "stride")
-    pad_t = (0, 0, 0) if pad is None else normalize_int_tuple(pad, 3, "pad", minimum=0)
-    if mode == "max_deterministic":
-        mode = "max"
-    if mode not in MODES:
-        raise LegacyconvError(
-            "mode must be one of {'max', 'sum', 'average_inc_pad', 'average_exc_pad'}. "
-            f"Received: mode={mode!r}"
-        )
-    if any(pad_t) and not ignore:
-        raise LegacyconvError(
-            f"pad requires ignore_border=True, as in Theano. Received: pad={pad_t}, ignore_border={ignore}"
-        )
-    if any(p >= w for p, w in zip(pad_t, ws_t)):
-        raise LegacyconvError(
-            f"pad must be smaller than ws on each axis, as in Theano. Received: pad={pad_t}, ws={ws_t}"
-        )
+    ws_t, ignore, st_t, pad_t, mode = normalize_pool_args(ws, ignore_border, stride, pad, mode, n=3)
     if x.dtype.kind == "b":
         raise TypeError(f"pool_3d needs a numeric input (int or float). Received: input.dtype={x.dtype}")
 
