@@ -4,15 +4,19 @@ Each function computes what Theano's compiled C code computed when ``floatX`` eq
 input's float dtype, including the branches that saturate (recorded from real Theano 1.0.5 in
 ``tests/data/theano_nnet_reference.*``):
 
-========================  ================================  ================================
-function                  float32                           float64
-========================  ================================  ================================
-``sigmoid``               0 below -88, exactly 1 above 15   0 below -709, exactly 1 above 19
-``softplus``              0 below -103, ``x`` above 14      0 below -745, ``x`` above 16
-integer inputs            ``sigmoid``: 0 below -30, 1 above 30; ``softplus``: 0 below -30, ``x`` above 30
-``ultra_fast_sigmoid``    Theano's piecewise tanh approximation, 0.00247 .. 0.99753
-``hard_sigmoid``          ``clip(0.2 * x + 0.5, 0, 1)``
-========================  ================================  ================================
+==========================  ================================  ================================
+function                    float32                           float64
+==========================  ================================  ================================
+``sigmoid``                 0 below -88, exactly 1 above 15   0 below -709, exactly 1 above 19
+``softplus``                0 below -103, ``x`` above 14      0 below -745, ``x`` above 16
+``ultra_fast_sigmoid``      Theano's piecewise approximation  (same, in double constants)
+``hard_sigmoid``            ``clip(0.2 x + 0.5, 0, 1)``       (same)
+==========================  ================================  ================================
+
+Integer inputs ran Theano's Python code instead (its C code covers floats only): ``sigmoid`` is
+0 below -30 and 1 above 30, ``softplus`` 0 below -30 and ``x`` above 30; Python constants in the
+formulas (``relu``'s ``alpha``, ``selu``'s) are float32 there (``floatX=float32``, as Keras and
+Lasagne ran).
 
 Dtypes follow Theano's ``upgrade_to_float``: float inputs keep their dtype; int8, int16, uint8,
 uint16 and bool give float32, wider integers float64. float16 is computed in float32, as
