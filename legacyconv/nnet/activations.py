@@ -291,10 +291,9 @@ def softmax(c: Any) -> np.ndarray:
     e = x - x.max(axis=1, keepdims=True)
     np.exp(e, out=e)
     inv = 1.0 / e.sum(axis=1, keepdims=True, dtype=np.float64)
-    # e * (double) 1/sum, rounded once (one dtype per ufunc: mixed-dtype broadcasting is slow)
-    out = e.astype(np.float64)
-    out *= inv
-    return out.astype(dtype, copy=False)
+    # e * (double) 1/sum, rounded once to the dtype, in place (NumPy casts in small blocks)
+    np.multiply(e, inv, out=e, dtype=np.float64, casting="same_kind")
+    return e.astype(dtype, copy=False)
 
 
 def logsoftmax(c: Any) -> np.ndarray:
@@ -311,4 +310,5 @@ def logsoftmax(c: Any) -> np.ndarray:
         x = x.astype(np.float32)
     xdev = x - x.max(axis=1, keepdims=True)
     lse = np.log(np.exp(xdev).sum(axis=1, keepdims=True, dtype=np.float64))
-    return (xdev - lse.astype(xdev.dtype)).astype(dtype)
+    xdev -= lse.astype(xdev.dtype)
+    return xdev.astype(dtype, copy=False)
