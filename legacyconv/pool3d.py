@@ -111,26 +111,19 @@ def pool_3d(
             f"Received: input.shape={x.shape}"
         )
     plane_mode = "max" if mode == "max" else "sum"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        planes = pool_2d(
-            x.astype(acc_dtype, copy=False),
-            ws_t[1:],
-            ignore,
-            st_t[1:],
-            pad_t[1:],
-            plane_mode,
-            backend=backend,
-        )
+    planes = pool_2d(
+        x.astype(acc_dtype, copy=False), ws_t[1:], ignore, st_t[1:], pad_t[1:], plane_mode, backend=backend
+    )
     depth = axes[0]
     out = np.empty(planes.shape[:-3] + (depth.out,) + planes.shape[-2:], dtype=acc_dtype)
     offsets = [axis_range(0, depth.out, depth.size, k - depth.pad, depth.stride) for k in range(depth.ws)]
     # an offset whose windows all lie inside the volume initialises the output (no fill pass)
     first = next((k for k, (lo, hi, _) in enumerate(offsets) if (lo, hi) == (0, depth.out)), None)
     if first is None:
-        out.fill(-np.inf if mode == "max" and acc_dtype.kind == "f" else 0)
-        if mode == "max" and acc_dtype.kind != "f":
-            out.fill(np.iinfo(acc_dtype).min)
+        if mode != "max":
+            out.fill(0)
+        else:
+            out.fill(-np.inf if acc_dtype.kind == "f" else np.iinfo(acc_dtype).min)
     else:
         np.copyto(out, planes[..., offsets[first][2], :, :])
     for k, (lo, hi, src) in enumerate(offsets):
