@@ -123,3 +123,12 @@ def test_errors():
         neibs2images(np.zeros((4, 9)), (3, 3), (1, 1, 6, 6), "half")
     with pytest.raises(LegacyconvError, match="neibs hold 160 values, original_shape=.* needs 288"):
         neibs2images(np.zeros((40, 4)), (2, 2), (2, 3, 6, 8))
+
+
+def test_results_never_alias_the_input():
+    x = np.arange(24.0).reshape(1, 2, 3, 4)
+    neibs = images2neibs(x, (1, 1))
+    assert not np.shares_memory(neibs, x)
+    back = neibs2images(neibs, (1, 1), x.shape)
+    assert not np.shares_memory(back, neibs)
+    np.testing.assert_array_equal(back, x)

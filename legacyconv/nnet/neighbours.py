@@ -134,7 +134,8 @@ def images2neibs(ten4: Any, neib_shape: Any, neib_step: Any = None, mode: str = 
         x = np.pad(x, pads, mode="wrap" if mode == "wrap_centered" else "constant")
     windows = np.lib.stride_tricks.sliding_window_view(x, (c, d), axis=(2, 3))
     patches = windows[:, :, : (gr - 1) * sx + 1 : sx, : (gc - 1) * sy + 1 : sy]
-    return patches.reshape(-1, c * d)
+    out = patches.reshape(-1, c * d)
+    return out.copy() if np.may_share_memory(out, x) else out  # (1, 1) patches reshape to a view
 
 
 def neibs2images(neibs: Any, neib_shape: Any, original_shape: Any, mode: str = "valid") -> np.ndarray:
