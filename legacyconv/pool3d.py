@@ -78,7 +78,9 @@ def pool_3d(
     Returns
     -------
     numpy.ndarray
-        The input's dtype (integer averages truncate toward zero, as Theano's did).
+        The input's dtype (integer averages truncate toward zero, as Theano's did). 'max' is
+        NaN only where the first image cell of the window is NaN and skips other NaNs, as
+        Theano's C code did (like :func:`legacyconv.pool_2d`).
 
     Examples
     --------
@@ -111,8 +113,17 @@ def pool_3d(
             f"Received: input.shape={x.shape}"
         )
     plane_mode = "max" if mode == "max" else "sum"
+    src = x
+    nan_cells = np.isnan(x) if mode == "max" and x.dtype.kind == "f" else None
+    if nan_cells is not None and nan_cells.any():
+        # Theano's 3-d C loop skips every NaN but a window's first image cell: pool NaN-free,
+        # then put back the NaNs of first cells (a 2-d pass keeping its own first-cell NaNs
+        # would hide the other planes' values)
+        src = np.where(nan_cells, -np.inf, x)
+    else:
+        nan_cells = None
     planes = pool_2d(
-        x.astype(acc_dtype, copy=False), ws_t[1:], ignore, st_t[1:], pad_t[1:], plane_mode, backend=backend
+        src.astype(acc_dtype, copy=False), ws_t[1:], ignore, st_t[1:], pad_t[1:], plane_mode, backend=backend
     )
     depth = axes[0]
     out = np.empty(planes.shape[:-3] + (depth.out,) + planes.shape[-2:], dtype=acc_dtype)
@@ -133,6 +144,9 @@ def pool_3d(
                 np.maximum(dst, planes[..., src, :, :], out=dst)
             else:
                 np.add(dst, planes[..., src, :, :], out=dst)
+    if nan_cells is not None:
+        d, r, c = (a.starts for a in axes)
+        out[nan_cells[..., d[:, None, None], r[None, :, None], c[None, None, :]]] = np.nan
     if mode.startswith("average"):
         d0, d1, d2 = (a.divisors for a in axes)
         np.divide(out, (d0[:, None, None] * d1[None, :, None] * d2[None, None, :]).astype(out.dtype), out=out)

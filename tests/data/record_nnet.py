@@ -561,6 +561,34 @@ def child(floatx, prefix):
         ("ws_and_ds", {"ws": [2, 2, 2], "ds": [2, 2, 2], "ignore_border": True}, vol),
     ):
         record(f"pool_3d/error/{label}", "pool_3d", p3, [x], kw)
+    # NaN: Theano's C code kept the running max with `a > collector` from the window's first
+    # image cell, so a NaN survives only as that first cell
+    nan_vol = randn(2, 3, 5, 6, 7)
+    nan_vol[rng.uniform(size=nan_vol.shape) < 0.2] = np.nan
+    nan_vol[0, 0, 0] = np.nan  # a NaN first depth plane
+    nan_vol[0, 1, :, 0] = np.nan  # NaN first rows
+    for k, (ws, st, pad, ib) in enumerate(
+        [
+            ((2, 2, 2), None, (0, 0, 0), True),
+            ((2, 2, 2), None, (0, 0, 0), False),
+            ((3, 2, 3), (1, 2, 2), (0, 0, 0), False),
+            ((3, 3, 2), (2, 1, 2), (1, 1, 1), True),
+            ((2, 3, 3), (1, 1, 1), (1, 2, 0), True),
+        ]
+    ):
+        kw = {"ws": list(ws), "ignore_border": ib, "pad": list(pad)}
+        if st is not None:
+            kw["stride"] = list(st)
+        record(f"pool_3d/nan/{k}", "pool_3d", p3, [nan_vol], kw)
+    nan_img = randn(2, 3, 6, 8)
+    nan_img[rng.uniform(size=nan_img.shape) < 0.2] = np.nan
+    record(
+        "max_pool_2d_same_size/nan",
+        "max_pool_2d_same_size",
+        lambda x, patch_size: pool.max_pool_2d_same_size(x, tuple(patch_size)),
+        [nan_img],
+        {"patch_size": [2, 2]},
+    )
     ties = np.floor(randn(2, 3, 6, 7) * 2)
     for k, (x, ps) in enumerate(
         [
