@@ -113,17 +113,17 @@ def pool_3d(
             f"Received: input.shape={x.shape}"
         )
     plane_mode = "max" if mode == "max" else "sum"
-    src = x
+    finite = x
     nan_cells = np.isnan(x) if mode == "max" and x.dtype.kind == "f" else None
     if nan_cells is not None and nan_cells.any():
         # Theano's 3-d C loop skips every NaN but a window's first image cell: pool NaN-free,
         # then put back the NaNs of first cells (a 2-d pass keeping its own first-cell NaNs
         # would hide the other planes' values)
-        src = np.where(nan_cells, -np.inf, x)
+        finite = np.where(nan_cells, -np.inf, x)
     else:
         nan_cells = None
     planes = pool_2d(
-        src.astype(acc_dtype, copy=False), ws_t[1:], ignore, st_t[1:], pad_t[1:], plane_mode, backend=backend
+        finite.astype(acc_dtype, copy=False), ws_t[1:], ignore, st_t[1:], pad_t[1:], plane_mode, backend=backend
     )
     depth = axes[0]
     out = np.empty(planes.shape[:-3] + (depth.out,) + planes.shape[-2:], dtype=acc_dtype)
