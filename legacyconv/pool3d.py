@@ -123,7 +123,13 @@ def pool_3d(
     else:
         nan_cells = None
     planes = pool_2d(
-        finite.astype(acc_dtype, copy=False), ws_t[1:], ignore, st_t[1:], pad_t[1:], plane_mode, backend=backend
+        finite.astype(acc_dtype, copy=False),
+        ws_t[1:],
+        ignore,
+        st_t[1:],
+        pad_t[1:],
+        plane_mode,
+        backend=backend,
     )
     depth = axes[0]
     out = np.empty(planes.shape[:-3] + (depth.out,) + planes.shape[-2:], dtype=acc_dtype)
