@@ -114,7 +114,10 @@ def pool_3d(
         )
     plane_mode = "max" if mode == "max" else "sum"
     finite = x
-    nan_cells = np.isnan(x) if mode == "max" and x.dtype.kind == "f" else None
+    nan_cells = None
+    # a finite sum rules NaN out without a mask pass (an inf sum just takes the careful path)
+    if mode == "max" and x.dtype.kind == "f" and not np.isfinite(x.sum()):
+        nan_cells = np.isnan(x)
     if nan_cells is not None and nan_cells.any():
         # Theano's 3-d C loop skips every NaN but a window's first image cell: pool NaN-free,
         # then put back the NaNs of first cells (a 2-d pass keeping its own first-cell NaNs
