@@ -11,21 +11,11 @@ import pytest
 from legacyconv import LegacyconvError, nnet
 from legacyconv._errors import LegacyconvTypeError
 
-from golden import assert_matches_theano, cases
+from golden import assert_matches_theano, cases, tight_tolerance
 
 SOURCE = "theano_nnet_reference"
 ELEMENTWISE = ("sigmoid", "ultra_fast_sigmoid", "hard_sigmoid", "softplus", "softsign", "relu", "elu", "selu")
 LOSSES = ("categorical_crossentropy", "binary_crossentropy", "sigmoid_binary_crossentropy")
-
-
-def tight(dtype, expected):
-    """float32 ~1e-6 relative, float64 ~1e-12 (atol scaled to the output: relu with a small alpha
-    cancels 0.5(1+a)x against 0.5(1-a)|x|, and Theano's compiler fused those into FMAs)."""
-    finite = expected[np.isfinite(expected)]
-    scale = max(float(np.max(np.abs(finite))) if finite.size else 1.0, 1.0)
-    if np.dtype(dtype) == np.float32:
-        return {"rtol": 2e-6, "atol": 1e-6 * scale}
-    return {"rtol": 1e-12, "atol": 1e-12 * scale}
 
 
 def _ids(cs):
@@ -40,7 +30,7 @@ LOSS_CASES = cases(*LOSSES, source=SOURCE)
 def test_matches_theano(case):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        assert_matches_theano(getattr(nnet, case["op"]), case, tol=tight)
+        assert_matches_theano(getattr(nnet, case["op"]), case, tol=tight_tolerance)
 
 
 SATURATING = [c for c in cases("sigmoid", "softplus", source=SOURCE) if "/tensor" not in c["name"]]

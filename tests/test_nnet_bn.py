@@ -8,17 +8,9 @@ import pytest
 from legacyconv import LegacyconvError
 from legacyconv.nnet import bn
 
-from golden import assert_matches_theano, cases
+from golden import assert_matches_theano, cases, tight_tolerance
 
 SOURCE = "theano_nnet_reference"
-
-
-def tight(dtype, expected):
-    """float32 ~1e-6 relative (atol scaled: normalised values cancel near zero), float64 ~1e-12."""
-    scale = max(float(np.max(np.abs(expected))), 1.0)
-    if np.dtype(dtype) == np.float32:
-        return {"rtol": 2e-6, "atol": 2e-6 * scale}
-    return {"rtol": 1e-12, "atol": 1e-12 * scale}
 
 
 def train(x, gamma, beta, running_mean=None, running_var=None, *rest, **kwargs):
@@ -40,7 +32,7 @@ TRAIN = cases("batch_normalization_train", source=SOURCE)
 
 @pytest.mark.parametrize("case", SINGLE, ids=_ids(SINGLE))
 def test_single_output_ops_match_theano(case):
-    assert_matches_theano(getattr(bn, case["op"]), case, tol=tight)
+    assert_matches_theano(getattr(bn, case["op"]), case, tol=tight_tolerance)
 
 
 @pytest.mark.parametrize("case", TRAIN, ids=_ids(TRAIN))
@@ -58,7 +50,7 @@ def test_train_matches_theano(case):
     for out, exp, dtype in zip(outs, case["expected"], case["dtype"]):
         assert out.dtype == dtype
         assert out.shape == exp.shape
-        np.testing.assert_allclose(out, exp, **tight(dtype, exp))
+        np.testing.assert_allclose(out, exp, **tight_tolerance(dtype, exp))
     for before, after in zip(originals, [a for a in ins if a is not None]):
         np.testing.assert_array_equal(before, after)
 

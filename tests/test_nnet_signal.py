@@ -12,20 +12,13 @@ import pytest
 from legacyconv import LegacyconvError, pool_2d
 from legacyconv.signal import conv, downsample, pool
 
-from golden import assert_matches_theano, cases, tolerance
+from golden import assert_matches_theano, cases, tight_tolerance, tolerance
 
 SOURCE = "theano_nnet_reference"
 
 
 def _ids(cs):
     return [c["name"] for c in cs]
-
-
-def tight(dtype, expected):
-    scale = max(float(np.max(np.abs(expected))) if expected.size else 1.0, 1.0)
-    if np.dtype(dtype) == np.float32:
-        return {"rtol": 2e-6, "atol": 1e-6 * scale}
-    return {"rtol": 1e-12, "atol": 1e-12 * scale}
 
 
 POOL3D = cases("pool_3d", source=SOURCE)
@@ -38,7 +31,7 @@ SCONV = cases("signal_conv2d", source=SOURCE)
 def test_pool_3d_matches_theano(case):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        assert_matches_theano(pool.pool_3d, case, tol=tight)
+        assert_matches_theano(pool.pool_3d, case, tol=tight_tolerance)
 
 
 @pytest.mark.parametrize("case", SAME, ids=_ids(SAME))
@@ -49,7 +42,7 @@ def test_max_pool_2d_same_size_matches_theano(case):
 @pytest.mark.parametrize("case", OLD, ids=_ids(OLD))
 def test_downsample_max_pool_2d_matches_theano(case):
     """Recorded as Theano 1.0.5's pool_2d(ds=, st=, padding=): what Theano 0.8's alias called."""
-    assert_matches_theano(downsample.max_pool_2d, case, tol=tight)
+    assert_matches_theano(downsample.max_pool_2d, case, tol=tight_tolerance)
 
 
 @pytest.mark.parametrize("case", SCONV, ids=_ids(SCONV))
