@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["LegacyconvError"]
+__all__ = ["LegacyconvError", "LegacyconvTypeError"]
 
 
 class LegacyconvError(ValueError):
@@ -11,3 +11,9 @@ class LegacyconvError(ValueError):
     It subclasses :class:`ValueError`, the class Theano raised for the same mistakes, so
     ``except ValueError`` in ported code keeps working.
     """
+
+
+class LegacyconvTypeError(LegacyconvError, TypeError):
+    """A :class:`LegacyconvError` where Theano raised :class:`TypeError` (e.g. ``images2neibs``'s
+    shape checks, ``categorical_crossentropy``'s rank checks), so ``except TypeError`` in ported
+    code keeps working."""

@@ -117,9 +117,10 @@ def _check_bool(value: Any, name: str) -> bool:
 
 
 def normalize_pool_args(
-    ws: Any, ignore_border: Any, stride: Any, pad: Any, mode: Any
+    ws: Any, ignore_border: Any, stride: Any, pad: Any, mode: Any, n: int = 2
 ) -> tuple[tuple[int, ...], bool, tuple[int, ...], tuple[int, ...], str]:
-    """Validate Theano's pooling arguments (``ignore_border`` already resolved from None).
+    """Validate Theano's pooling arguments for ``n`` pooled axes (``ignore_border`` already
+    resolved from None).
 
     Returns ``(ws, ignore_border, stride, pad, mode)``.
 
@@ -128,10 +129,10 @@ def normalize_pool_args(
     """
     if ws is None:
         raise LegacyconvError("ws (the pooling window size) must be given. Received: ws=None")
-    ws_t = normalize_int_tuple(ws, 2, "ws")
+    ws_t = normalize_int_tuple(ws, n, "ws")
     ignore = _check_bool(ignore_border, "ignore_border")
-    stride_t = ws_t if stride is None else normalize_int_tuple(stride, 2, "stride")
-    pad_t = (0, 0) if pad is None else normalize_int_tuple(pad, 2, "pad", minimum=0)
+    stride_t = ws_t if stride is None else normalize_int_tuple(stride, n, "stride")
+    pad_t = (0,) * n if pad is None else normalize_int_tuple(pad, n, "pad", minimum=0)
     if mode == "max_deterministic":  # Theano's alias: CPU max pooling is deterministic
         mode = "max"
     if mode not in MODES:
@@ -139,7 +140,7 @@ def normalize_pool_args(
             "mode must be one of {'max', 'sum', 'average_inc_pad', 'average_exc_pad'}. "
             f"Received: mode={mode!r}"
         )
-    if pad_t != (0, 0) and not ignore:
+    if any(pad_t) and not ignore:
         raise LegacyconvError(
             f"pad requires ignore_border=True, as in Theano. Received: pad={pad_t}, ignore_border={ignore}"
         )
