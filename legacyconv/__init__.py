@@ -8,6 +8,7 @@ from .conv import conv2d, conv3d
 from .convert import convert_weights
 from .migrate import migrate_keras1
 from .pool import pool_2d
+from .pool3d import pool_3d
 from .regression import check
 from .separable import separable_conv2d
 from .targets.onnx import to_onnx
@@ -30,6 +31,7 @@ __all__ = [
     "nnet",
     "padding",
     "pool_2d",
+    "pool_3d",
     "separable_conv2d",
     "set_workspace_limit",
     "signal",

@@ -1,8 +1,8 @@
-"""The error classes of legacyconv: LegacyconvError, and its UnsupportedLayerError."""
+"""The error classes of legacyconv: LegacyconvError, and its UnsupportedLayerError and LegacyconvTypeError."""
 
 from __future__ import annotations
 
-__all__ = ["LegacyconvError", "UnsupportedLayerError"]
+__all__ = ["LegacyconvError", "LegacyconvTypeError", "UnsupportedLayerError"]
 
 
 class LegacyconvError(ValueError):
@@ -18,3 +18,9 @@ class UnsupportedLayerError(LegacyconvError, NotImplementedError):
 
     Raised by the frontends (:mod:`legacyconv.frontends`) before any framework is imported.
     """
+
+
+class LegacyconvTypeError(LegacyconvError, TypeError):
+    """A :class:`LegacyconvError` where Theano raised :class:`TypeError` (e.g. ``images2neibs``'s
+    shape checks, ``categorical_crossentropy``'s rank checks), so ``except TypeError`` in ported
+    code keeps working."""

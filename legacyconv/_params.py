@@ -6,7 +6,9 @@ explicit ``(low, high)`` padding per spatial axis, strides and dilations.
 
 from __future__ import annotations
 
+import math
 import numbers
+import os
 from collections.abc import Sequence
 from typing import Any, Union
 
@@ -16,10 +18,13 @@ from ._errors import LegacyconvError
 
 __all__ = [
     "BorderMode",
+    "all_finite",
     "Pads",
     "as_array",
+    "check_conv_shapes",
     "check_filter_flip",
     "check_hint",
+    "check_result_size",
     "check_kernel_sizes",
     "compute_dtype",
     "conv_out_size",
@@ -60,6 +65,63 @@ def check_kernel_sizes(shape: tuple[int, ...]) -> None:
     """Filters ``(out, in, *kernel)`` need every kernel size >= 1."""
     if any(k < 1 for k in shape[2:]):
         raise LegacyconvError(f"filters must have spatial sizes >= 1. Received: filters.shape={shape}")
+
+
+def check_conv_shapes(
+    input_shape: Sequence[int | None] | None,
+    filters_shape: tuple[int, ...],
+    pads: Pads,
+    dilations: Sequence[int],
+    groups: int,
+    border_mode: Any,
+    input_label: str = "input.shape",
+) -> None:
+    """Raise where Theano refused these shapes: filters or channels not divisible by ``groups``,
+    images and kernel of different stack sizes, a (dilated) kernel larger than the padded input.
+
+    ``input_shape`` is ``(batch, channels, *spatial)``; ``None`` (or a ``None`` entry) is
+    unknown and not checked. ``input_label`` names it in messages. The eager ops and the Keras
+    builders share these checks, so a builder never leaves a shape error to TensorFlow.
+
+    >>> check_conv_shapes((None, 3, 2, 2), (1, 3, 3, 3), ((0, 0), (0, 0)), (1, 1), 1, "valid")
+    Traceback (most recent call last):
+    ...
+    legacyconv._errors.LegacyconvError: impossible output shape: the (dilated) kernel (3, 3) is larger than the padded input (2, 2) (input.shape=(None, 3, 2, 2), filters.shape=(1, 3, 3, 3), border_mode='valid', filter_dilation=(1, 1))
+    """
+    shape = None if input_shape is None else tuple(input_shape)
+    channels = None if shape is None else shape[1]
+    n_out = filters_shape[0]
+    if channels is not None and channels % groups:
+        raise LegacyconvError(
+            f"input channels must be divisible by num_groups: {input_label}={shape} has "
+            f"{channels} channels, num_groups={groups}"
+        )
+    if n_out % groups:
+        raise LegacyconvError(
+            f"number of filters must be divisible by num_groups: filters.shape={filters_shape} has "
+            f"{n_out} filters, num_groups={groups}"
+        )
+    if channels is not None and channels != filters_shape[1] * groups:
+        expects = (
+            f"{filters_shape[1]}"
+            if groups == 1
+            else f"{filters_shape[1]} x num_groups={groups} = {filters_shape[1] * groups}"
+        )
+        raise LegacyconvError(
+            f"images and kernel must have the same stack size: {input_label}={shape} has "
+            f"{channels} channels, filters.shape={filters_shape} expects {expects}"
+        )
+    if shape is None:
+        return
+    kernel = filters_shape[2:]
+    dilated = tuple((k - 1) * d + 1 for k, d in zip(kernel, dilations))
+    if any(s is not None and s + p[0] + p[1] < dk for s, p, dk in zip(shape[2:], pads, dilated)):
+        padded = tuple(None if s is None else s + p[0] + p[1] for s, p in zip(shape[2:], pads))
+        raise LegacyconvError(
+            f"impossible output shape: the (dilated) kernel {dilated} is larger than the padded "
+            f"input {padded} ({input_label}={shape}, filters.shape={filters_shape}, "
+            f"border_mode={border_mode!r}, filter_dilation={tuple(dilations)})"
+        )
 
 
 def normalize_int_tuple(value: Any, n: int, name: str, minimum: int = 1) -> tuple[int, ...]:
@@ -219,7 +281,12 @@ def get_conv_output_shape(
 
 
 def as_array(value: Any, name: str) -> np.ndarray:
-    """Return ``value`` as an ndarray of a real numeric dtype, or raise ``TypeError`` naming it."""
+    """Return ``value`` as an ndarray of a real numeric dtype in native byte order (a big-endian
+    array is copied, so results are native too), or raise ``TypeError`` naming it.
+
+    >>> as_array(np.ones(2, ">f4"), "input").dtype.isnative
+    True
+    """
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
@@ -229,7 +296,43 @@ def as_array(value: Any, name: str) -> np.ndarray:
             f"{name} must have a real numeric dtype (bool, int or float). "
             f"Received: {name}.dtype={arr.dtype} with shape {arr.shape}"
         )
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     return arr
+
+
+def all_finite(*arrays: np.ndarray) -> bool:
+    """True if no array holds a NaN or an infinity (integer arrays always qualify)."""
+    return all(a.dtype.kind not in "fc" or bool(np.isfinite(a).all()) for a in arrays)
+
+
+def _memory_bytes() -> int:
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # no sysconf: only NumPy's own bound applies
+        return 1 << 62
+
+
+def check_result_size(shape: Sequence[int], dtype: Any, what: str, given: str) -> None:
+    """Refuse, before allocating it, a result larger than this machine's physical memory.
+
+    ``what`` names the result and ``given`` the arguments it came from (shapes included), so that
+    the error says which call asked for it.
+
+    >>> shape = (1, 1, 2 * 10**12 + 2, 2 * 10**12 + 2)
+    >>> check_result_size(shape, np.float32, "conv2d output", "border_mode=10**12")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    legacyconv._errors.LegacyconvError: conv2d output would have shape (1, 1, 2000000000002, 2000000000002) ...
+    """
+    elements = math.prod(int(s) for s in shape)
+    nbytes = elements * np.dtype(dtype).itemsize
+    memory = _memory_bytes()
+    if nbytes > memory:
+        raise LegacyconvError(
+            f"{what} would have shape {tuple(int(s) for s in shape)} ({nbytes / 2**30:.3g} GiB of "
+            f"{np.dtype(dtype)}), more than this machine's {memory / 2**30:.3g} GiB of memory: {given}"
+        )
 
 
 def compute_dtype(*arrays: np.ndarray) -> tuple[np.dtype, np.dtype]:

@@ -7,9 +7,12 @@ engine, the Keras layer builders and the migration checks call :func:`import_ten
 from __future__ import annotations
 
 import importlib
+import os
+import sys
+import tempfile
 from types import ModuleType
 
-__all__ = ["TF_INSTALL_HINT", "import_keras", "import_tensorflow"]
+__all__ = ["TF_INSTALL_HINT", "import_keras", "import_tensorflow", "import_tensorflow_quietly"]
 
 TF_INSTALL_HINT = 'pip install "legacyconv[tf]"'
 
@@ -36,3 +39,31 @@ def import_keras() -> ModuleType:
     True
     """
     return import_tensorflow().keras
+
+
+def import_tensorflow_quietly() -> tuple[ModuleType, str]:
+    """Import TensorFlow with its start-up chatter held back; return it and the chatter.
+
+    TensorFlow's C++ code writes to file descriptor 2 before its logging is initialised
+    (``WARNING: All log messages before absl::InitializeLog() ...``, oneDNN and CUDA probes),
+    where ``TF_CPP_MIN_LOG_LEVEL`` cannot reach: the import runs with descriptor 2 pointed at
+    a temporary file. Set ``TF_CPP_MIN_LOG_LEVEL`` first to quieten what comes after.
+
+    >>> tf, chatter = import_tensorflow_quietly()
+    >>> tf.__name__, isinstance(chatter, str)
+    ('tensorflow', True)
+    """
+    if "tensorflow" in sys.modules:
+        return import_tensorflow(), ""
+    with tempfile.TemporaryFile() as held:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(held.fileno(), 2)
+        try:
+            tf = import_tensorflow()
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+        held.seek(0)
+        return tf, held.read().decode("utf-8", "replace")

@@ -2,17 +2,20 @@
 
 Exit codes: 0 success; 1 ``check`` found values out of tolerance; 2 bad input or usage (an
 unreadable, corrupt or pickled file, an unsupported layer, a bad spec, an existing output
-without ``--force``, a missing optional dependency); 3 an internal error (a bug; ``--debug``
-shows the traceback).
+without ``--force``, a missing optional dependency, a file over the resource limits or linking
+outside itself); 3 an internal error (a bug; ``--debug`` shows the traceback); 130, 143, 129
+stopped by SIGINT, SIGTERM, SIGHUP (the temporary output is removed first).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import os
 import shutil
+import signal
 import sys
 import warnings
 from collections.abc import Sequence
@@ -20,6 +23,7 @@ from typing import Any
 
 from ._errors import LegacyconvError
 from .io import example_files
+from .io.limits import read_limits
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_INTERNAL", "EXIT_MISMATCH", "EXIT_OK", "main"]
 
@@ -31,7 +35,8 @@ exit codes:
   1  check: some values are out of tolerance
   2  bad input or usage: unreadable, corrupt or pickled file, unsupported layer, bad spec,
      existing output without --force, missing optional dependency
-  3  internal error (a bug in legacyconv; --debug shows the traceback)"""
+  3  internal error (a bug in legacyconv; --debug shows the traceback)
+  129, 130, 143  stopped by SIGHUP, SIGINT (Ctrl-C), SIGTERM; no partial output is left"""
 
 _MAIN_EPILOG = f"""\
 examples:
@@ -64,6 +69,21 @@ def _sub(subparsers: Any, name: str, help: str, description: str, epilog: str) -
     )
 
 
+def _limit_options(p: argparse.ArgumentParser) -> None:
+    from .io.limits import ENV_MAX_BYTES, ENV_MAX_RATIO
+
+    p.add_argument(
+        "--max-bytes",
+        metavar="SIZE",
+        help=f"most bytes the arrays of one input file may declare, e.g. 8GiB (default: ${ENV_MAX_BYTES} or 4GiB)",
+    )
+    p.add_argument(
+        "--max-ratio",
+        metavar="R",
+        help=f"refuse an array of 1 MiB or more that stores less than 1/R of its size (default: ${ENV_MAX_RATIO} or 1000)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``legacyconv`` command."""
     from . import __version__
@@ -75,7 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"legacyconv {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show the full traceback of an internal error")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the full traceback of an internal error and TensorFlow's start-up messages",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     p = _sub(
@@ -91,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  legacyconv inspect model.h5 --json",
     )
     p.add_argument("file", metavar="FILE", help=".npz or HDF5 (.h5) weight or Keras-1 model file")
+    _limit_options(p)
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print a JSON description instead of the table")
     out.add_argument(
@@ -121,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output", metavar="OUT", help="file to write: .npz, .h5 or .hdf5")
     p.add_argument("--to", choices=("tf", "theano"), default="tf", help="target layout (default: tf)")
     p.add_argument("--spec", metavar="SPEC", help="JSON or TOML file giving each array's role")
+    _limit_options(p)
     p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
 
     p = _sub(
@@ -144,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "model", metavar="MODEL", help="Keras model file (.h5) or architecture (.json); never modified"
     )
+    _limit_options(p)
     p.add_argument(
         "-o",
         "--output",
@@ -187,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p.add_argument("model", metavar="MODEL", help="migrated model file (.keras or .onnx)")
     p.add_argument("reference", metavar="REFERENCE", help=".npz with input, output and layerNN_<name> arrays")
+    _limit_options(p)
     p.add_argument(
         "--rtol", type=float, default=DEFAULT_RTOL, help=f"relative tolerance (default: {DEFAULT_RTOL:g})"
     )
@@ -227,9 +255,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _quiet_tensorflow() -> None:
-    # TensorFlow's C++ start-up chatter would bury our one-line messages; users can override.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+def _quiet_tensorflow(debug: bool) -> None:
+    # TensorFlow's C++ start-up chatter would bury our one-line messages. --debug, or the
+    # user's own TF_CPP_MIN_LOG_LEVEL, lets it through untouched.
+    if debug or "TF_CPP_MIN_LOG_LEVEL" in os.environ:
+        return
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    from ._tf import import_tensorflow_quietly
+
+    import_tensorflow_quietly()
 
 
 def _warn(message: str) -> None:
@@ -256,14 +290,15 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     from .convert import convert_weights
     from .io import check_output_path, load_weights, save_weights
 
-    check_output_path(args.output, force=args.force, inputs=[args.input])
+    inputs = [args.input] + ([args.spec] if args.spec else [])
+    check_output_path(args.output, force=args.force, inputs=inputs)
     wf = load_weights(args.input)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         converted = convert_weights(wf, to=args.to, spec=args.spec)
     for w in caught:
         _warn(str(w.message))
-    save_weights(converted, args.output, force=args.force)
+    save_weights(converted, args.output, force=args.force, inputs=inputs)
     roles: dict[str, int] = {}
     for info in converted.info.values():
         roles[info.role] = roles.get(info.role, 0) + 1
@@ -293,7 +328,7 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 
     inputs = [args.model] + ([args.weights] if args.weights else [])
     check_output_path(args.output, force=args.force, inputs=inputs)
-    _quiet_tensorflow()
+    _quiet_tensorflow(args.debug)
     from .migrate import migrate
 
     result = migrate(
@@ -324,7 +359,7 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     model = result.model
     shapes = lambda ts: ", ".join(str(tuple(t.shape)) for t in ts)  # noqa: E731
     print(
-        f"wrote {args.output}: {result.target} model with {len(model.layers)} layers from "
+        f"wrote {args.output}: Keras 3 model with {len(model.layers)} layers from "
         f"{len(result.graph.nodes)} graph nodes, input {shapes(model.inputs)}, output {shapes(model.outputs)}"
     )
     for extra in result.written[1:]:
@@ -337,7 +372,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     if args.json and args.json != "-":
         check_output_path(args.json, force=args.force, inputs=[args.model, args.reference])
-    _quiet_tensorflow()
+    _quiet_tensorflow(args.debug)
     from .regression import check
 
     report = check(
@@ -393,9 +428,47 @@ _COMMANDS = {
 }
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
+#: The longest message line the command prints for an error (the prefix included).
+MAX_MESSAGE = 300
+
+
+def _one_line(exc: BaseException, room: int = MAX_MESSAGE - 40) -> str:
+    """The exception's message on one line, shortened to ``room`` characters (the command's
+    prefix takes the rest of :data:`MAX_MESSAGE`)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= room else text[: room - 3] + "..."
+
+
+class _Terminated(BaseException):
+    """SIGTERM or SIGHUP, raised like KeyboardInterrupt so that every ``finally`` and the atomic
+    writer's clean-up run before the command exits with 128 + the signal number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise _Terminated(signum)
+
+
+@contextlib.contextmanager
+def _signals_raise() -> Any:
+    """SIGTERM and SIGHUP raise :class:`_Terminated` while a command runs (main thread only)."""
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        try:
+            previous[signum] = signal.signal(signum, _raise_terminated)
+        except ValueError:  # not the main thread: leave the handlers to the caller
+            break
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -410,7 +483,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return EXIT_BAD_INPUT
     try:
-        return _COMMANDS[args.command](args)
+        with _signals_raise():
+            limits = {k: getattr(args, k, None) for k in ("max_bytes", "max_ratio")}
+            with read_limits(**limits):
+                return _COMMANDS[args.command](args)
+    except _Terminated as exc:
+        name = signal.Signals(exc.signum).name
+        print(f"legacyconv: terminated by {name}; no partial output was left", file=sys.stderr)
+        return 128 + exc.signum
     except BrokenPipeError:  # `legacyconv inspect FILE | head`: the reader left, not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
@@ -424,7 +504,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         print(
-            f"legacyconv {args.command}: internal error ({type(exc).__name__}): {_one_line(exc)}; "
+            f"legacyconv {args.command}: internal error ({type(exc).__name__}): {_one_line(exc, 150)}; "
             "run with --debug for the traceback and please report it",
             file=sys.stderr,
         )

@@ -13,10 +13,13 @@ import numpy as np
 from ._errors import LegacyconvError
 from ._params import (
     Pads,
+    all_finite,
     as_array,
+    check_conv_shapes,
     check_filter_flip,
     check_hint,
     check_kernel_sizes,
+    check_result_size,
     compute_dtype,
     conv_out_size,
     explicit_pads,
@@ -87,52 +90,37 @@ def prepare_conv(
     check_filter_flip(filter_flip)
     check_kernel_sizes(w.shape)
 
-    channels, n_out = x.shape[1], w.shape[0]
-    if channels % groups:
-        raise LegacyconvError(
-            f"input channels must be divisible by num_groups: input.shape={x.shape} has "
-            f"{channels} channels, num_groups={groups}"
-        )
-    if n_out % groups:
-        raise LegacyconvError(
-            f"number of filters must be divisible by num_groups: filters.shape={w.shape} has "
-            f"{n_out} filters, num_groups={groups}"
-        )
-    if channels != w.shape[1] * groups:
-        expects = (
-            f"{w.shape[1]}" if groups == 1 else f"{w.shape[1]} x num_groups={groups} = {w.shape[1] * groups}"
-        )
-        raise LegacyconvError(
-            f"images and kernel must have the same stack size: input.shape={x.shape} has "
-            f"{channels} channels, filters.shape={w.shape} expects {expects}"
-        )
-
     pads = explicit_pads(mode, w.shape[2:], dilations)
+    check_conv_shapes(x.shape, w.shape, pads, dilations, groups, border_mode)
     out_sp = tuple(
         conv_out_size(s, k, p, st, d)
         for s, k, p, st, d in zip(x.shape[2:], w.shape[2:], pads, strides, dilations)
     )
-    if any(
-        s + p[0] + p[1] < (k - 1) * d + 1 for s, k, p, d in zip(x.shape[2:], w.shape[2:], pads, dilations)
-    ):
-        dilated = tuple((k - 1) * d + 1 for k, d in zip(w.shape[2:], dilations))
-        padded = tuple(s + p[0] + p[1] for s, p in zip(x.shape[2:], pads))
-        raise LegacyconvError(
-            f"impossible output shape: the (dilated) kernel {dilated} is larger than the padded "
-            f"input {padded} (input.shape={x.shape}, filters.shape={w.shape}, "
-            f"border_mode={border_mode!r}, filter_dilation={dilations})"
-        )
 
     compute, result = compute_dtype(x, w)
+    check_result_size(
+        (x.shape[0], w.shape[0]) + out_sp,
+        compute,
+        f"conv{nd}d output",
+        f"input.shape={x.shape}, filters.shape={w.shape}, border_mode={border_mode!r}, subsample={strides}, "
+        f"filter_dilation={dilations}",
+    )
     x = x.astype(compute, copy=False)
     w = w.astype(compute, copy=False)
     if filter_flip:
         w = w[(slice(None), slice(None)) + (slice(None, None, -1),) * nd]
-    return ConvArgs(x, w, pads, strides, dilations, groups, (x.shape[0], n_out) + out_sp, result)
+    return ConvArgs(x, w, pads, strides, dilations, groups, (x.shape[0], w.shape[0]) + out_sp, result)
 
 
 def run_conv(args: ConvArgs, backend: str) -> np.ndarray:
-    """Run a validated convolution on ``backend`` and return it in the result dtype."""
+    """Run a validated convolution on ``backend`` and return it in the result dtype.
+
+    Non-finite data runs on the NumPy engine whatever ``backend`` says: TensorFlow's kernels
+    skip the padding (Theano's CorrMM multiplied it: 0 * Inf = NaN) and may reorder sums, so
+    only Theano's own im2col GEMM arithmetic puts NaN and Inf where Theano put them.
+    """
+    if backend == "tensorflow" and not all_finite(args.x, args.w):
+        backend = "numpy"
     engine = get_engine(backend)
     if math.prod(args.out_shape) == 0:
         return np.zeros(args.out_shape, dtype=args.result_dtype)
@@ -251,7 +239,9 @@ def conv3d(
     """What ``theano.tensor.nnet.conv3d`` computed: :func:`conv2d`'s rules in three dimensions.
 
     ``input`` is NCDHW ``(batch, channels, depth, rows, cols)`` and ``filters`` is
-    ``(out_channels, channels // num_groups, depth, rows, cols)``.
+    ``(out_channels, channels // num_groups, depth, rows, cols)``. Asymmetric ``(low, high)``
+    padding is computed (zero padding, as in 2-D) although Theano raised
+    ``NotImplementedError`` for it: see "Beyond Theano" in the README.
 
     >>> import numpy as np
     >>> conv3d(np.ones((1, 2, 4, 5, 6)), np.ones((3, 2, 2, 2, 2)), border_mode="half").shape

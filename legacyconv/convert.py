@@ -35,6 +35,9 @@ from . import layouts
 from ._errors import LegacyconvError
 from .io import ArrayInfo, WeightFile, load_weights
 from .io._atomic import PathLike
+from .io.inputs import read_input_bytes
+from .io.limits import check_json_text, current_limits
+from .io.names import check_array_name
 
 __all__ = ["Spec", "convert_weights", "load_spec", "spec_template"]
 
@@ -55,11 +58,8 @@ _TARGETS = ("tf", "theano")
 
 
 def _read_spec_file(path: str) -> Any:
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise LegacyconvError(f"cannot read the spec {path}: {exc.strerror or exc}") from None
+    data = read_input_bytes(path, "spec", current_limits().max_text_bytes)
+    check_json_text(data, f"the spec {path}")
     if path.lower().endswith(".toml"):
         try:
             import tomllib
@@ -73,11 +73,11 @@ def _read_spec_file(path: str) -> Any:
                 ) from None
         try:
             return tomllib.loads(data.decode("utf8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as exc:
             raise LegacyconvError(f"the spec {path} is not valid TOML: {exc}") from None
     try:
         return json.loads(data.decode("utf8"))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise LegacyconvError(f"the spec {path} is not valid JSON: {exc}") from None
 
 
@@ -112,7 +112,7 @@ def load_spec(spec: PathLike | Mapping[str, Any]) -> Spec:
         raise LegacyconvError(f"{where}: needs a non-empty 'arrays' table mapping array names to entries")
     out: Spec = {}
     for name, entry in arrays.items():
-        here = f"{where}: arrays.{name}"
+        here = f"{where}: arrays.{str(name)[:60]}"
         if not isinstance(entry, Mapping):
             raise LegacyconvError(f"{here} must be a table of keys. Received: {entry!r}")
         bad = set(entry) - set(_ENTRY_KEYS)
@@ -149,6 +149,8 @@ def load_spec(spec: PathLike | Mapping[str, Any]) -> Spec:
         for key in ("num_groups", "num_channels"):
             if key in entry and entry[key] < 1:
                 raise LegacyconvError(f"{here}.{key} must be a positive integer. Received: {entry[key]!r}")
+        if "name" in entry:
+            check_array_name(entry["name"], f"{here}.name")
         out[str(name)] = dict(entry)
     return out
 

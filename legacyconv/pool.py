@@ -9,6 +9,10 @@ Theano's pooling differs from TensorFlow's in three ways that change numbers:
   adds nothing to 'sum'. 'average_inc_pad' divides by the window size including the padding,
   'average_exc_pad' by the number of image cells in the window.
 * A window clipped by ``ignore_border=False`` divides its average by its clipped size.
+* 'max' and NaN: Theano's C code (what users ran) started each window's running maximum at
+  its first image cell and kept it with ``a > collector``, so a NaN survives only when it is
+  that first cell; any other NaN is skipped. Every backend reproduces that
+  (:func:`first_cell_nan`).
 
 The geometry of every output row/column (which cells it sums, what it divides by) is computed
 once per axis by :class:`PoolPlan`; the NumPy implementation, the TensorFlow engine and the
@@ -30,7 +34,7 @@ from ._threads import parallel_ranges
 from .engines import BACKENDS
 from .engines.numpy_gemm import axis_range
 
-__all__ = ["MODES", "PoolPlan", "pool_2d", "pool_plan"]
+__all__ = ["MODES", "PoolPlan", "first_cell_nan", "pool_2d", "pool_plan"]
 
 #: Theano's pooling modes.
 MODES = ("max", "sum", "average_inc_pad", "average_exc_pad")
@@ -113,9 +117,10 @@ def _check_bool(value: Any, name: str) -> bool:
 
 
 def normalize_pool_args(
-    ws: Any, ignore_border: Any, stride: Any, pad: Any, mode: Any
+    ws: Any, ignore_border: Any, stride: Any, pad: Any, mode: Any, n: int = 2
 ) -> tuple[tuple[int, ...], bool, tuple[int, ...], tuple[int, ...], str]:
-    """Validate Theano's pooling arguments (``ignore_border`` already resolved from None).
+    """Validate Theano's pooling arguments for ``n`` pooled axes (``ignore_border`` already
+    resolved from None).
 
     Returns ``(ws, ignore_border, stride, pad, mode)``.
 
@@ -124,10 +129,10 @@ def normalize_pool_args(
     """
     if ws is None:
         raise LegacyconvError("ws (the pooling window size) must be given. Received: ws=None")
-    ws_t = normalize_int_tuple(ws, 2, "ws")
+    ws_t = normalize_int_tuple(ws, n, "ws")
     ignore = _check_bool(ignore_border, "ignore_border")
-    stride_t = ws_t if stride is None else normalize_int_tuple(stride, 2, "stride")
-    pad_t = (0, 0) if pad is None else normalize_int_tuple(pad, 2, "pad", minimum=0)
+    stride_t = ws_t if stride is None else normalize_int_tuple(stride, n, "stride")
+    pad_t = (0,) * n if pad is None else normalize_int_tuple(pad, n, "pad", minimum=0)
     if mode == "max_deterministic":  # Theano's alias: CPU max pooling is deterministic
         mode = "max"
     if mode not in MODES:
@@ -135,7 +140,7 @@ def normalize_pool_args(
             "mode must be one of {'max', 'sum', 'average_inc_pad', 'average_exc_pad'}. "
             f"Received: mode={mode!r}"
         )
-    if pad_t != (0, 0) and not ignore:
+    if any(pad_t) and not ignore:
         raise LegacyconvError(
             f"pad requires ignore_border=True, as in Theano. Received: pad={pad_t}, ignore_border={ignore}"
         )
@@ -169,7 +174,8 @@ def pool_plan(
     if not ignore and any(a.out <= 0 for a in axes):
         raise LegacyconvError(
             "pool_2d with ignore_border=False needs images with at least one row and one column "
-            f"(Theano asserted it). Received: images of shape {tuple(image_shape)}"
+            "(Theano returned a one-window result of uninitialised memory for them; legacyconv "
+            f"refuses). Received: images of shape {tuple(image_shape)}"
         )
     return PoolPlan(ws_t, stride_t, pad_t, ignore, mode, axes)  # type: ignore[arg-type]
 
@@ -217,7 +223,8 @@ def pool_2d(
     -------
     numpy.ndarray
         Same dtype as ``input`` (integer averages truncate toward zero, as Theano's did).
-        Like Theano's NumPy code, 'max' propagates NaN (TensorFlow's max pooling does not).
+        'max' returns NaN only where the first image cell of the window is NaN, and skips
+        other NaNs, as Theano's C code did (on every backend).
 
     Examples
     --------
@@ -230,6 +237,8 @@ def pool_2d(
     >>> pool_2d(x, (2, 2), ignore_border=True, mode="average_inc_pad")
     array([[ 3.,  5.],
            [13., 15.]])
+    >>> pool_2d(np.array([[np.nan, 1, 1, np.nan], [2, 3, 2, 3]]), (2, 2), ignore_border=True)
+    array([[nan,  3.]])
     """
     if ds is not None:
         if ws is not None:
@@ -304,6 +313,21 @@ def finish_pool(acc: np.ndarray, plan: PoolPlan, dtype: np.dtype) -> np.ndarray:
     return acc.astype(dtype, copy=False)
 
 
+def first_cell_nan(x: np.ndarray, plan: PoolPlan) -> np.ndarray | None:
+    """Where 'max' pooling of ``x`` is NaN in Theano: the outputs whose window's first image
+    cell is NaN (a boolean array of the output's shape), or None if there is none.
+
+    >>> plan = pool_plan((2, 4), (2, 2), ignore_border=True)
+    >>> first_cell_nan(np.array([[np.nan, 1, 1, np.nan], [2, 3, 2, 3]]), plan)
+    array([[ True, False]])
+    """
+    if x.dtype.kind != "f":
+        return None
+    rows, cols = plan.axes
+    mask = np.isnan(x[..., rows.starts[:, None], cols.starts[None, :]])
+    return mask if mask.any() else None
+
+
 def pool_numpy(x: np.ndarray, plan: PoolPlan) -> np.ndarray:
     """Pool the last two axes of ``x`` with ``plan``: one vectorised max/add per window offset,
     straight from ``x`` into the output (no padded copy of the input), the leading axes shared
@@ -344,10 +368,14 @@ def pool_numpy(x: np.ndarray, plan: PoolPlan) -> np.ndarray:
                 continue
             dst = dst_all[:, r_lo:r_hi, c_lo:c_hi]
             src = src_all[:, r_src, c_src]
-            if plan.mode == "max":
-                np.maximum(dst, src, out=dst)
+            if plan.mode == "max":  # NaN-skipping; first_cell_nan restores Theano's NaNs
+                np.fmax(dst, src, out=dst)
             else:
                 np.add(dst, src, out=dst, casting="unsafe")
 
     parallel_ranges(flat_x.shape[0], run, min_items=max(1, 2**16 // max(1, math.prod(plan.out_shape))))
+    if plan.mode == "max":
+        nan = first_cell_nan(x, plan)
+        if nan is not None:
+            out[nan] = np.nan
     return finish_pool(out, plan, x.dtype)

@@ -21,6 +21,7 @@ import math
 import os
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -30,7 +31,15 @@ from ._errors import LegacyconvError
 from ._tf import import_keras
 from .io._atomic import PathLike
 
-__all__ = ["DEFAULT_ATOL", "DEFAULT_RTOL", "CheckReport", "CheckRow", "check", "load_reference"]
+__all__ = [
+    "DEFAULT_ATOL",
+    "DEFAULT_RTOL",
+    "CheckReport",
+    "CheckRow",
+    "check",
+    "check_reference",
+    "load_reference",
+]
 
 #: Default tolerances: float32 arithmetic summed in a different order than Theano's.
 DEFAULT_RTOL = 1e-5
@@ -45,7 +54,9 @@ class CheckRow:
 
     ``max_rel`` is the largest ``|model - reference| / |reference|`` over the elements with
     ``|reference| > atol`` (elsewhere the absolute error is what counts); an element passes
-    when ``|model - reference| <= atol + rtol * |reference|``. ``status`` is ``'ok'``,
+    when ``|model - reference| <= atol + rtol * |reference|``, and a NaN or Inf only against
+    the same value at the same position (``nonfinite_mismatched`` counts those that are not;
+    they are included in ``mismatched``). ``status`` is ``'ok'``,
     ``'MISMATCH'`` or ``'skipped'`` (``note`` says why).
     """
 
@@ -55,6 +66,7 @@ class CheckRow:
     max_abs: float = 0.0
     max_rel: float = 0.0
     mismatched: int = 0
+    nonfinite_mismatched: int = 0
     size: int = 0
     status: str = "ok"
     note: str = ""
@@ -136,37 +148,75 @@ class CheckReport:
 
 
 def load_reference(path: PathLike) -> dict[str, np.ndarray]:
-    """Read a reference ``.npz`` (never unpickling) and check it has an ``input`` array."""
+    """Read a reference ``.npz`` (never unpickling) and check it: an ``input`` array with at least
+    one sample, every array real-valued with one row per sample."""
     from .io.npz import read_npz
+    from .io.weights import sniff_file
 
-    arrays = read_npz(os.fspath(path)).arrays
-    inputs = [k for k in arrays if k == "input" or k.startswith("input_")]
-    if not inputs:
+    where = os.fspath(path)
+    kind = sniff_file(where, "reference")
+    if kind != "npz":
+        what = {"hdf5": "an HDF5 file", "empty": "empty", "pickle-or-npy": "a pickle or a single .npy array"}
         raise LegacyconvError(
-            f"the reference {os.fspath(path)} has no 'input' array; it holds {list(arrays)}"
+            f"the reference {where} is {what.get(kind, 'not a zip')}, not an .npz with input and output arrays"
         )
-    first = arrays[inputs[0]]
-    n = first.shape[0] if first.ndim else 0
-    for key, arr in arrays.items():
-        if arr.ndim == 0 or arr.shape[0] != n:
+    return check_reference(read_npz(where).arrays, f"the reference {where}")
+
+
+def check_reference(arrays: Mapping[str, Any], where: str = "the reference") -> dict[str, np.ndarray]:
+    """Check reference arrays (see :func:`load_reference`) and return them as a dict of ndarrays.
+
+    A multi-input model's reference has ``input_<node>`` (or ``input_<i>``) arrays instead of
+    ``input``.
+
+    >>> check_reference({"input": np.zeros((0, 3)), "output": np.zeros((0, 2))})
+    Traceback (most recent call last):
+    ...
+    legacyconv._errors.LegacyconvError: the reference holds 0 samples: there is nothing to compare
+    """
+    refs = {str(k): np.asarray(v) for k, v in arrays.items()}
+    inputs = [k for k in refs if k == "input" or k.startswith("input_")]
+    if not inputs:
+        raise LegacyconvError(f"{where} has no 'input' array; it holds {list(refs)[:20]}")
+    for key, arr in refs.items():
+        if arr.dtype.kind not in "biuf":
+            kind = "complex" if arr.dtype.kind == "c" else "not numeric"
             raise LegacyconvError(
-                f"the reference array {key!r} has shape {arr.shape}, but {inputs[0]!r} holds {n} samples: "
+                f"{where}: array {key!r} has dtype {arr.dtype} ({kind}); reference values must be real numbers"
+            )
+    first = inputs[0]
+    x = refs[first]
+    n = x.shape[0] if x.ndim else 0
+    if n == 0 or x.size == 0:
+        raise LegacyconvError(f"{where} holds 0 samples: there is nothing to compare")
+    for key, arr in refs.items():
+        if key != first and (arr.ndim == 0 or arr.shape[0] != n):
+            raise LegacyconvError(
+                f"{where}: array {key!r} has shape {arr.shape}, but {first!r} holds {n} samples: "
                 "every reference array must have one row per input sample"
             )
-    return arrays
+        if arr.size == 0:
+            raise LegacyconvError(f"{where}: array {key!r} has shape {arr.shape}: no values to compare")
+    return refs
 
 
 def _load_model(model: Any) -> tuple[Any, str | None]:
-    import_keras()  # raises the install hint when TensorFlow is missing
     if not isinstance(model, (str, os.PathLike)):
+        import_keras()  # raises the install hint when TensorFlow is missing
         if not hasattr(model, "inputs") or not hasattr(model, "outputs"):
             raise LegacyconvError(
                 f"model must be a Keras model or a path to a .keras file. Received: {type(model).__name__}"
             )
         return model, None
     path = os.fspath(model)
-    if not os.path.isfile(path):
+    if not os.path.lexists(path):
         raise LegacyconvError(f"no such model file: {path}")
+    from .io.hdf5 import check_model_file
+
+    if os.path.isfile(path) and os.path.getsize(path) == 0:
+        raise LegacyconvError(f"the model {path} is empty, not a Keras model file")
+    check_model_file(path)  # regular file, and no HDF5 link out of it: before Keras opens it
+    import_keras()  # raises the install hint when TensorFlow is missing
     from .keras.saving import load_model
 
     try:
@@ -275,9 +325,7 @@ def check(
         ref_path = os.fspath(reference)
         refs = load_reference(reference)
     else:
-        refs = dict(reference)
-        if "input" not in refs and not any(k.startswith("input_") for k in refs):
-            raise LegacyconvError(f"the reference has no 'input' array; it holds {list(refs)}")
+        refs = check_reference(reference)
     runner, model_path = _runner_for(model)
     if runner is None:
         return _check_keras_model(model, refs, ref_path, rtol, atol, batch_size, progress)
@@ -293,14 +341,18 @@ def _runner_for(model: Any) -> tuple[Any, str | None]:
     if not isinstance(model, (str, os.PathLike)):
         return None, None
     path = os.fspath(model)
-    if not os.path.isfile(path):
+    if not os.path.lexists(path):
         raise LegacyconvError(f"no such model file: {path}")
-    from .targets import target_for
+    from .targets import TARGETS
 
-    target = target_for(path)
+    target = next((t for t in TARGETS.values() if path.endswith(t.extensions)), None)
+    if target is None:
+        return None, path  # the layer-name comparison loads it (and says what is wrong with it)
     if target.name == "keras":
+        from .io.hdf5 import check_model_file
         from .targets.keras import read_sidecar
 
+        check_model_file(path)  # regular file, and no HDF5 link out of it: before anything opens it
         if read_sidecar(path) is None:
             return None, path
     module = target.load()
@@ -314,17 +366,18 @@ def _runner_for(model: Any) -> tuple[Any, str | None]:
 
 
 def _feeds(runner: Any, refs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The reference input arrays by input node: ``input`` (one input) or ``input_<node>``."""
+    """The reference input arrays by input node: ``input`` (one input), ``input_<node>`` or
+    ``input_<i>`` (the i-th model input)."""
     feeds = {}
     for i, b in enumerate(runner.inputs):
-        for key in (f"input_{b.node}", "input" if i == 0 else ""):
+        for key in (f"input_{b.node}", f"input_{i}", "input" if i == 0 else ""):
             if key in refs:
                 feeds[b.node] = np.asarray(refs[key])
                 break
         else:
             raise LegacyconvError(
                 f"the reference has no array for the model input {b.node!r} (expected 'input' for a "
-                f"single input, 'input_<node>' per input); it holds {sorted(refs)}"
+                f"single input, 'input_<node>' or 'input_<i>' per input); it holds {sorted(refs)}"
             )
         want = tuple(b.shape[1:]) if b.shape else None
         got = feeds[b.node].shape[1:]
@@ -332,8 +385,8 @@ def _feeds(runner: Any, refs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
             len(got) != len(want) or any(w is not None and g != w for g, w in zip(got, want))
         ):
             raise LegacyconvError(
-                f"the reference input for {b.node!r} has shape {feeds[b.node].shape}; the legacy model "
-                f"takes (batch, *{want})"
+                f"the reference input has shape {feeds[b.node].shape}; the model input {b.node!r} of the "
+                f"legacy model takes (batch, *{want})"
             )
     sizes = {len(v) for v in feeds.values()}
     if len(sizes) != 1:
@@ -360,7 +413,11 @@ def _check_runner(
             f"(not batches of {batch_size}); a reference recorded in smaller batches cannot be reproduced"
         )
         batch_size = n
-    used = {f"input_{b.node}" for b in runner.inputs} | {"input"}
+    used = (
+        {f"input_{b.node}" for b in runner.inputs}
+        | {f"input_{i}" for i in range(len(runner.inputs))}
+        | {"input"}
+    )
     # (row, reference array, node) in topological order, then the model outputs
     probes: list[tuple[CheckRow, np.ndarray, str]] = []
     rows: list[CheckRow] = []
@@ -531,9 +588,18 @@ def _in_batches(n: int, batch_size: int, progress: bool | None, compare: Any, ro
     for row in rows:
         if row.mismatched:
             row.status = "MISMATCH"
+        if row.nonfinite_mismatched:
+            why = f"{row.nonfinite_mismatched} NaN/Inf placed differently"
+            row.note = f"{row.note}; {why}" if row.note else why
 
 
 def _accumulate(row: CheckRow, out: np.ndarray, ref: np.ndarray, rtol: float, atol: float) -> None:
+    """Compare one batch and add it to ``row``: the one place where an element passes or fails.
+
+    Finite pairs pass when ``|out - ref| <= atol + rtol * |ref|``; a non-finite value on either
+    side passes only against the same value at the same position (NaN against NaN, +Inf
+    against +Inf, -Inf against -Inf), and a non-finite mismatch makes ``max_abs`` infinite.
+    """
     a = out.astype(np.float64)
     b = ref.astype(np.float64)
     if a.shape != b.shape:
@@ -541,14 +607,19 @@ def _accumulate(row: CheckRow, out: np.ndarray, ref: np.ndarray, rtol: float, at
         row.max_abs = row.max_rel = math.inf
         row.note = f"model output shape {a.shape} differs from the reference {b.shape}"
         return
-    both_nan = np.isnan(a) & np.isnan(b)
-    with np.errstate(invalid="ignore"):
-        diff = np.where(both_nan, 0.0, np.abs(a - b))
+    finite = np.isfinite(a) & np.isfinite(b)
+    with np.errstate(invalid="ignore", over="ignore"):
+        same_nonfinite = (np.isnan(a) & np.isnan(b)) | (np.isinf(a) & (a == b))
+        diff = np.where(finite, np.abs(a - b), 0.0)
         diff = np.where(np.isnan(diff), np.inf, diff)
-        bad = diff > atol + rtol * np.abs(b)
-        big = np.abs(b) > atol
+        bad = finite & (diff > atol + rtol * np.abs(b))
+        big = finite & (np.abs(b) > atol)
         rel = diff[big] / np.abs(b[big])
-    row.mismatched += int(np.count_nonzero(bad))
+    nonfinite_bad = int(np.count_nonzero(~finite & ~same_nonfinite))
+    row.mismatched += int(np.count_nonzero(bad)) + nonfinite_bad
+    row.nonfinite_mismatched += nonfinite_bad
+    if nonfinite_bad:
+        row.max_abs = row.max_rel = math.inf
     if diff.size:
         row.max_abs = max(row.max_abs, float(diff.max()))
     if rel.size:

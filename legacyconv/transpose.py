@@ -27,10 +27,12 @@ from ._config import get_workspace_limit, scratch
 from ._errors import LegacyconvError
 from ._params import (
     Pads,
+    all_finite,
     as_array,
     check_filter_flip,
     check_hint,
     check_kernel_sizes,
+    check_result_size,
     compute_dtype,
     conv_out_size,
     explicit_pads,
@@ -181,6 +183,12 @@ def prepare_transpose(
             f"({', '.join(lows)})"
         )
     compute, result = compute_dtype(y, w)
+    check_result_size(
+        (y.shape[0], n_out) + tuple(out_sp),
+        compute,
+        f"conv{nd}d_transpose output",
+        f"input.shape={y.shape}, filters.shape={w.shape}, output_shape={full}, input_dilation={strides}",
+    )
     return TransposeArgs(
         y.astype(compute, copy=False),
         w.astype(compute, copy=False),
@@ -269,9 +277,17 @@ def conv2d_transpose(
 
 
 def run_transpose(args: TransposeArgs, backend: str) -> np.ndarray:
-    """Run a validated transposed convolution and return it in the result dtype."""
+    """Run a validated transposed convolution and return it in the result dtype.
+
+    Non-finite data always takes the NumPy col2im path, Theano's ``CorrMM_gradInputs``
+    arithmetic (``w.T @ y``, then one add per kernel offset): correlating the zero-dilated input
+    multiplies the inserted zeros by the kernel (0 * Inf = NaN where Theano had none), and an
+    FFT would spread one NaN over a whole plane.
+    """
     if math.prod(args.out_shape) == 0 or args.y.size == 0:
         return np.zeros(args.out_shape, dtype=args.result_dtype)
+    if not all_finite(args.y, args.w):
+        backend = "numpy"
     if backend == "numpy":
         out = _transpose_numpy(args)
     elif backend == "tensorflow":

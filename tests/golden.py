@@ -23,16 +23,18 @@ def as_tuples(value):
 
 
 @cache
-def _load():
-    meta = json.loads((DATA / "theano_reference.json").read_text())
-    arrays = np.load(DATA / "theano_reference.npz", allow_pickle=False)
+def _load(source: str = "theano_reference"):
+    meta = json.loads((DATA / f"{source}.json").read_text())
+    arrays = np.load(DATA / f"{source}.npz", allow_pickle=False)
     return meta, {k: arrays[k] for k in arrays.files}
 
 
-def cases(*ops: str) -> list[dict]:
+def cases(*ops: str, source: str = "theano_reference") -> list[dict]:
     """Golden cases of the given ops, each with 'inputs' (arrays), 'kwargs' (tuples restored),
-    and either 'expected' + 'dtype' or 'error'."""
-    meta, arrays = _load()
+    and either 'expected' + 'dtype' (a list of each for ops returning several arrays) or
+    'error'. ``source`` names the recording (``theano_nnet_reference`` for the nnet/signal
+    extras)."""
+    meta, arrays = _load(source)
     out = []
     for case in meta["cases"]:
         if case["op"] not in ops:
@@ -45,6 +47,9 @@ def cases(*ops: str) -> list[dict]:
         }
         if "error" in case:
             item["error"] = case["error"]
+        elif "outputs" in case:
+            item["expected"] = [arrays[k] for k in case["outputs"]]
+            item["dtype"] = [np.dtype(d) for d in case["output_dtypes"]]
         else:
             item["expected"] = arrays[case["output"]]
             item["dtype"] = np.dtype(case["output_dtype"])
@@ -63,6 +68,17 @@ def tolerance(dtype: np.dtype, expected: np.ndarray) -> dict:
     if np.dtype(dtype) == np.float32:
         return {"rtol": 1e-5, "atol": 2e-6 * max(scale, 1.0)}
     return {"rtol": 1e-12, "atol": 1e-12 * max(scale, 1.0)}
+
+
+def tight_tolerance(dtype: np.dtype, expected: np.ndarray) -> dict:
+    """Tolerances for elementwise ops and reductions recorded in the input's dtype: float32
+    2e-6 relative, float64 1e-12, with an atol scaled to the largest finite output (values that
+    cancel to near zero, e.g. normalised activations or relu with a small alpha)."""
+    finite = np.abs(expected[np.isfinite(expected)])
+    scale = max(float(finite.max()) if finite.size else 1.0, 1.0)
+    if np.dtype(dtype) == np.float32:
+        return {"rtol": 2e-6, "atol": 2e-6 * scale}
+    return {"rtol": 1e-12, "atol": 1e-12 * scale}
 
 
 def assert_matches_theano(fn, case: dict, *, tol=None, error_match: str | None = None, **kwargs) -> None:

@@ -162,3 +162,63 @@ def test_model_and_reference_files(model, reference, tmp_path):
     np.savez(tmp_path / "short.npz", input=np.zeros((N, 2, 6, 6)), output=np.zeros((N - 1, 4)))
     with pytest.raises(LegacyconvError, match="one row per input sample"):
         load_reference(tmp_path / "short.npz")
+
+
+# --------------------------------------------------------------------------- non-finite values
+
+
+def _with_output(reference, change):
+    ref = {k: v.copy() for k, v in reference.items()}
+    change(ref["output"])
+    return ref
+
+
+@pytest.mark.parametrize(
+    "change, bad",
+    [
+        (lambda out: out.fill(np.nan), N * 4),  # all NaN against a finite model
+        (lambda out: out.__setitem__((0, 0), np.inf), 1),
+        (lambda out: out.__setitem__((1, slice(None)), -np.inf), 4),
+    ],
+)
+def test_non_finite_reference_against_a_finite_model_fails(model, reference, change, bad):
+    report = check(model, _with_output(reference, change), progress=False)
+    row = next(r for r in report.rows if r.key == "output")
+    assert not report.passed
+    assert row.status == "MISMATCH" and row.nonfinite_mismatched == bad and row.mismatched >= bad
+    assert row.max_abs == np.inf and f"{bad} NaN/Inf placed differently" in row.note
+    assert "FAIL" in report.table()
+
+
+def test_non_finite_values_pass_only_where_both_agree(model, reference):
+    from legacyconv.regression import CheckRow, _accumulate
+
+    def compare(out, ref):
+        row = CheckRow("k", None, (4,), size=4)
+        _accumulate(row, np.array(out, np.float32), np.array(ref, np.float32), 1e-5, 1e-5)
+        return row.mismatched, row.nonfinite_mismatched
+
+    nan, inf = np.nan, np.inf
+    assert compare([nan, inf, -inf, 1.0], [nan, inf, -inf, 1.0]) == (0, 0)
+    assert compare([nan, inf, -inf, 1.0], [1.0, inf, -inf, 1.0]) == (1, 1)  # NaN in the model only
+    assert compare([1.0, inf, -inf, 1.0], [nan, inf, -inf, 1.0]) == (1, 1)  # NaN in the reference only
+    assert compare([nan, -inf, -inf, 1.0], [nan, inf, -inf, 1.0]) == (1, 1)  # Inf of the other sign
+    assert compare([nan, inf, 3e38, 1.0], [nan, inf, -inf, 1.0]) == (1, 1)  # Inf against a finite value
+    assert compare([nan, inf, -inf, 2.0], [nan, inf, -inf, 1.0]) == (1, 0)  # a finite mismatch
+
+
+@pytest.mark.parametrize(
+    "ref, match",
+    [
+        ({"input": np.zeros((0, 2, 6, 6)), "output": np.zeros((0, 4))}, "holds 0 samples"),
+        (
+            {"input": np.zeros((N, 2, 6, 6)), "output": np.zeros((N, 4), np.complex64)},
+            r"complex64 \(complex\)",
+        ),
+        ({"input": np.zeros((N, 2, 6, 6)), "output": np.full((N, 4), "1.0")}, r"\(not numeric\)"),
+        ({"input": np.zeros((N, 2, 6, 6)), "output": np.zeros((N, 0))}, "no values to compare"),
+    ],
+)
+def test_empty_complex_and_text_references_are_errors(model, ref, match):
+    with pytest.raises(LegacyconvError, match=match):
+        check(model, ref, progress=False)

@@ -156,7 +156,9 @@ def test_bad_inputs_are_refused(saved: str, reference: dict) -> None:
     with pytest.raises(LegacyconvError, match="no array for the model input 'seq'"):
         check(saved, no_seq, progress=False)
     wrong = dict(reference, input_img=reference["input_img"].transpose(0, 2, 3, 1))
-    with pytest.raises(LegacyconvError, match=r"the legacy model takes \(batch, \*\(2, 7, 6\)\)"):
+    with pytest.raises(
+        LegacyconvError, match=r"the model input 'img' of the legacy model takes \(batch, \*\(2, 7, 6\)\)"
+    ):
         check(saved, wrong, progress=False)
     shape = dict(reference, layer04_f=reference["layer04_f"][:, :5])
     report = check(saved, shape, progress=False)

@@ -164,3 +164,19 @@ W = np.ones((3, 2, 2, 2, 2))
 def test_bad_arguments(args, kwargs, match):
     with pytest.raises(LegacyconvError, match=match):
         conv3d(*args, **kwargs)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "scipy", "tensorflow"])
+def test_asymmetric_padding_beyond_theano_is_zero_padding(backend):
+    """Theano raised NotImplementedError for asymmetric 3-D padding; legacyconv computes it
+    (README, "Beyond Theano") as the valid convolution of the zero-padded input."""
+    if backend == "tensorflow":
+        pytest.importorskip("tensorflow")
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 3, 4, 5, 3))
+    w = rng.standard_normal((2, 3, 2, 3, 2))
+    mode = ((1, 0), 2, (0, 3))
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 0), (2, 2), (0, 3)))
+    got = legacyconv.conv3d(x, w, border_mode=mode, subsample=(1, 2, 2), backend=backend)
+    expected = naive_conv3d(padded, w, "valid", (1, 2, 2), (1, 1, 1), 1, True)
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)

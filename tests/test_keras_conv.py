@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import legacyconv
 from legacyconv import LegacyconvError, layouts
@@ -44,13 +46,35 @@ def test_matches_theano(case):
         expected = case["expected"] if "expected" in case else _output_ignoring_hint(case["name"])
         np.testing.assert_allclose(_apply(to_keras_conv2d(w, **kwargs), x), expected, **_tol(expected))
         return
-    if "error" in case:
-        with pytest.raises((ValueError, tf.errors.InvalidArgumentError)):
-            _apply(to_keras_conv2d(w, **kwargs), x)
+    if "error" in case:  # the builder itself refuses, before TensorFlow sees the shapes
+        with pytest.raises(LegacyconvError):
+            to_keras_conv2d(w, input_shape=x.shape, **kwargs)
         return
-    out = _apply(to_keras_conv2d(w, **kwargs), x)  # float32 layers, also for float64 cases
+    layers = to_keras_conv2d(w, input_shape=x.shape, **kwargs)
+    out = _apply(layers, x)  # float32 layers, also for float64 cases
     assert out.shape == case["expected"].shape
     np.testing.assert_allclose(out, case["expected"], **_tol(case["expected"]))
+
+
+def test_golden_has_19_theano_errors_for_the_builder():
+    errors = [c for c in GOLDEN if "error" in c and not c["name"].startswith("conv2d_hints/")]
+    assert len(errors) == 19
+
+
+def test_layers_built_for_a_shape_refuse_another():
+    layers = to_keras_conv2d(np.ones((2, 3, 3, 3), np.float32), border_mode=1, input_shape=(None, 3, 5, 6))
+    assert _apply(layers, np.ones((2, 3, 5, 6), np.float32)).shape == (2, 2, 5, 6)
+    with pytest.raises(ValueError, match="incompatible"):
+        _apply(layers, np.ones((2, 3, 1, 1), np.float32))
+
+
+def test_one_channel_unequal_strides_are_sliced():
+    """oneDNN's one-channel Conv2D returns uninitialised memory for row stride 1, column
+    stride 2 and one output column; the builder takes the column stride apart."""
+    x = np.arange(1, 13, dtype=np.float32).reshape(2, 1, 2, 3)
+    layers = to_keras_conv2d(np.ones((1, 1, 1, 2), np.float32), subsample=(1, 2), filter_flip=False)
+    assert _kinds(layers) == ["Conv2D", "MaxPooling2D"]
+    np.testing.assert_array_equal(_apply(layers, x), [[[[3], [9]]], [[[15], [21]]]])
 
 
 def _output_ignoring_hint(name):
@@ -178,6 +202,21 @@ def test_names_in_a_model_that_is_saved_and_reloaded(tmp_path):
         ((np.ones((4, 3, 3, 3)),), dict(filter_flip=1), r"filter_flip must be True or False"),
         ((np.ones((4, 3, 3, 3)),), dict(name=3), r"name must be a string or None"),
         ((np.ones((4, 3, 0, 3)),), {}, r"filters must have no empty axis"),
+        (
+            (np.ones((4, 3, 3, 3)),),
+            dict(input_shape=(2, 4, 5, 5)),
+            r"same stack size: input_shape=\(2, 4, 5, 5\) has 4 channels, filters.shape=\(4, 3, 3, 3\) expects 3",
+        ),
+        (
+            (np.ones((4, 3, 3, 3)),),
+            dict(input_shape=(None, 3, 5, 1), border_mode=(1, 0)),
+            r"impossible output shape: the \(dilated\) kernel \(3, 3\) is larger than the padded input \(7, 1\)",
+        ),
+        (
+            (np.ones((4, 3, 3, 3)),),
+            dict(input_shape=(3, 5, 5)),
+            r"input_shape must be Theano's \(batch, channels",
+        ),
     ],
 )
 def test_bad_arguments(args, kwargs, match):
@@ -188,3 +227,40 @@ def test_bad_arguments(args, kwargs, match):
 def test_non_numeric_filters_are_a_type_error():
     with pytest.raises(TypeError, match="filters must have a real numeric dtype"):
         to_keras_conv2d(np.array([["a"]]))
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    data=st.data(),
+    groups=st.integers(1, 2),
+    cg=st.integers(1, 2),
+    mode=st.one_of(
+        st.sampled_from(["valid", "full", "half"]),
+        st.tuples(
+            st.tuples(st.integers(0, 2), st.integers(0, 2)), st.tuples(st.integers(0, 2), st.integers(0, 2))
+        ),
+    ),
+)
+def test_builder_equals_numpy_engine_and_refuses_what_it_refuses(data, groups, cg, mode):
+    """Any geometry: the layers compute the numpy engine's result, and where the eager op
+    raises (a kernel larger than the padded image) the builder raises before TensorFlow runs."""
+    rows, cols = data.draw(st.integers(1, 6)), data.draw(st.integers(1, 6))
+    kernel = data.draw(st.tuples(st.integers(1, 3), st.integers(1, 3)))
+    strides = data.draw(st.tuples(st.integers(1, 3), st.integers(1, 3)))
+    dilation = data.draw(st.tuples(st.integers(1, 2), st.integers(1, 2)))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    x = rng.standard_normal((2, groups * cg, rows, cols)).astype(np.float32)
+    w = rng.standard_normal((groups * data.draw(st.integers(1, 2)), cg, *kernel)).astype(np.float32)
+    kwargs = dict(border_mode=mode, subsample=strides, filter_dilation=dilation, num_groups=groups)
+    try:
+        expected = legacyconv.conv2d(x, w, **kwargs)
+    except LegacyconvError:
+        with pytest.raises(LegacyconvError, match="impossible output shape"):
+            to_keras_conv2d(w, input_shape=x.shape, **kwargs)
+        return
+    out = _apply(to_keras_conv2d(w, input_shape=x.shape, **kwargs), x)
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out, expected, **_tol(expected))

@@ -1,6 +1,6 @@
 """Keras builders for pooling and transposed convolution: on NHWC input they must compute what
-Theano computed on NCHW input. Expected values come from naive loop references written here
-(Theano's definitions), never from the builders."""
+Theano computed on NCHW input. Expected values come from real Theano (the golden cases) and from
+naive loop references written here (Theano's definitions), never from the builders."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from legacyconv import LegacyconvError
 from legacyconv._tf import import_keras
 from legacyconv.keras.pool import to_keras_pool2d
 from legacyconv.keras.transpose import to_keras_conv2d_transpose
+
+from golden import cases
 
 keras = import_keras()
 
@@ -169,6 +171,16 @@ def test_transpose_layers_compute_theano(shape, out_hw, kwargs, use_bias):
         ({"output_shape": (1, 1)}, r"smaller than the dilated kernel allows"),
         ({"output_shape": (6, 6), "num_groups": 3}, r"divisible by num_groups"),
         ({"output_shape": (6, 6), "filter_flip": 1}, r"filter_flip must be True or False"),
+        (
+            {"output_shape": (6, 6), "input_shape": (1, 3, 4, 4)},
+            r"input_shape=\(1, 3, 4, 4\) has 3 channels.*expects 4",
+        ),
+        ({"output_shape": (2, 3, 6, 6), "input_shape": (1, 4, 4, 4)}, r"same batch size"),
+        (
+            {"output_shape": (6, 6), "input_shape": (1, 4, 5, 4)},
+            r"input_shape=\(1, 4, 5, 4\) is inconsistent.*gives \(4, 4\)",
+        ),
+        ({"output_shape": (6, 6), "input_shape": (4, 4)}, r"input_shape must be Theano's"),
     ],
 )
 def test_transpose_builder_errors(kwargs, match):
@@ -201,3 +213,40 @@ def test_saved_model_with_theano_pool_loads_through_legacyconv(tmp_path):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.stdout.strip().endswith("ok"), result.stderr[-2000:]
+
+
+# --------------------------------------------------------------------------- golden (real Theano)
+
+GOLDEN_POOL = cases("pool_2d")
+GOLDEN_TRANSPOSE = cases("conv2d_transpose")
+
+
+@pytest.mark.parametrize("with_shape", [True, False])
+@pytest.mark.parametrize("case", GOLDEN_POOL, ids=[c["name"] for c in GOLDEN_POOL])
+def test_pool_builder_matches_theano(case, with_shape):
+    (x,) = case["inputs"]
+    kwargs = dict(case["kwargs"])
+    shape = x.shape[-2:] if with_shape else None
+    layers = to_keras_pool2d(kwargs.pop("ws"), kwargs.pop("ignore_border"), **kwargs, input_shape=shape)
+    got = run_layers(layers, x)
+    assert got.shape == case["expected"].shape
+    np.testing.assert_allclose(got, case["expected"], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", GOLDEN_TRANSPOSE, ids=[c["name"] for c in GOLDEN_TRANSPOSE])
+def test_transpose_builder_matches_theano(case):
+    y, w = case["inputs"]
+    if "error" in case:  # the builder itself refuses, before TensorFlow sees the shapes
+        with pytest.raises(LegacyconvError, match="inconsistent with output_shape"):
+            to_keras_conv2d_transpose(w, input_shape=y.shape, **case["kwargs"])
+        with pytest.raises(ValueError, match="incompatible"):  # and its layer refuses the input
+            run_layers(to_keras_conv2d_transpose(w, **case["kwargs"]), y)
+        return
+    got = run_layers(to_keras_conv2d_transpose(w, input_shape=y.shape, **case["kwargs"]), y)
+    assert got.shape == case["expected"].shape
+    np.testing.assert_allclose(got, case["expected"], rtol=1e-5, atol=1e-5)
+
+
+def test_golden_family_cases_are_there():
+    assert len(GOLDEN_POOL) == 28 and len(GOLDEN_TRANSPOSE) == 5
+    assert sum("error" in c for c in GOLDEN_TRANSPOSE) == 1

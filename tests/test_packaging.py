@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import legacyconv
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +40,36 @@ def test_ci_runs_the_readme_test_command_verbatim():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     test_command = _readme_commands()[1]
     assert "pytest" in test_command
-    assert test_command in ci.splitlines()
+    assert test_command in [line.strip() for line in ci.splitlines()]
+
+
+def test_ci_installs_the_tested_versions_and_runs_the_linters():
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "-c constraints/tested.txt" in _readme_commands()[1]
+    assert ci.startswith("#!/usr/bin/env bash") and "set -euo pipefail" in ci
+    for step in ('ruff" format --check', 'ruff" check', 'mypy"', "TF_ENABLE_ONEDNN_OPTS=$onednn"):
+        assert step in ci, step
+
+
+def test_tested_versions_pin_every_dependency_that_matters():
+    lines = (ROOT / "constraints" / "tested.txt").read_text(encoding="utf-8").splitlines()
+    pins = dict(line.split("==") for line in lines if line and not line.startswith("#"))
+    assert all(re.fullmatch(r"[0-9][0-9A-Za-z.+!-]*", v) for v in pins.values()), pins
+    names = {n.lower().replace("_", "-") for n in pins}
+    wanted = "numpy scipy tensorflow keras h5py onnx onnxruntime tqdm pytest hypothesis ruff mypy ml-dtypes protobuf"
+    assert set(wanted.split()) <= names
+    assert "legacyconv" not in names
+
+
+def test_extras():
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"][
+        "optional-dependencies"
+    ]
+    names = {re.split(r"[<>=\[]", d)[0] for d in extras["test"]}
+    assert {"onnx", "onnxruntime", "ruff", "mypy", "tensorflow", "h5py"} <= names
+    assert {re.split(r"[<>=]", d)[0] for d in extras["onnx"]} == {"onnx", "onnxruntime"}
 
 
 def test_public_names():

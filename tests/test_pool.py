@@ -3,7 +3,9 @@ reference written here from Theano's definition (``Pool.out_shape`` and ``Pool.p
 
 from __future__ import annotations
 
+import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -230,9 +232,40 @@ def test_float16_in_float16_out(backend):
     )
 
 
-def test_max_propagates_nan_like_theano_numpy_code():
-    x = np.array([[1.0, np.nan], [3.0, 2.0]])
-    assert np.isnan(pool_2d(x, (2, 2), True)[0, 0])
+NAN_DATA = Path(__file__).parent / "data" / "theano_pool_nan.npz"  # tests/data/record_pool_nan.py
+NAN_META = json.loads(str(np.load(NAN_DATA)["meta"]))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "scipy", "tensorflow"])
+@pytest.mark.parametrize("case", NAN_META["cases"], ids=[c["name"] for c in NAN_META["cases"]])
+def test_max_keeps_nan_only_in_the_first_cell_like_theano(case, backend):
+    """Theano 1.0.5's C code: running maximum from the window's first image cell, ``a > collector``."""
+    if backend == "tensorflow":
+        pytest.importorskip("tensorflow")
+    data = np.load(NAN_DATA)
+    x, expected = data[case["input"]], data[case["name"]]
+    x0 = x.copy()
+    stride = None if case["stride"] is None else tuple(case["stride"])
+    got = pool_2d(x, tuple(case["ws"]), case["ignore_border"], stride, tuple(case["pad"]), backend=backend)
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)  # NaN where Theano had NaN, exact elsewhere
+    np.testing.assert_array_equal(x, x0)
+
+
+def test_recorded_nan_cases_have_nan_in_later_cells():
+    data = np.load(NAN_DATA)
+    np.testing.assert_array_equal(data["issue"], [[[[np.nan, 3.0]]]])
+    assert np.isnan(data["x"]).mean() > 0.15
+
+
+@pytest.mark.parametrize("backend", ["numpy", "tensorflow"])
+def test_float16_and_all_nan_windows(backend):
+    if backend == "tensorflow":
+        pytest.importorskip("tensorflow")
+    x = np.array([[np.nan, np.nan, 1, np.nan], [np.nan, np.nan, np.nan, 2]], np.float16)
+    got = pool_2d(x, (2, 2), True, backend=backend)
+    assert got.dtype == np.float16
+    np.testing.assert_array_equal(got, [[np.nan, 2]])
 
 
 def test_deprecated_names_and_aliases():

@@ -4,6 +4,7 @@ dilation, 3-D groups and dilation), dtypes, and that TensorFlow is only imported
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 
@@ -217,6 +218,156 @@ def test_4d_engine_call_is_not_implemented():
         tf_engine.correlate(
             np.ones((1, 1, 2, 2, 2, 2)), np.ones((1, 1, 1, 1, 1, 1)), ((0, 0),) * 4, (1,) * 4, (1,) * 4, 1
         )
+
+
+# --------------------------------------------------------------------------- explicit padding
+# tf.raw_ops.Conv2D(padding='EXPLICIT') returns uninitialised memory under oneDNN on some CPUs
+# for one input channel, row stride 1, column stride >= 2 (issue 9): the engine pads itself.
+
+
+ENGINE_OPS = {
+    "conv2d": legacyconv.conv2d,
+    "conv3d": legacyconv.conv3d,
+    "separable_conv2d": legacyconv.separable_conv2d,
+    "conv2d_transpose": legacyconv.conv2d_transpose,
+    "pool_2d": legacyconv.pool_2d,
+}
+ENGINE_CASES = [c for c in cases(*ENGINE_OPS) if "error" not in c]
+
+
+@pytest.mark.parametrize("case", ENGINE_CASES, ids=[c["name"] for c in ENGINE_CASES])
+def test_golden_inputs_tensorflow_equals_numpy(case):
+    """Issue 9's acceptance: the engines agree to rtol 2e-5 (float32) / 1e-10 (float64), with an
+    absolute floor at that fraction of the output's largest magnitude (sums that cancel)."""
+    fn = ENGINE_OPS[case["op"]]
+    expected = fn(*case["inputs"], **case["kwargs"])
+    got = fn(*case["inputs"], **case["kwargs"], backend="tensorflow")
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    rel = 2e-5 if expected.dtype == np.float32 else 1e-10
+    scale = max(float(np.max(np.abs(expected))), 1.0) if expected.size else 1.0
+    np.testing.assert_allclose(got, expected, rtol=rel, atol=rel * scale)
+
+
+def test_one_channel_explicit_padding_repro():
+    x = np.arange(1, 7, dtype=np.float32).reshape(2, 1, 3, 1)
+    w = np.ones((1, 1, 1, 2), np.float32)
+    out = legacyconv.conv2d(x, w, border_mode=(0, (1, 0)), subsample=(1, 2), backend="tensorflow")
+    # Theano 1.0.5: the left zero column and the pixel under the kernel's second tap.
+    np.testing.assert_array_equal(out, x)
+
+
+def _rel(dtype):
+    return {"rtol": 2e-5 if np.dtype(dtype) == np.float32 else 1e-10}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    data=st.data(),
+    op=st.sampled_from(["conv2d", "separable_conv2d", "conv2d_transpose"]),
+    dtype=st.sampled_from([np.float32, np.float64]),
+)
+def test_one_channel_strided_explicit_padding_sweep(data, op, dtype):
+    rows, cols = data.draw(st.integers(1, 7)), data.draw(st.integers(1, 7))
+    kr, kc = data.draw(st.integers(1, 3)), data.draw(st.integers(2, 3))
+    strides = data.draw(st.sampled_from([(1, 2), (1, 3), (2, 1), (3, 1), (2, 3)]))
+    pads = data.draw(st.tuples(*[st.tuples(st.integers(0, 2), st.integers(0, 2))] * 2))
+    assume(any(p != (0, 0) for p in pads))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    n = data.draw(st.integers(1, 3))
+    w = rng.standard_normal((data.draw(st.integers(1, 2)), 1, kr, kc)).astype(dtype)
+    if op == "conv2d":
+        x = rng.standard_normal((n, 1, rows, cols)).astype(dtype)
+        call = functools.partial(legacyconv.conv2d, x, w, border_mode=pads, subsample=strides)
+    elif op == "separable_conv2d":
+        x = rng.standard_normal((n, 1, rows, cols)).astype(dtype)
+        pw = rng.standard_normal((2, w.shape[0], 1, 1)).astype(dtype)
+        call = functools.partial(
+            legacyconv.separable_conv2d, x, w, pw, 1, border_mode=pads, subsample=strides
+        )
+    else:
+        x = rng.standard_normal((n, w.shape[0], rows, cols)).astype(dtype)
+        out_rows = (rows - 1) * strides[0] + kr - sum(pads[0]) + data.draw(st.integers(0, strides[0] - 1))
+        out_cols = (cols - 1) * strides[1] + kc - sum(pads[1]) + data.draw(st.integers(0, strides[1] - 1))
+        assume(out_rows >= 1 and out_cols >= 1)
+        call = functools.partial(
+            legacyconv.conv2d_transpose,
+            x,
+            w,
+            (out_rows, out_cols),
+            border_mode=pads,
+            input_dilation=strides,
+        )
+    try:
+        expected = call()
+    except LegacyconvError:
+        with pytest.raises(LegacyconvError):
+            call(backend="tensorflow")
+        return
+    got = call(backend="tensorflow")
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    scale = max(float(np.max(np.abs(expected))), 1.0) if expected.size else 1.0
+    np.testing.assert_allclose(got, expected, **_rel(dtype), atol=_rel(dtype)["rtol"] * scale)
+
+
+def test_no_explicit_padding_reaches_tensorflow(monkeypatch):
+    """Every TF convolution the engine and the family call runs with padding='VALID'."""
+    import tensorflow as tf
+
+    seen = []
+
+    def spy(owner, attr):
+        original = getattr(owner, attr)
+
+        def wrapper(*args, **kwargs):
+            seen.append((attr, kwargs.get("padding")))
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, attr, wrapper)
+
+    for owner, attr in [
+        (tf.raw_ops, "Conv2D"),
+        (tf.raw_ops, "DepthwiseConv2dNative"),
+        (tf.nn, "depthwise_conv2d"),
+        (tf.nn, "conv2d_transpose"),
+        (tf.nn, "conv3d"),
+        (tf.nn, "convolution"),
+    ]:
+        spy(owner, attr)
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((1, 2, 7, 6)).astype(np.float32)
+    pads = ((1, 0), (2, 1))
+    legacyconv.conv2d(
+        x, np.ones((2, 2, 2, 3), np.float32), border_mode=pads, subsample=(1, 2), backend="tensorflow"
+    )
+    legacyconv.conv2d(
+        x, np.ones((4, 1, 2, 3), np.float32), border_mode=pads, num_groups=2, backend="tensorflow"
+    )
+    legacyconv.conv2d(
+        x,
+        np.ones((2, 1, 2, 3), np.float32),
+        border_mode=1,
+        num_groups=2,
+        filter_dilation=(2, 1),
+        backend="tensorflow",
+    )
+    legacyconv.conv2d_transpose(
+        x,
+        np.ones((2, 1, 3, 3), np.float32),
+        (8, 10),
+        border_mode=pads,
+        input_dilation=(1, 2),
+        backend="tensorflow",
+    )
+    legacyconv.conv3d(
+        x[:, :, None], np.ones((2, 2, 1, 2, 2), np.float32), border_mode=(0, (1, 0), 2), backend="tensorflow"
+    )
+    assert {attr for attr, _ in seen} >= {
+        "Conv2D",
+        "DepthwiseConv2dNative",
+        "depthwise_conv2d",
+        "conv2d_transpose",
+    }
+    assert all(padding == "VALID" for _, padding in seen), seen
 
 
 # --------------------------------------------------------------------------- lazy import

@@ -7,15 +7,18 @@ flipped, so it is converted with ``filter_flip=False``); TensorFlow is imported 
 
 What TensorFlow's CPU kernels can and cannot do decides the route:
 
-- 2-D: ``Conv2D`` takes explicit (asymmetric) padding, any strides *with* dilation, and grouped
-  kernels ``(rows, cols, in // groups, out)``. A depthwise convolution (one input channel per
+- Padding is never TF's: the input is zero-padded in NumPy while it is transposed to
+  channels-last, and every op runs 'VALID' (``padding='EXPLICIT'`` went wrong under oneDNN).
+- 2-D: ``Conv2D`` takes any strides *with* dilation, and grouped kernels
+  ``(rows, cols, in // groups, out)``. With one input channel it runs at equal strides and the
+  rest is sliced: oneDNN's one-channel kernel returns uninitialised memory for row stride 1,
+  column stride >= 2 and one output column. A depthwise convolution (one input channel per
   group) goes to ``DepthwiseConv2dNative`` instead, an order of magnitude faster than a
   ``Conv2D`` with ``groups=channels``; that kernel needs equal row/column strides and no
   dilation, so other strides are reached by slicing a finer-strided result, and dilation goes
   through ``tf.nn.depthwise_conv2d`` at stride 1 (its stride-with-dilation result is wrong).
-- 3-D: ``Conv3D`` has no explicit padding, no dilation and no groups on CPU: the input is
-  zero-padded while it is transposed, dilation uses ``tf.nn.convolution`` (space-to-batch) at
-  stride 1 or a zero-inflated kernel otherwise, and groups run one by one.
+- 3-D: ``Conv3D`` has no dilation and no groups on CPU: dilation uses ``tf.nn.convolution``
+  (space-to-batch) at stride 1 or a zero-inflated kernel otherwise, and groups run one by one.
 """
 
 from __future__ import annotations
@@ -74,6 +77,25 @@ def correlate(
     )
 
 
+def _padded_nhwc(x: np.ndarray, pads: Pads) -> np.ndarray:
+    """``x`` (N, C, *spatial) zero-padded by ``pads`` and moved to channels-last, in the kept
+    scratch: only the border is zeroed, the inside is written once by the transpose."""
+    n, channels = x.shape[:2]
+    shape = (n, *(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads)), channels)
+    (xh,) = scratch([shape], x.dtype)
+    inner = tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape[2:], pads))
+    for axis, ((lo, hi), size) in enumerate(zip(pads, shape[1:-1]), start=1):
+        index = [slice(None)] * xh.ndim
+        if lo:
+            index[axis] = slice(0, lo)
+            xh[tuple(index)] = 0
+        if hi:
+            index[axis] = slice(size - hi, size)
+            xh[tuple(index)] = 0
+    np.copyto(xh[(slice(None), *inner, slice(None))], np.moveaxis(x, 1, -1))
+    return xh
+
+
 def _correlate2d(
     x: np.ndarray,
     w: np.ndarray,
@@ -83,12 +105,10 @@ def _correlate2d(
     groups: int,
 ) -> np.ndarray:
     tf = import_tensorflow()
-    # the NHWC copy is read only by the (synchronous) op below: it can live in the kept scratch
-    (xh,) = scratch([(x.shape[0], *x.shape[2:], x.shape[1])], x.dtype)
-    np.copyto(xh, x.transpose(0, 2, 3, 1))
-    padded = any(p != (0, 0) for p in pads)
-    padding = "EXPLICIT" if padded else "VALID"
-    flat_pads = [0, 0, *pads[0], *pads[1], 0, 0] if padded else []
+    # TF's explicit padding is wrong under oneDNN on some CPUs (one input channel, unequal
+    # strides): the NHWC copy is written into a zero-bordered buffer and every op runs 'VALID'.
+    # The copy is read only by the (synchronous) op below, so it can live in the kept scratch.
+    xh = _padded_nhwc(x, pads)
     sr, sc = strides
     if groups > 1 and w.shape[1] == 1:
         kernel = theano_depthwise_kernel_to_tf(w, filter_flip=False, num_channels=groups)
@@ -98,8 +118,7 @@ def _correlate2d(
                 input=xh,
                 filter=kernel,
                 strides=[1, step, step, 1],
-                padding=padding,
-                explicit_paddings=flat_pads,
+                padding="VALID",
             )
         else:
             step = 1
@@ -107,21 +126,25 @@ def _correlate2d(
                 xh,
                 kernel,
                 strides=[1, 1, 1, 1],
-                padding=[[0, 0], list(pads[0]), list(pads[1]), [0, 0]] if padded else "VALID",
+                padding="VALID",
                 dilations=list(dilations),
             )
         if (sr, sc) != (step, step):
             y = y[:, :: sr // step, :: sc // step, :]
     else:
         kernel = theano_kernel_to_tf(w, filter_flip=False)
+        # oneDNN's Conv2D returns uninitialised memory for one input channel, row stride 1,
+        # column stride >= 2 and one output column: one input channel runs at equal strides.
+        step = math.gcd(sr, sc) if x.shape[1] == 1 else 0
         y = tf.raw_ops.Conv2D(
             input=xh,
             filter=kernel,
-            strides=[1, sr, sc, 1],
-            padding=padding,
-            explicit_paddings=flat_pads,
+            strides=[1, step, step, 1] if step else [1, sr, sc, 1],
+            padding="VALID",
             dilations=[1, *dilations, 1],
         )
+        if step and (sr, sc) != (step, step):
+            y = y[:, :: sr // step, :: sc // step, :]
     return nhwc_to_nchw(y.numpy())
 
 
@@ -134,15 +157,7 @@ def _correlate3d(
     groups: int,
 ) -> np.ndarray:
     tf = import_tensorflow()
-    n, channels = x.shape[:2]
-    # Conv3D takes no explicit padding: write the transposed input into a zeroed, padded buffer.
-    shape = (n, *(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads)), channels)
-    if any(p != (0, 0) for p in pads):
-        xh = np.zeros(shape, dtype=x.dtype)
-        inner = tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape[2:], pads))
-        xh[(slice(None), *inner, slice(None))] = x.transpose(0, 2, 3, 4, 1)
-    else:
-        xh = np.ascontiguousarray(x.transpose(0, 2, 3, 4, 1))
+    xh = _padded_nhwc(x, pads)
     kernel = theano_kernel3d_to_tf(w, filter_flip=False)
     conv_strides = [1, *strides, 1]
     atrous = any(d > 1 for d in dilations)

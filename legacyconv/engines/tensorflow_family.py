@@ -4,9 +4,9 @@ runs through the TensorFlow engine's ``correlate``).
 These are the TF mappings a migration uses, written once and called both by
 ``backend='tensorflow'`` (NumPy in, NumPy out) and by the Keras builders:
 
-* ``conv2d_transpose`` is ``tf.nn.conv2d_transpose`` with the kernel of
-  :func:`legacyconv.layouts.theano_transpose_kernel_to_tf` and Theano's padding as explicit
-  ``(low, high)`` pairs. TF's CPU kernel has neither dilation nor groups, so a dilated kernel
+* ``conv2d_transpose`` is ``tf.nn.conv2d_transpose`` ('VALID': the whole transposed
+  convolution) with the kernel of :func:`legacyconv.layouts.theano_transpose_kernel_to_tf`,
+  cropped to Theano's window. TF's CPU kernel has neither dilation nor groups, so a dilated kernel
   is spelled out with zeros and groups run one after the other.
 * ``pool_2d`` pads explicitly (``-inf`` for max, zeros otherwise) or crops so that TF's
   'VALID' windows are exactly Theano's, then divides window sums by Theano's divisors when
@@ -56,7 +56,14 @@ def conv2d_transpose(args: TransposeArgs) -> np.ndarray:
     groups = args.groups
     og = args.y.shape[1] // groups
     cg = n_out // groups
-    padding = [[0, 0], list(args.pads[0]), list(args.pads[1]), [0, 0]]
+    # The whole transposed convolution ('VALID', plus the rows past the last one an input pixel
+    # reaches), then Theano's window of it: TF's explicit padding is not trusted (see tensorflow.py).
+    whole = [
+        max((size - 1) * s + (k - 1) * d + 1, h + p[0])
+        for size, k, d, s, h, p in zip(
+            args.y.shape[2:], args.w.shape[2:], args.dilations, args.strides, (rows, cols), args.pads
+        )
+    ]
     parts = []
     for g in range(groups):
         kernel = theano_transpose_kernel_to_tf(w[g * og : (g + 1) * og], args.filter_flip)
@@ -64,12 +71,14 @@ def conv2d_transpose(args: TransposeArgs) -> np.ndarray:
             tf.nn.conv2d_transpose(
                 y[..., g * og : (g + 1) * og] if groups > 1 else y,
                 kernel,
-                output_shape=[n, rows, cols, cg],
+                output_shape=[n, *whole, cg],
                 strides=list(args.strides),
-                padding=padding,
+                padding="VALID",
             )
         )
     out = parts[0] if groups == 1 else tf.concat(parts, axis=-1)
+    (r0, _), (c0, _) = args.pads
+    out = out[:, r0 : r0 + rows, c0 : c0 + cols, :]
     return np.transpose(out.numpy(), (0, 3, 1, 2))
 
 
@@ -109,13 +118,19 @@ def pool2d_nhwc(x: Any, plan: PoolPlan) -> Any:
 
 
 def pool2d(x: np.ndarray, plan: PoolPlan) -> np.ndarray:
-    """``pool_2d`` of a NumPy array (pools the last two axes) with TensorFlow.
+    """``pool_2d`` of a NumPy array (pools the last two axes) with TensorFlow; 'max' keeps a NaN
+    only where it is the first cell of the window, as Theano did.
 
     Integer inputs are computed in float64 (exact below 2**53): window sums are rounded to
     integers, then divided and truncated as Theano did."""
     tf = import_tensorflow()
-    from ..pool import finish_pool
+    from ..pool import finish_pool, first_cell_nan
 
+    nan = first_cell_nan(x, plan) if plan.mode == "max" else None
+    if plan.mode == "max" and x.dtype.kind == "f" and np.isnan(x).any():
+        # TF's max pooling treats NaN as it likes (by CPU and kernel); Theano skipped every NaN
+        # but a window's first cell: pool without them, then put those back.
+        x = np.where(np.isnan(x), -np.inf, x).astype(x.dtype, copy=False)
     lead = x.shape[:-2]
     rows, cols = x.shape[-2:]
     channels = lead[-1] if lead else 1
@@ -133,4 +148,6 @@ def pool2d(x: np.ndarray, plan: PoolPlan) -> np.ndarray:
     out = np.transpose(pool2d_nhwc(t, run).numpy(), (0, 3, 1, 2)).reshape(lead + plan.out_shape)
     if integer:
         return finish_pool(np.rint(out), plan, x.dtype)
+    if nan is not None:
+        out[nan] = np.nan
     return out.astype(x.dtype, copy=False)

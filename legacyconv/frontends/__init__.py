@@ -140,4 +140,8 @@ def load_graph(path: PathLike, *, weights: PathLike | None = None) -> Graph:
         )
     graph = frontend_for(kfile).load(kfile)
     graph.validate()
+    from ..io.limits import check_feature_shape
+
+    for node in graph.topological_order():  # a config can declare any size; nothing is built yet
+        check_feature_shape((node.shape or ())[1:], f"{node.source or repr(node.name)}: output")
     return graph

@@ -1,12 +1,15 @@
 """Weight files: read ``.npz`` (named or Lasagne-positional) and HDF5 (Keras 1), write atomically.
 
 ``h5py`` is imported only when an HDF5 file is read or written; nothing here ever unpickles.
+Every reader checks declared sizes against :mod:`legacyconv.io.limits` (``read_limits``) before
+it allocates, and HDF5 files are walked for links leaving the file before anything is read.
 """
 
 from importlib import resources
 
 from ._atomic import atomic_write, check_output_path
 from .keras1 import UnsupportedLayerError, conv_pads_keras1
+from .limits import ReadLimits, read_limits
 from .weights import LAYOUTS, ROLES, ArrayInfo, WeightFile, load_weights, save_weights
 
 _EXAMPLES = (
@@ -32,6 +35,7 @@ __all__ = [
     "LAYOUTS",
     "ROLES",
     "ArrayInfo",
+    "ReadLimits",
     "UnsupportedLayerError",
     "WeightFile",
     "atomic_write",
@@ -39,5 +43,6 @@ __all__ = [
     "conv_pads_keras1",
     "example_files",
     "load_weights",
+    "read_limits",
     "save_weights",
 ]

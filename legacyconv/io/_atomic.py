@@ -9,21 +9,26 @@ temporary file and leaves any existing destination as it was.
 from __future__ import annotations
 
 import os
+import re
+import stat
 import tempfile
 from collections.abc import Callable, Iterable
 from typing import Union
 
 from .._errors import LegacyconvError
 
-__all__ = ["PathLike", "atomic_write", "check_output_path"]
+__all__ = ["PathLike", "atomic_write", "check_output_path", "describe_os_error"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 
 def _same_file(a: str, b: str) -> bool:
-    if os.path.exists(a) and os.path.exists(b):
-        return os.path.samefile(a, b)
-    return os.path.realpath(a) == os.path.realpath(b)
+    try:
+        if os.path.exists(a) and os.path.exists(b):
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.realpath(a) == os.path.realpath(b) or os.path.abspath(a) == os.path.abspath(b)
 
 
 def _umask() -> int:
@@ -32,12 +37,22 @@ def _umask() -> int:
     return mask
 
 
+def _mode_for(out: str) -> int:
+    """The permission bits of the file being replaced, else a new file's (mkstemp's are private)."""
+    try:
+        st = os.stat(out)
+    except OSError:
+        return 0o666 & ~_umask()
+    return stat.S_IMODE(st.st_mode)
+
+
 def check_output_path(path: PathLike, *, force: bool = False, inputs: Iterable[PathLike] = ()) -> str:
     """Return ``path`` as a string after checking that writing it is allowed.
 
     Raises :class:`LegacyconvError` if ``path`` is one of ``inputs`` (an input is never
-    modified, even with ``force``), if it exists and ``force`` is false, if it is a directory,
-    or if its directory does not exist.
+    modified, even with ``force``), if it exists and ``force`` is false (a dangling symlink
+    counts as existing), if it is a directory or not a regular file, or if its directory does
+    not exist or cannot be written.
 
     >>> check_output_path("out.npz", inputs=["in.npz"])
     'out.npz'
@@ -58,8 +73,21 @@ def check_output_path(path: PathLike, *, force: bool = False, inputs: Iterable[P
     directory = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(directory):
         raise LegacyconvError(f"cannot write {out}: the directory {directory} does not exist")
-    if os.path.exists(out) and not force:
-        raise LegacyconvError(f"the output {out} already exists; use --force (force=True) to overwrite it")
+    if os.path.lexists(out) and not force:
+        dangling = " (a symlink to nothing)" if not os.path.exists(out) else ""
+        raise LegacyconvError(
+            f"the output {out} already exists{dangling}; use --force (force=True) to overwrite it"
+        )
+    if os.path.exists(out) and not os.path.isfile(out):
+        raise LegacyconvError(
+            f"the output {out} is not a regular file (a FIFO, socket or device); give a file name"
+        )
+    try:  # a real probe: permissions, read-only mounts and a full disk all show here, before any work
+        fd, probe = tempfile.mkstemp(prefix=f".{os.path.basename(out)}.", suffix=".probe", dir=directory)
+        os.close(fd)
+        os.remove(probe)
+    except OSError as exc:
+        raise LegacyconvError(f"cannot write {out}: {exc.strerror or exc} in {directory}") from None
     return out
 
 
@@ -74,8 +102,9 @@ def atomic_write(
     """Call ``write(tmp_path)`` on a temporary file next to ``path``, then rename it to ``path``.
 
     ``suffix`` is the temporary file's ending, for writers that insist on one (Keras wants
-    ``.keras``). Nothing is left behind if ``write`` raises; an existing ``path`` is only
-    replaced when ``force`` is true and the new file is complete.
+    ``.keras``). Nothing is left behind if ``write`` raises (or a signal handler raises, as the
+    command line's do for SIGINT, SIGTERM and SIGHUP); an existing ``path`` is only replaced
+    when ``force`` is true and the new file is complete, and keeps its permission bits.
 
     >>> import os, tempfile
     >>> d = tempfile.mkdtemp()
@@ -89,8 +118,11 @@ def atomic_write(
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(out)}.", suffix=suffix, dir=directory)
     os.close(fd)
     try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; give it a normal file's mode
-        write(tmp)
+        try:
+            write(tmp)
+        except OSError as exc:  # a full disk, a quota: say so in a sentence, not a libhdf5 dump
+            raise LegacyconvError(f"cannot write {out}: {describe_os_error(exc)}") from None
+        os.chmod(tmp, _mode_for(out))  # after writing: a writer may have re-created the file
         # check again: the output may have appeared while we were writing
         check_output_path(out, force=force, inputs=inputs)
         os.replace(tmp, out)
@@ -99,3 +131,19 @@ def atomic_write(
             os.remove(tmp)
         raise
     return out
+
+
+def describe_os_error(exc: OSError) -> str:
+    """The system's words for an OSError, also when a library (libhdf5) wrapped them in a long message.
+
+    >>> describe_os_error(OSError("Can't write data (file write failed: time = ..., errno = 28, "
+    ...                           "error message = 'No space left on device', buf = 0x5, total write size = 8)"))
+    'No space left on device'
+    """
+    if exc.strerror:
+        return exc.strerror
+    text = " ".join(str(exc).split())
+    found = re.search(r"error message = '([^']{1,100})'", text)
+    if found:
+        return found.group(1)
+    return text if len(text) <= 120 else text[:117] + "..."

@@ -16,15 +16,20 @@ String attributes are read both as h5py 2 wrote them (fixed-length bytes) and as
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .._errors import LegacyconvError
 from ._atomic import PathLike
+
+if TYPE_CHECKING:
+    from .limits import ReadLimits
 
 __all__ = ["KerasFile", "is_keras_json", "keras_file_from_h5", "read_keras_file"]
 
@@ -68,23 +73,24 @@ class KerasFile:
             raise LegacyconvError(f"{self.path}: keras_version {version!r} is not a version number") from None
 
 
-def _decode(value: Any) -> Any:
-    from .hdf5 import decode_attr
+def _text_attr(obj: Any, key: str, where: str) -> str | None:
+    from .hdf5 import read_attr
 
-    return decode_attr(value)
-
-
-def _attr(attrs: Any, key: str) -> str | None:
-    if key not in attrs:
-        return None
-    value = _decode(attrs[key])
-    return value if isinstance(value, str) else str(value)
+    value = read_attr(obj, key, where)
+    if value is not None and not isinstance(value, str):
+        raise LegacyconvError(f"{where}: attribute {key!r} must be text. Received: {str(value)[:60]}")
+    return value
 
 
-def _load_json(text: str, where: str) -> Any:
+def _load_json(text: Any, where: str) -> Any:
+    from .limits import check_json_text
+
+    if not isinstance(text, str):
+        raise LegacyconvError(f"{where} must be JSON text. Received: {type(text).__name__}")
+    check_json_text(text.encode("utf8"), where)
     try:
         return json.loads(text)
-    except ValueError as exc:
+    except (ValueError, TypeError, RecursionError) as exc:
         raise LegacyconvError(f"{where} is not valid JSON: {exc}") from None
 
 
@@ -99,24 +105,26 @@ def is_keras_json(path: PathLike) -> bool:
 
 
 def _read_weight_groups(root: Any, where: str) -> dict[str, list[tuple[str, np.ndarray]]]:
-    names = _decode(root.attrs["layer_names"]) if "layer_names" in root.attrs else list(root.keys())
-    if isinstance(names, str):
-        names = [names]
+    """Per layer (``layer_names``, else the groups), its weights (``weight_names``) in file order,
+    read through :mod:`legacyconv.io.hdf5`'s checked accessors (the file was walked before)."""
+    from .hdf5 import group_at, read_dataset, read_names
+    from .names import check_array_name
+
+    names = read_names(root, "layer_names", where) if "layer_names" in root.attrs else list(root.keys())
     out: dict[str, list[tuple[str, np.ndarray]]] = {}
     for layer in names:
+        check_array_name(layer, f"{where}: layer name", nested=False)
         if layer not in root:
             raise LegacyconvError(f"{where}: layer {layer!r} is listed in layer_names but has no group")
-        group = root[layer]
-        wnames = _decode(group.attrs.get("weight_names", []))
-        if isinstance(wnames, str):
-            wnames = [wnames]
+        group = group_at(root, layer, where)
         items = []
-        for wname in wnames:
+        for wname in read_names(group, "weight_names", f"{where}: layer {layer!r}"):
+            check_array_name(wname, f"{where}: weight name of layer {layer!r}")
             if wname not in group:
                 raise LegacyconvError(
                     f"{where}: weight {wname!r} of layer {layer!r} is listed but missing from the file"
                 )
-            arr = np.asarray(group[wname][()])
+            arr = read_dataset(group, wname, where)
             if arr.dtype.kind not in "biuf":
                 raise LegacyconvError(f"{where}: weight {wname!r} has dtype {arr.dtype}, not numeric")
             items.append((str(wname), arr))
@@ -124,32 +132,45 @@ def _read_weight_groups(root: Any, where: str) -> dict[str, list[tuple[str, np.n
     return out
 
 
-def _open_h5(path: str) -> Any:
-    from .hdf5 import import_h5py
+@contextlib.contextmanager
+def _walked_h5(path: str, limits: ReadLimits | None) -> Iterator[Any]:
+    """The open HDF5 file, walked first (no links out, sizes within ``limits``)."""
+    from .hdf5 import _opened, check_hdf5_file
+    from .limits import Budget
 
-    h5py = import_h5py()
-    try:
-        return h5py.File(path, "r")
-    except OSError as exc:
-        raise LegacyconvError(f"{path} is not a readable HDF5 file (truncated or corrupt): {exc}") from None
+    with _opened(path, path) as fh:
+        check_hdf5_file(fh, path, Budget(path, limits))
+        yield fh
 
 
-def read_keras_file(path: PathLike, weights: PathLike | None = None) -> KerasFile:
+def read_keras_file(
+    path: PathLike, weights: PathLike | None = None, *, limits: ReadLimits | None = None
+) -> KerasFile:
     """Read a Keras model: a ``model.save()`` HDF5 file, or a JSON architecture plus ``weights``.
 
     A weights-only HDF5 file is returned with ``config=None`` (the caller says what is missing).
+    HDF5 files are walked before anything is read (:func:`legacyconv.io.hdf5.check_hdf5_file`:
+    no links out of the file, declared sizes within ``limits``); JSON text is size-checked.
 
     Raises
     ------
     LegacyconvError
         A JSON architecture without ``weights``, a file that is not a Keras file, unreadable data.
     """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise LegacyconvError(f"no such file: {path}")
+    from .inputs import check_input_file, read_input_bytes
+
+    path = check_input_file(os.fspath(path), "model file")
+    if weights is not None:
+        check_input_file(os.fspath(weights), "weights file")
     if is_keras_json(path):
-        with open(path, encoding="utf8") as fh:
-            doc = _load_json(fh.read(), path)
+        from .limits import resolve_limits
+
+        data = read_input_bytes(path, "architecture", resolve_limits(limits).max_text_bytes)
+        try:
+            text = data.decode("utf8")
+        except UnicodeDecodeError as exc:
+            raise LegacyconvError(f"{path} is not UTF-8 JSON text: {exc}") from None
+        doc = _load_json(text, path)
         if not isinstance(doc, dict) or "class_name" not in doc or "config" not in doc:
             raise LegacyconvError(f"{path} is JSON but not a Keras model.to_json() architecture")
         if weights is None:
@@ -158,16 +179,14 @@ def read_keras_file(path: PathLike, weights: PathLike | None = None) -> KerasFil
                 "file written by save_weights() too (--weights FILE)"
             )
         wpath = os.fspath(weights)
-        with _open_h5(wpath) as fh:
-            try:
-                groups = _read_weight_groups(fh, wpath)
-                wversion, wbackend = _attr(fh.attrs, "keras_version"), _attr(fh.attrs, "backend")
-            except (OSError, KeyError, RuntimeError) as exc:
-                raise LegacyconvError(f"{wpath}: cannot read the HDF5 contents: {exc}") from None
+        with _walked_h5(wpath, limits) as fh:
+            groups = _read_weight_groups(fh, wpath)
+            wversion = _text_attr(fh, "keras_version", wpath)
+            wbackend = _text_attr(fh, "backend", wpath)
         version = doc.get("keras_version") or wversion
         backend = doc.get("backend") or wbackend
         return KerasFile(path, doc, version, backend, groups, wpath)
-    with _open_h5(path) as fh:
+    with _walked_h5(path, limits) as fh:
         if weights is not None and "model_config" in fh.attrs:
             raise LegacyconvError(
                 f"{path} is a full model.save() file with its own weights; do not pass --weights"
@@ -181,19 +200,19 @@ def read_keras_file(path: PathLike, weights: PathLike | None = None) -> KerasFil
 
 
 def keras_file_from_h5(fh: Any, path: str) -> KerasFile | None:
-    """The :class:`KerasFile` of an open ``h5py.File``, or None if it is not a Keras file."""
-    try:
-        attrs = fh.attrs
-        version, backend = _attr(attrs, "keras_version"), _attr(attrs, "backend")
-        if "model_config" in attrs:
-            config = _load_json(_decode(attrs["model_config"]), f"{path}: model_config")
-            if not isinstance(config, dict):
-                raise LegacyconvError(f"{path}: model_config is not a Keras model config")
-            root = fh["model_weights"] if "model_weights" in fh else None
-            groups = _read_weight_groups(root, path) if root is not None else {}
-            return KerasFile(path, config, version, backend, groups)
-        if "layer_names" in attrs:
-            return KerasFile(path, None, version, backend, _read_weight_groups(fh, path))
-    except (OSError, KeyError, RuntimeError) as exc:
-        raise LegacyconvError(f"{path}: cannot read the HDF5 contents: {exc}") from None
+    """The :class:`KerasFile` of an open ``h5py.File`` that :func:`legacyconv.io.hdf5.check_hdf5_file`
+    has walked, or None if it is not a Keras file."""
+    from .hdf5 import group_at, read_attr
+
+    version, backend = _text_attr(fh, "keras_version", path), _text_attr(fh, "backend", path)
+    if "model_config" in fh.attrs:
+        config = _load_json(read_attr(fh, "model_config", path), f"{path}: model_config")
+        if not isinstance(config, dict):
+            raise LegacyconvError(f"{path}: model_config is not a Keras model config")
+        groups = (
+            _read_weight_groups(group_at(fh, "model_weights", path), path) if "model_weights" in fh else {}
+        )
+        return KerasFile(path, config, version, backend, groups)
+    if "layer_names" in fh.attrs:
+        return KerasFile(path, None, version, backend, _read_weight_groups(fh, path))
     return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from ._atomic import PathLike, atomic_write
 
 if TYPE_CHECKING:
     from ..frontends.weights import KerasModelSummary
+    from .limits import ReadLimits
 
 __all__ = ["LAYOUTS", "ROLES", "ArrayInfo", "WeightFile", "load_weights", "save_weights"]
 
@@ -171,14 +173,15 @@ def _default_info(arr: np.ndarray) -> ArrayInfo:
     return ArrayInfo("unknown", "unknown")
 
 
-def _sniff(path: str) -> str:
+def sniff_file(path: str, what: str = "weight file") -> str:
+    """``'hdf5'``, ``'npz'`` (any zip), ``'pickle-or-npy'``, ``'empty'`` or ``'unknown'``, from the
+    first bytes of a regular file (anything else is refused: a FIFO would block)."""
+    from .inputs import check_input_file
+
+    check_input_file(path, what)
     try:
         with open(path, "rb") as fh:
             head = fh.read(8)
-    except FileNotFoundError:
-        raise LegacyconvError(f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise LegacyconvError(f"{path} is a directory, not a weight file") from None
     except OSError as exc:
         raise LegacyconvError(f"cannot read {path}: {exc.strerror or exc}") from None
     if head.startswith(_HDF5_MAGIC):
@@ -192,7 +195,7 @@ def _sniff(path: str) -> str:
     return "unknown"
 
 
-def load_weights(path: PathLike) -> WeightFile:
+def load_weights(path: PathLike, *, limits: ReadLimits | None = None) -> WeightFile:
     """Read a weight file (``.npz`` or HDF5) without ever unpickling anything.
 
     Parameters
@@ -201,6 +204,9 @@ def load_weights(path: PathLike) -> WeightFile:
         An ``.npz`` written by ``numpy.savez`` (named arrays, or Lasagne's positional
         ``arr_0, arr_1, …``), a Keras HDF5 model or Keras-1 weights file, or an HDF5 file written by
         legacyconv. HDF5 needs ``h5py`` (``pip install "legacyconv[hdf5]"``).
+    limits : ReadLimits, optional
+        How much the file may make legacyconv allocate (see :mod:`legacyconv.io.limits`);
+        default: the innermost ``read_limits()`` context, the environment, or 4 GiB in all.
 
     Returns
     -------
@@ -213,8 +219,10 @@ def load_weights(path: PathLike) -> WeightFile:
     Raises
     ------
     LegacyconvError
-        If the file is missing, truncated, corrupt, not a weight file, or holds pickled
-        objects (object arrays are refused: unpickling can run arbitrary code).
+        If the file is missing, not a regular file, truncated, corrupt, not a weight file, holds
+        pickled objects (object arrays are refused: unpickling can run arbitrary code), links
+        or stores data outside itself (HDF5 external links, external storage, virtual
+        datasets), or declares more than the limits allow (checked before anything is read).
 
     Examples
     --------
@@ -226,15 +234,15 @@ def load_weights(path: PathLike) -> WeightFile:
     ('npz-positional', ['arr_0', 'arr_1'], (2, 3, 5, 5))
     """
     path = os.fspath(path)
-    kind = _sniff(path)
+    kind = sniff_file(path)
     if kind == "npz":
         from .npz import read_npz
 
-        return read_npz(path)
+        return read_npz(path, limits)
     if kind == "hdf5":
         from .hdf5 import read_hdf5
 
-        return read_hdf5(path)
+        return read_hdf5(path, limits)
     if kind == "pickle-or-npy":
         raise LegacyconvError(
             f"{path} is a pickle or a single .npy array, not a weight file legacyconv reads; "
@@ -247,12 +255,14 @@ def load_weights(path: PathLike) -> WeightFile:
     )
 
 
-def save_weights(weights: WeightFile, path: PathLike, *, force: bool = False) -> str:
+def save_weights(
+    weights: WeightFile, path: PathLike, *, force: bool = False, inputs: Iterable[PathLike] = ()
+) -> str:
     """Write ``weights`` to ``path`` atomically, as ``.npz`` or HDF5 (``.h5``/``.hdf5``).
 
     The file is written to a temporary file next to ``path`` and renamed when complete. An
     existing ``path`` is only replaced with ``force=True``; the file the weights were read from
-    is never overwritten. ``.npz`` files hold the arrays only (under their names); HDF5 files
+    is never overwritten, nor any of ``inputs`` (a spec, say). ``.npz`` files hold the arrays only (under their names); HDF5 files
     also record each array's role and layout, so :func:`load_weights` reads them back.
 
     >>> import os, tempfile
@@ -264,7 +274,7 @@ def save_weights(weights: WeightFile, path: PathLike, *, force: bool = False) ->
     """
     out = os.fspath(path)
     ext = os.path.splitext(out)[1].lower()
-    inputs = [weights.path] if weights.path else []
+    inputs = ([weights.path] if weights.path else []) + list(inputs)
     if ext == ".npz":
         from .npz import write_npz
 

@@ -3,9 +3,14 @@
 Keras only knows ``padding='valid'`` and ``'same'``, and its ``'same'`` is not Theano's 'half'
 (see :mod:`legacyconv.padding`), so any padding becomes an explicit ``ZeroPadding2D`` in front
 of a ``'valid'`` convolution. Keras also refuses ``strides > 1`` together with
-``dilation_rate > 1`` in ``Conv2D``, and TensorFlow's depthwise kernel wants equal row/column
-strides: those strides are then taken after the convolution by a ``MaxPooling2D`` of size 1,
-which picks every ``s``-th output exactly.
+``dilation_rate > 1`` in ``Conv2D``, TensorFlow's depthwise kernel wants equal row/column
+strides, and oneDNN's one-input-channel ``Conv2D`` returns uninitialised memory for row stride 1,
+column stride >= 2 and one output column: those strides are then taken after the convolution by
+a ``MaxPooling2D`` of size 1, which picks every ``s``-th output exactly.
+
+Shape errors are legacyconv's, never TensorFlow's: given ``input_shape``, the builder raises
+where Theano raised (:func:`legacyconv._params.check_conv_shapes`) and the layers accept that
+shape only.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 from .._errors import LegacyconvError
 from .._params import (
     as_array,
+    check_conv_shapes,
     check_filter_flip,
     explicit_pads,
     normalize_border_mode,
@@ -24,7 +30,7 @@ from .._params import (
 )
 from .._tf import import_keras
 from ..layouts import theano_depthwise_kernel_to_tf, theano_kernel_to_tf
-from ._checks import check_bias, check_name
+from ._checks import check_bias, check_name, check_nchw_shape, restrict_input
 
 __all__ = ["to_keras_conv2d"]
 
@@ -40,6 +46,7 @@ def to_keras_conv2d(
     activation: Any = None,
     name: str | None = None,
     dtype: Any = None,
+    input_shape: Any = None,
 ) -> list[Any]:
     """Build Keras layers, weights set, equivalent to ``conv2d(input, filters, ...) + bias``.
 
@@ -66,6 +73,12 @@ def to_keras_conv2d(
     dtype : str or dtype, optional
         The layers' dtype (Keras's default, float32, if None); ``'float64'`` keeps the
         precision of a float64 Theano graph.
+    input_shape : tuple of 4 int or None, optional
+        Theano's ``input_shape`` hint ``(batch, channels, rows, cols)`` (entries may be None).
+        The builder then raises :class:`LegacyconvError` where Theano raised (channels that do
+        not match the filters, a kernel larger than the padded image), and the first layer
+        accepts only that shape (channels-last). Without it, no image size is checked before
+        TensorFlow runs: pass it whenever the size is known.
 
     Returns
     -------
@@ -84,6 +97,10 @@ def to_keras_conv2d(
     ...     y = layer(y)
     >>> tuple(y.shape), float(y[0, 0, 0, 0]), float(y[0, 1, 1, 0])
     ((1, 3, 3, 8), 12.0, 27.0)
+    >>> to_keras_conv2d(np.ones((8, 3, 3, 3)), input_shape=(None, 3, 2, 5))
+    Traceback (most recent call last):
+    ...
+    legacyconv._errors.LegacyconvError: impossible output shape: the (dilated) kernel (3, 3) is larger than the padded input (2, 5) (input_shape=(None, 3, 2, 5), filters.shape=(8, 3, 3, 3), border_mode='valid', filter_dilation=(1, 1))
     """
     w = as_array(filters, "filters")
     if w.ndim != 4:
@@ -96,14 +113,11 @@ def to_keras_conv2d(
     n_out, cg = w.shape[:2]
     kernel_size = w.shape[2:]
     groups = positive_int(num_groups, "num_groups")
-    if n_out % groups:
-        raise LegacyconvError(
-            f"number of filters must be divisible by num_groups: filters.shape={w.shape} has "
-            f"{n_out} filters, num_groups={groups}"
-        )
     strides = normalize_int_tuple(subsample, 2, "subsample")
     dilations = normalize_int_tuple(filter_dilation, 2, "filter_dilation")
     pads = explicit_pads(normalize_border_mode(border_mode, 2), kernel_size, dilations)
+    shape = check_nchw_shape(input_shape)
+    check_conv_shapes(shape, w.shape, pads, dilations, groups, border_mode, input_label="input_shape")
     check_filter_flip(filter_flip)
     b = check_bias(bias, n_out, w.shape, "filter")
     check_name(name)
@@ -116,7 +130,7 @@ def to_keras_conv2d(
     after: tuple[int, ...]
     if atrous_stride:
         conv_strides, after = (1, 1), strides
-    elif depthwise and strides[0] != strides[1]:
+    elif (depthwise or channels == 1) and strides[0] != strides[1]:
         step = math.gcd(*strides)
         conv_strides, after = (step, step), (strides[0] // step, strides[1] // step)
     else:
@@ -167,4 +181,6 @@ def to_keras_conv2d(
         )
         pool.build((None, None, None, n_out))
         layers.append(pool)
+    if shape is not None:
+        restrict_input(layers[0], (None, shape[2], shape[3], channels))
     return layers

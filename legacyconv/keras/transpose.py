@@ -28,7 +28,7 @@ from .._tf import import_keras
 from ..engines.tensorflow_family import dilate_kernel
 from ..layouts import theano_transpose_kernel_to_tf
 from ..transpose import _normalize_output_shape, transpose_input_size
-from ._checks import check_bias, check_name
+from ._checks import check_bias, check_name, check_nchw_shape, check_transpose_input, restrict_input
 
 __all__ = ["to_keras_conv2d_transpose"]
 
@@ -44,6 +44,7 @@ def to_keras_conv2d_transpose(
     num_groups: int = 1,
     activation: Any = None,
     name: str | None = None,
+    input_shape: Any = None,
 ) -> list[Any]:
     """Build Keras layers, weights set, equivalent to ``conv2d_transpose(input, filters,
     output_shape, ...) + bias``.
@@ -66,6 +67,10 @@ def to_keras_conv2d_transpose(
         Keras activation of the transposed-convolution layer.
     name : str, optional
         The layers are called ``name`` and ``name + '_crop'``.
+    input_shape : tuple of 4 int or None, optional
+        The shape of the Theano input ``(batch, in_channels, rows, cols)`` (entries may be
+        None): checked here against ``output_shape``, as Theano checked it. Whether or not it
+        is given, the first layer accepts only the input size ``output_shape`` implies.
 
     Returns
     -------
@@ -84,6 +89,11 @@ def to_keras_conv2d_transpose(
     ...     y = layer(y)
     >>> tuple(y.shape)
     (1, 6, 6, 3)
+    >>> to_keras_conv2d_transpose(np.ones((4, 3, 3, 3)), output_shape=(6, 6), border_mode="half",
+    ...                           input_dilation=(2, 2), input_shape=(1, 4, 2, 3))
+    Traceback (most recent call last):
+    ...
+    legacyconv._errors.LegacyconvError: input_shape=(1, 4, 2, 3) is inconsistent with output_shape=(None, None, 6, 6): conv2d of an image of size (6, 6) with filters.shape=(4, 3, 3, 3), border_mode='half', subsample=input_dilation=(2, 2), filter_dilation=(1, 1) gives (3, 3)
     """
     w = as_array(filters, "filters")
     if w.ndim != 4 or any(k < 1 for k in w.shape):
@@ -116,6 +126,7 @@ def to_keras_conv2d_transpose(
     check_filter_flip(filter_flip)
     b = check_bias(bias, n_out, w.shape, f"output channel (num_groups={groups})")
     check_name(name)
+    shape = check_nchw_shape(input_shape)
 
     out_sp = full[2:]
     output_padding, crops, tops = [], [], []
@@ -131,6 +142,8 @@ def to_keras_conv2d_transpose(
         output_padding.append(extra)
         crops.append((p[0], whole + extra - p[0] - h))
         tops.append(top)
+    if shape is not None:
+        check_transpose_input(shape, full, tuple(tops), n_in, w.shape, border_mode, strides, dilations)
 
     dense = w
     if groups > 1:  # block-diagonal (in, out, ...) kernel: Keras has no grouped transpose
@@ -154,6 +167,7 @@ def to_keras_conv2d_transpose(
     )
     conv.build((None, tops[0], tops[1], n_in))
     conv.set_weights([kernel] if b is None else [kernel, b])
+    restrict_input(conv, (None, tops[0], tops[1], n_in))
     layers = [conv]
     if any(c != (0, 0) for c in crops):
         crop = keras.layers.Cropping2D(

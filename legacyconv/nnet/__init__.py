@@ -3,6 +3,48 @@
 from ..conv import conv2d, conv3d
 from ..separable import separable_conv2d
 from ..transpose import conv2d_transpose
-from . import abstract_conv, conv
+from . import abstract_conv, activations, bn, conv, losses, neighbours
+from .activations import (
+    elu,
+    hard_sigmoid,
+    logsoftmax,
+    relu,
+    selu,
+    sigmoid,
+    softmax,
+    softplus,
+    softsign,
+    ultra_fast_sigmoid,
+)
+from .bn import batch_normalization
+from .losses import binary_crossentropy, categorical_crossentropy, sigmoid_binary_crossentropy
+from .neighbours import images2neibs, neibs2images
 
-__all__ = ["abstract_conv", "conv", "conv2d", "conv2d_transpose", "conv3d", "separable_conv2d"]
+__all__ = [
+    "abstract_conv",
+    "activations",
+    "batch_normalization",
+    "binary_crossentropy",
+    "bn",
+    "categorical_crossentropy",
+    "conv",
+    "conv2d",
+    "conv2d_transpose",
+    "conv3d",
+    "elu",
+    "hard_sigmoid",
+    "images2neibs",
+    "logsoftmax",
+    "losses",
+    "neibs2images",
+    "neighbours",
+    "relu",
+    "selu",
+    "separable_conv2d",
+    "sigmoid",
+    "sigmoid_binary_crossentropy",
+    "softmax",
+    "softplus",
+    "softsign",
+    "ultra_fast_sigmoid",
+]

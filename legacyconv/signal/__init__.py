@@ -1,5 +1,5 @@
 """Mirror of ``theano.tensor.signal``: porting is ``theano.tensor.signal`` -> ``legacyconv.signal``."""
 
-from . import pool
+from . import conv, downsample, pool
 
-__all__ = ["pool"]
+__all__ = ["conv", "downsample", "pool"]
