@@ -971,3 +971,14 @@ def test_batchnorm_with_the_batch_statistics(opset, axis, shape):
     (out,) = run_onnx(g, {"x": x}, opset=opset).values()
     axes = tuple(a for a in range(out.ndim) if a != axis % out.ndim)
     np.testing.assert_allclose(out.mean(axis=axes), 0.0, atol=1e-5)
+
+
+def test_check_runs_a_batch_statistics_model_as_one_batch(tmp_path):
+    from legacyconv.regression import check
+
+    model_path, weights, reference = zoo_files("k1x_bn_mode2")
+    path = save(to_onnx(model_path, weights=weights), tmp_path / "bn2.onnx")
+    assert OnnxRunner(path).batch_dependent
+    n = len(np.load(reference)["input"])
+    report = check(path, reference, batch_size=max(1, n // 2), progress=False)
+    assert report.passed, report.table()

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..._errors import LegacyconvError
 from ...graph.core import Graph
+from ..keras.build import BATCH_DEPENDENT_OPS
 from . import emitters as _emitters  # noqa: F401  (registers the emitters)
 from . import recurrent as _recurrent  # noqa: F401
 from ._imports import import_onnx
@@ -193,6 +194,8 @@ def _sidecar(graph: Graph, opset: int) -> dict[str, Any]:
         "graph": graph.name,
         "source": {k: v for k, v in graph.meta.items() if isinstance(v, (str, int, float, bool))},
         "opset": opset,
+        # a node normalising with its batch's statistics: check runs the reference as one batch
+        "batch_dependent": any(n.op in BATCH_DEPENDENT_OPS for n in graph.nodes.values()),
         "inputs": [r for r in records if r["op"] == "input"],
         "outputs": [
             {"node": n, "layer": n, "perm": list(range(len(graph.nodes[n].shape or ())))}

@@ -131,6 +131,8 @@ class OnnxRunner:
                 f"source must be an onnx.ModelProto or a path to a .onnx file. Received: {type(source).__name__}"
             )
         self.sidecar = read_sidecar(model) or _plain_sidecar(model)
+        #: the model normalises with its batch's statistics (outputs depend on the batch split)
+        self.batch_dependent = bool(self.sidecar.get("batch_dependent", False))
         #: the reachable graph nodes, topological order
         self.nodes = [Binding.from_record(d) for d in self.sidecar["nodes"]]
         by_node = {b.node: b for b in self.nodes}
