@@ -982,3 +982,16 @@ def test_check_runs_a_batch_statistics_model_as_one_batch(tmp_path):
     n = len(np.load(reference)["input"])
     report = check(path, reference, batch_size=max(1, n // 2), progress=False)
     assert report.passed, report.table()
+
+
+def test_check_on_a_two_input_onnx_model(tmp_path):
+    from legacyconv.regression import check
+
+    d = Path(__file__).parent / "data" / "keras_multi_input"
+    model = to_onnx(d / "k1x_sequential_merge.h5")
+    assert len(model.graph.input) == 2
+    report = check(
+        save(model, tmp_path / "merge.onnx"), d / "k1x_sequential_merge_reference.npz", progress=False
+    )
+    assert report.passed, report.table()
+    assert {r.key for r in report.rows} >= {"output", "layer00_joined"}
