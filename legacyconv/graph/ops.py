@@ -68,7 +68,11 @@ from typing import Callable
 from .._errors import LegacyconvError
 from .core import Node, Shape
 
-__all__ = ["OPS", "OpDef", "op_names", "register_op"]
+__all__ = ["BATCH_DEPENDENT_OPS", "OPS", "OpDef", "op_names", "register_op"]
+
+#: ops whose output for one sample depends on the other samples of the batch (a target's runner
+#: must see the batch the reference was recorded with)
+BATCH_DEPENDENT_OPS = frozenset({"batchnorm_batch"})
 
 
 @dataclass(frozen=True)

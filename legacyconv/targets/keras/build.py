@@ -16,13 +16,12 @@ from typing import Any
 from ..._errors import LegacyconvError
 from ..._tf import import_keras
 from ...graph import Graph, Node
+from ...graph.ops import BATCH_DEPENDENT_OPS
 from ._context import EMITTERS, REFUSALS, KerasBuild, Perm, channels_last_perm, identity_perm
 
 __all__ = ["INPUT_LAYOUTS", "SIDECAR_FORMAT", "KerasMigration", "emit", "refuse", "unsupported_ops"]
 
 INPUT_LAYOUTS = ("nhwc", "nchw")
-#: graph ops whose output for one sample depends on the other samples of the batch
-BATCH_DEPENDENT_OPS = frozenset({"batchnorm_batch"})
 SIDECAR_FORMAT = "legacyconv-keras-sidecar"
 
 
