@@ -192,6 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="ONNX: add a graph output per legacy layer, named after it (check reaches every layer without it)",
     )
     p.add_argument(
+        "--unroll-rnn",
+        action="store_true",
+        help="ONNX: write recurrent layers step by step (MatMul) instead of LSTM/GRU/RNN, for runtimes that "
+        "ignore their activations (Keras' hard_sigmoid gates)",
+    )
+    p.add_argument(
         "--export-savedmodel",
         metavar="DIR",
         help="also export a TensorFlow SavedModel for serving into DIR (replaced only with --force)",
@@ -339,6 +345,7 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
         export_savedmodel=args.export_savedmodel,
         force=args.force,
         expose_layers=args.expose_layers,
+        unroll_rnn=args.unroll_rnn,
     )
     bad = [
         f"{node.name}/{key}"

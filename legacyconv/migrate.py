@@ -71,6 +71,7 @@ def migrate(
     force: bool = False,
     target: str | None = None,
     expose_layers: bool = False,
+    unroll_rnn: bool = False,
 ) -> Migration:
     """Migrate a legacy model file to a framework model that computes what Theano computed.
 
@@ -94,6 +95,9 @@ def migrate(
         The target name when ``output`` is None (default ``'keras'``).
     expose_layers : bool, optional
         ONNX target: a graph output per legacy layer, named after it.
+    unroll_rnn : bool, optional
+        ONNX target: recurrent layers step by step instead of ``LSTM``/``GRU``/``RNN`` (for
+        runtimes that ignore their ``activations``).
 
     Returns
     -------
@@ -133,7 +137,11 @@ def migrate(
         raise LegacyconvError("export_savedmodel needs the Keras target (an output ending in .keras)")
     graph = load_graph(model, weights=weights)  # refuses unsupported layers before TensorFlow loads
     module = chosen.load()
-    options: dict[str, Any] = {"input_layout": input_layout, "expose_layers": expose_layers or None}
+    options: dict[str, Any] = {
+        "input_layout": input_layout,
+        "expose_layers": expose_layers or None,
+        "unroll_rnn": unroll_rnn or None,
+    }
     options = {k: v for k, v in options.items() if v is not None}
     accepted = inspect.signature(module.emit).parameters
     for key in options:
