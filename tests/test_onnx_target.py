@@ -995,3 +995,28 @@ def test_check_on_a_two_input_onnx_model(tmp_path):
     )
     assert report.passed, report.table()
     assert {r.key for r in report.rows} >= {"output", "layer00_joined"}
+
+
+def test_migrate_command_unroll_rnn(tmp_path):
+    model_path, _, reference = zoo_files("k1_conv_rnn")
+    env = {**os.environ, "PYTHONPATH": str(Path(legacyconv.__file__).parent.parent)}
+    out = tmp_path / "rnn.onnx"
+    cli = [sys.executable, "-m", "legacyconv"]
+    done = subprocess.run(
+        [*cli, "migrate", str(model_path), "-o", str(out), "--unroll-rnn"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    ops = {n.op_type for n in onnx.load(out).graph.node}
+    assert not ops & {"LSTM", "GRU", "RNN"} and "MatMul" in ops
+    check = subprocess.run([*cli, "check", str(out), str(reference)], capture_output=True, text=True, env=env)
+    assert check.returncode == 0, check.stdout + check.stderr
+    keras = subprocess.run(
+        [*cli, "migrate", str(model_path), "-o", str(tmp_path / "r.keras"), "--unroll-rnn"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert keras.returncode == 2 and "unroll_rnn is not an option of the keras target" in keras.stderr
