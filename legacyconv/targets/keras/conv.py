@@ -59,6 +59,17 @@ def _ints(node: Node, key: str, rank: int) -> tuple[int, ...]:
     return tuple(int(v) for v in node.attrs.get(key, (1,) * rank))
 
 
+def _geometry(node: Node) -> tuple[np.ndarray, Any, int, tuple[int, ...], tuple[int, ...], Any]:
+    """Kernel, bias, rank, strides, dilations and pads of a (transposed) convolution node; Keras
+    refuses strides with a dilation, so then the dilated kernel is written out."""
+    w = np.asarray(node.weights["W"])
+    rank = w.ndim - 2
+    strides, dilations = _ints(node, "strides", rank), _ints(node, "dilations", rank)
+    if any(s > 1 for s in strides) and any(d > 1 for d in dilations):
+        w, dilations = dilate_kernel(w, dilations), (1,) * rank
+    return w, node.weights.get("b"), rank, strides, dilations, _pairs(node, rank)
+
+
 @refuses("conv", "conv_transpose")
 def _conv_refusal(node: Node) -> str | None:
     rank = node.weights["W"].ndim - 2
@@ -72,14 +83,8 @@ def _conv_refusal(node: Node) -> str | None:
 @emits("conv")
 def emit_conv(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
     """``conv`` → [ZeroPadding] + Conv{r}D / DepthwiseConv{1,2}D ('valid')."""
-    w = np.asarray(node.weights["W"])
-    bias = node.weights.get("b")
-    rank = w.ndim - 2
-    strides, dilations = _ints(node, "strides", rank), _ints(node, "dilations", rank)
-    pads = _pairs(node, rank)
+    w, bias, rank, strides, dilations, pads = _geometry(node)
     groups = int(node.attrs.get("groups", 1))
-    if any(s > 1 for s in strides) and any(d > 1 for d in dilations):
-        w, dilations = dilate_kernel(w, dilations), (1,) * rank
     x = b.channels_last(node.inputs[0])
     if any(p for pair in pads for p in pair):
         x = pad_layer(b, b.name(node, "pad"), pads)(x)
@@ -111,14 +116,8 @@ def emit_conv(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
 @emits("conv_transpose")
 def emit_conv_transpose(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
     """``conv_transpose`` → Conv{r}DTranspose ('valid', the full adjoint) + crop / zero rows."""
-    w = np.asarray(node.weights["W"])
-    bias = node.weights.get("b")
-    rank = w.ndim - 2
-    strides, dilations = _ints(node, "strides", rank), _ints(node, "dilations", rank)
-    pads = _pairs(node, rank)
+    w, bias, rank, strides, dilations, pads = _geometry(node)
     out_size = tuple(int(v) for v in node.attrs["output_size"])
-    if any(s > 1 for s in strides) and any(d > 1 for d in dilations):
-        w, dilations = dilate_kernel(w, dilations), (1,) * rank
     in_sizes = b.legacy_shape(node.inputs[0])[2:]
     x = b.channels_last(node.inputs[0])
     cls = {1: b.layers.Conv1DTranspose, 2: b.layers.Conv2DTranspose, 3: b.layers.Conv3DTranspose}[rank]
