@@ -25,7 +25,12 @@ from .keras_emit import emit_spatial, pairs
 )
 @translates("AlphaDropout", keras=(2,))
 def identity(call: LayerCall) -> str:
-    """The identity: noise and dropout only act in training."""
+    """The identity: noise and dropout only act in training (their rate is still checked)."""
+    for key in ("p", "rate"):
+        if key in call.layer.config:
+            value = call.cfg(key)
+            if type(value) not in (int, float) or not 0 <= value < 1:
+                raise call.error(f"{key} must be a number in [0, 1). Received: {key}={value!r}")
     return call.out("identity", call.inputs)
 
 

@@ -31,7 +31,7 @@ from ._atomic import PathLike
 if TYPE_CHECKING:
     from .limits import ReadLimits
 
-__all__ = ["KerasFile", "is_keras_json", "keras_file_from_h5", "read_keras_file"]
+__all__ = ["KerasFile", "check_model_config", "is_keras_json", "keras_file_from_h5", "read_keras_file"]
 
 
 @dataclass
@@ -92,6 +92,70 @@ def _load_json(text: Any, where: str) -> Any:
         return json.loads(text)
     except (ValueError, TypeError, RecursionError) as exc:
         raise LegacyconvError(f"{where} is not valid JSON: {exc}") from None
+
+
+_MODEL_CLASSES = ("Sequential", "Model")
+
+
+def check_model_config(config: Any, where: str) -> None:
+    """Check the structure of a Keras model config (JSON types and names) before anything reads it.
+
+    Every layer entry is an object with a ``class_name`` and a ``config`` object (a list only for a
+    Keras-1 nested ``Sequential``), a name that is a safe array name, and a ``batch_input_shape``
+    (if any) of positive sizes or nulls within the read limits. Nested models are checked too.
+    What a layer's arguments mean is the frontends' business (:mod:`legacyconv.frontends`).
+
+    >>> check_model_config({"class_name": "Sequential", "config": [{"class_name": "Dense", "config": []}]}, "m")
+    Traceback (most recent call last):
+    ...
+    legacyconv._errors.LegacyconvError: m: layer #0 (Dense): its config must be a config object (a JSON object). Received: a list
+    """
+    from .limits import check_feature_shape
+    from .names import check_array_name
+
+    if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
+        raise LegacyconvError(f"{where}: a model config must be an object with a class_name")
+    body = config.get("config")
+    if isinstance(body, dict):
+        entries = body.get("layers")
+    else:
+        entries = body if config["class_name"] == "Sequential" else None
+    if not isinstance(entries, list):
+        raise LegacyconvError(f"{where}: the {config['class_name']} config has no list of layers")
+    for i, entry in enumerate(entries):
+        cls = entry.get("class_name") if isinstance(entry, dict) else None
+        if not isinstance(cls, str):
+            raise LegacyconvError(
+                f"{where}: layer #{i} must be an object with a class_name. Received: {entry!r:.80}"
+            )
+        cfg = entry.get("config")
+        if isinstance(cfg, list) and cls == "Sequential":  # Keras 1 saved a nested Sequential as its list
+            name = entry.get("name")
+        elif isinstance(cfg, dict):
+            name = entry.get("name", cfg.get("name"))
+        else:
+            kind = "a list" if isinstance(cfg, list) else type(cfg).__name__
+            raise LegacyconvError(
+                f"{where}: layer #{i} ({cls}): its config must be a config object (a JSON object). Received: {kind}"
+            )
+        if name is None:
+            raise LegacyconvError(f"{where}: layer #{i} ({cls}) has no name")
+        check_array_name(name, f"{where}: layer #{i} ({cls}) name", nested=False)
+        if cls in _MODEL_CLASSES:
+            check_model_config({"class_name": cls, "config": cfg}, f"{where}: nested model {name!r}")
+            continue
+        shape = cfg.get("batch_input_shape") if isinstance(cfg, dict) else None
+        if isinstance(cfg, dict) and "batch_input_shape" in cfg:
+            if (
+                not isinstance(shape, list)
+                or len(shape) < 2
+                or not all(s is None or (type(s) is int and s > 0) for s in shape)
+            ):
+                raise LegacyconvError(
+                    f"{where}: layer {name!r} ({cls}): batch_input_shape must be a list of positive integers "
+                    f"or nulls. Received: batch_input_shape={shape!r:.80}"
+                )
+            check_feature_shape(shape[1:], f"{where}: layer {name!r} input")
 
 
 def is_keras_json(path: PathLike) -> bool:
@@ -173,6 +237,7 @@ def read_keras_file(
         doc = _load_json(text, path)
         if not isinstance(doc, dict) or "class_name" not in doc or "config" not in doc:
             raise LegacyconvError(f"{path} is JSON but not a Keras model.to_json() architecture")
+        check_model_config(doc, path)
         if weights is None:
             raise LegacyconvError(
                 f"{path} is a Keras architecture (model.to_json()) without weights: pass the weights "
@@ -207,8 +272,7 @@ def keras_file_from_h5(fh: Any, path: str) -> KerasFile | None:
     version, backend = _text_attr(fh, "keras_version", path), _text_attr(fh, "backend", path)
     if "model_config" in fh.attrs:
         config = _load_json(read_attr(fh, "model_config", path), f"{path}: model_config")
-        if not isinstance(config, dict):
-            raise LegacyconvError(f"{path}: model_config is not a Keras model config")
+        check_model_config(config, f"{path}: model_config")
         groups = (
             _read_weight_groups(group_at(fh, "model_weights", path), path) if "model_weights" in fh else {}
         )
