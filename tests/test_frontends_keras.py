@@ -663,3 +663,150 @@ def test_keras2_global_pooling_1d_data_format(tmp_path, data_format, axis):
     graph = load_graph(write_model(tmp_path / "m.h5", config, version="2.2.5", backend="theano"))
     x = np.random.default_rng(6).standard_normal((2, 3, 5)).astype(np.float32)
     np.testing.assert_array_equal(run_graph(graph, {graph.inputs[0]: x}, ["g"])["g"], x.max(axis=axis))
+
+
+# --- the remaining refusals -----------------------------------------------------------------------
+
+
+def k1_input_layer(name, shape):
+    return {
+        "name": name,
+        "class_name": "InputLayer",
+        "inbound_nodes": [],
+        "config": {"name": name, "batch_input_shape": [None, *shape]},
+    }
+
+
+def k1_functional(layers, outputs, inputs=(("x", 0, 0),)):
+    return {
+        "class_name": "Model",
+        "config": {
+            "name": "m",
+            "layers": layers,
+            "input_layers": [list(i) for i in inputs],
+            "output_layers": [list(o) for o in outputs],
+        },
+    }
+
+
+def test_refusal_of_a_layer_output_other_than_the_first(tmp_path):
+    dense = {
+        "name": "d",
+        "class_name": "Dense",
+        "inbound_nodes": [[["x", 0, 1]]],
+        "config": {"name": "d", "output_dim": 2, "bias": False},
+    }
+    config = k1_functional([k1_input_layer("x", [3]), dense], [("d", 0, 0)])
+    path = write_model(tmp_path / "m.h5", config, {"d": [("d_W", np.ones((3, 2), np.float32))]})
+    with pytest.raises(UnsupportedLayerError, match=r"layer 'd' reads output 1 of 'x'"):
+        load_graph(path)
+
+
+def test_refusal_of_a_model_class_other_than_sequential_and_model(tmp_path):
+    config = {"class_name": "Graph", "config": {"name": "g", "layers": []}}
+    with pytest.raises(LegacyconvError, match=r"'Graph'|no list of layers"):
+        load_graph(write_model(tmp_path / "m.h5", config))
+
+
+@pytest.mark.parametrize(
+    "config,weights,match",
+    [
+        (  # Keras-1 recurrent layer whose inner activation Keras 3 has no stock match for
+            k1_sequential(
+                {
+                    "class_name": "SimpleRNN",
+                    "config": {
+                        "name": "r",
+                        "output_dim": 2,
+                        "inner_activation": "swish",
+                        "batch_input_shape": [None, 3, 2],
+                    },
+                }
+            ),
+            {
+                "r": [
+                    ("r_W", np.ones((2, 2), np.float32)),
+                    ("r_U", np.ones((2, 2), np.float32)),
+                    ("r_b", np.zeros(2, np.float32)),
+                ]
+            },
+            r"'r' \(SimpleRNN\): the recurrent \(inner\) activation 'swish' is not supported",
+        ),
+        (  # merge dot over images
+            k1_functional(
+                [
+                    k1_input_layer("x", [2, 3, 3]),
+                    {
+                        "name": "m",
+                        "class_name": "Merge",
+                        "inbound_nodes": [[["x", 0, 0], ["x", 0, 0]]],
+                        "config": {"name": "m", "mode": "dot", "mode_type": "raw", "dot_axes": 1},
+                    },
+                ],
+                [("m", 0, 0)],
+            ),
+            {},
+            r"'m' \(Merge\): mode='dot' is supported on two \(batch, features\) inputs",
+        ),
+        (  # 'same' 3-D pooling with a window of 1: Keras 2's pool3d asked Theano for a pad of -1
+            {
+                "class_name": "Sequential",
+                "config": {
+                    "name": "s",
+                    "layers": [
+                        {
+                            "class_name": "MaxPooling3D",
+                            "config": {
+                                "name": "p",
+                                "pool_size": [1, 2, 2],
+                                "padding": "same",
+                                "data_format": "channels_first",
+                                "batch_input_shape": [None, 1, 4, 4, 4],
+                            },
+                        }
+                    ],
+                },
+            },
+            {},
+            r"'same' pooling with a window of 1 gives Theano the pad -1",
+        ),
+    ],
+)
+def test_more_refusals(tmp_path, config, weights, match):
+    version, backend = (
+        ("2.2.5", "theano")
+        if config["class_name"] == "Sequential" and isinstance(config["config"], dict)
+        else ("1.2.2", None)
+    )
+    with pytest.raises(UnsupportedLayerError, match=match):
+        load_graph(write_model(tmp_path / "m.h5", config, weights, version=version, backend=backend))
+
+
+@pytest.mark.parametrize(
+    "layer,match",
+    [
+        ({"class_name": "ReLU", "config": {"name": "c", "max_value": 6.0}}, r"'c' \(ReLU\): max_value=6.0"),
+        (
+            {"class_name": "GRU", "config": {"name": "c", "units": 2, "reset_after": True}},
+            r"reset_after=True",
+        ),
+        (
+            {"class_name": "LSTM", "config": {"name": "c", "units": 2, "return_state": True}},
+            r"return_state=True",
+        ),
+    ],
+)
+def test_keras2_argument_refusals(tmp_path, layer, match):
+    layer = {**layer, "config": {**layer["config"], "batch_input_shape": [None, 3, 4]}}
+    path = write_model(tmp_path / "m.h5", k2_model(layer), {}, version="2.2.5", backend="theano")
+    with pytest.raises(UnsupportedLayerError, match=match):
+        load_graph(path)
+
+
+def test_keras1_file_from_another_backend_and_keras3_files_are_refused(tmp_path):
+    path = write_model(tmp_path / "a.h5", k1_sequential(k1_conv()), CONV_W, backend="tensorflow")
+    with pytest.raises(UnsupportedLayerError, match=r"with the 'tensorflow' backend; only Theano models"):
+        load_graph(path)
+    path = write_model(tmp_path / "b.h5", k2_model(K2_CONV), K2_W, version="3.1.0", backend="tensorflow")
+    with pytest.raises(UnsupportedLayerError, match=r"Keras 3.1.0 files are not supported"):
+        load_graph(path)
