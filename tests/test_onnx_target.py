@@ -33,6 +33,13 @@ from onnx.reference import ReferenceEvaluator  # noqa: E402
 from legacyconv.targets.onnx import OnnxRunner, read_sidecar, save, to_onnx  # noqa: E402
 
 
+def legacyconv_cli(*args) -> subprocess.CompletedProcess:
+    """Run ``legacyconv ARGS`` in a fresh process on this checkout."""
+    env = {**os.environ, "PYTHONPATH": str(Path(legacyconv.__file__).parent.parent)}
+    cmd = [sys.executable, "-m", "legacyconv", *map(str, args)]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env)
+
+
 def run_onnx(graph: Graph, feeds: dict, names=None, **kwargs) -> dict:
     """Export ``graph``, check it with the full checker, run it with ONNX Runtime."""
     model = to_onnx(graph, **kwargs)
@@ -779,9 +786,7 @@ def test_migrate_chooses_the_onnx_target_by_extension(tmp_path):
 def test_check_command_on_an_onnx_file(tmp_path):
     model_path, weights, reference = zoo_files("k1_merge_graph")
     out = save(to_onnx(model_path, weights=weights), tmp_path / "merge.onnx")
-    env = {**os.environ, "PYTHONPATH": str(Path(legacyconv.__file__).parent.parent)}
-    cmd = [sys.executable, "-m", "legacyconv", "check", out]
-    ok = subprocess.run([*cmd, str(reference)], capture_output=True, text=True, env=env)
+    ok = legacyconv_cli("check", out, reference)
     assert ok.returncode == 0, ok.stderr
     assert "PASS" in ok.stdout and "layer" in ok.stdout
     # a reference whose first conv output is off by 1 % fails there, first in topological order
@@ -790,7 +795,7 @@ def test_check_command_on_an_onnx_file(tmp_path):
     refs[first] = refs[first] * np.float32(1.01)
     bad = tmp_path / "bad_reference.npz"
     np.savez(bad, **refs)
-    fail = subprocess.run([*cmd, str(bad)], capture_output=True, text=True, env=env)
+    fail = legacyconv_cli("check", out, bad)
     assert fail.returncode == 1, fail.stderr
     assert f"first diverging: {first}" in fail.stdout
 
@@ -877,32 +882,18 @@ def test_the_transpose_reference_agrees_with_theano(case):
 
 def test_migrate_command_writes_onnx_and_check_passes(tmp_path):
     model_path, _, reference = zoo_files("k2_sep_depth_transpose")
-    env = {**os.environ, "PYTHONPATH": str(Path(legacyconv.__file__).parent.parent)}
     out = tmp_path / "sep.onnx"
-    cli = [sys.executable, "-m", "legacyconv"]
-    done = subprocess.run(
-        [*cli, "migrate", str(model_path), "-o", str(out), "--expose-layers"],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    done = legacyconv_cli("migrate", model_path, "-o", out, "--expose-layers")
     assert done.returncode == 0, done.stderr
     assert "onnx model (opset 17" in done.stdout
     model = onnx.load(out)
     exposed = {o.name for o in model.graph.output}
     assert {b["node"] for b in read_sidecar(model)["nodes"] if b["reference"]} <= exposed
-    check = subprocess.run([*cli, "check", str(out), str(reference)], capture_output=True, text=True, env=env)
+    check = legacyconv_cli("check", out, reference)
     assert check.returncode == 0, check.stdout + check.stderr
-    again = subprocess.run(
-        [*cli, "migrate", str(model_path), "-o", str(out)], capture_output=True, text=True, env=env
-    )
+    again = legacyconv_cli("migrate", model_path, "-o", out)
     assert again.returncode == 2 and "already exists" in again.stderr
-    nhwc = subprocess.run(
-        [*cli, "migrate", str(model_path), "-o", str(tmp_path / "x.onnx"), "--input-layout", "nhwc"],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    nhwc = legacyconv_cli("migrate", model_path, "-o", tmp_path / "x.onnx", "--input-layout", "nhwc")
     assert nhwc.returncode == 2 and "input_layout must be 'nchw'" in nhwc.stderr
 
 
@@ -999,24 +990,12 @@ def test_check_on_a_two_input_onnx_model(tmp_path):
 
 def test_migrate_command_unroll_rnn(tmp_path):
     model_path, _, reference = zoo_files("k1_conv_rnn")
-    env = {**os.environ, "PYTHONPATH": str(Path(legacyconv.__file__).parent.parent)}
     out = tmp_path / "rnn.onnx"
-    cli = [sys.executable, "-m", "legacyconv"]
-    done = subprocess.run(
-        [*cli, "migrate", str(model_path), "-o", str(out), "--unroll-rnn"],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    done = legacyconv_cli("migrate", model_path, "-o", out, "--unroll-rnn")
     assert done.returncode == 0, done.stderr
     ops = {n.op_type for n in onnx.load(out).graph.node}
     assert not ops & {"LSTM", "GRU", "RNN"} and "MatMul" in ops
-    check = subprocess.run([*cli, "check", str(out), str(reference)], capture_output=True, text=True, env=env)
+    check = legacyconv_cli("check", out, reference)
     assert check.returncode == 0, check.stdout + check.stderr
-    keras = subprocess.run(
-        [*cli, "migrate", str(model_path), "-o", str(tmp_path / "r.keras"), "--unroll-rnn"],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    keras = legacyconv_cli("migrate", model_path, "-o", tmp_path / "r.keras", "--unroll-rnn")
     assert keras.returncode == 2 and "unroll_rnn is not an option of the keras target" in keras.stderr
