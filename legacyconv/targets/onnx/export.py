@@ -19,7 +19,7 @@ import numpy as np
 
 from ..._errors import LegacyconvError
 from ...graph.core import Graph
-from ..keras.build import BATCH_DEPENDENT_OPS
+from ...graph.ops import BATCH_DEPENDENT_OPS
 from . import emitters as _emitters  # noqa: F401  (registers the emitters)
 from . import recurrent as _recurrent  # noqa: F401
 from ._imports import import_onnx
