@@ -171,6 +171,12 @@ def _correlate3d(
         kernel, atrous = spread, False
 
     cg, og = w.shape[1], w.shape[0] // groups
+    # oneDNN's Conv3D gives wrong numbers for one input channel with unequal strides (e.g.
+    # (1, 1, 2) or (2, 1, 2) with a kernel 2 wide on the last axis; found by a sweep against the
+    # numpy engine), like its Conv2D: one input channel runs at equal strides, then subsamples.
+    step = math.gcd(*strides) if cg == 1 and len(set(strides)) > 1 else 0
+    if step:
+        conv_strides = [1, step, step, step, 1]
     outs = []
     for g in range(groups):
         xg = xh if groups == 1 else xh[..., g * cg : (g + 1) * cg]
@@ -180,4 +186,6 @@ def _correlate3d(
         else:
             outs.append(tf.nn.conv3d(xg, kg, strides=conv_strides, padding="VALID"))
     y = outs[0] if groups == 1 else tf.concat(outs, axis=-1)
+    if step:
+        y = y[:, :: strides[0] // step, :: strides[1] // step, :: strides[2] // step, :]
     return ndhwc_to_ncdhw(y.numpy())
