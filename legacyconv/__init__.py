@@ -11,6 +11,7 @@ from .pool import pool_2d
 from .pool3d import pool_3d
 from .regression import check
 from .separable import separable_conv2d
+from .targets.onnx import to_onnx
 from .transpose import conv2d_transpose
 
 __version__ = "0.1.0"
@@ -34,5 +35,6 @@ __all__ = [
     "separable_conv2d",
     "set_workspace_limit",
     "signal",
+    "to_onnx",
     "workspace_limit",
 ]

@@ -1,8 +1,8 @@
-"""The one error class of legacyconv."""
+"""The error classes of legacyconv: LegacyconvError, and its UnsupportedLayerError and LegacyconvTypeError."""
 
 from __future__ import annotations
 
-__all__ = ["LegacyconvError", "LegacyconvTypeError"]
+__all__ = ["LegacyconvError", "LegacyconvTypeError", "UnsupportedLayerError"]
 
 
 class LegacyconvError(ValueError):
@@ -10,6 +10,13 @@ class LegacyconvError(ValueError):
 
     It subclasses :class:`ValueError`, the class Theano raised for the same mistakes, so
     ``except ValueError`` in ported code keeps working.
+    """
+
+
+class UnsupportedLayerError(LegacyconvError, NotImplementedError):
+    """A legacy layer, argument or backend that legacyconv cannot reproduce: the message names it.
+
+    Raised by the frontends (:mod:`legacyconv.frontends`) before any framework is imported.
     """
 
 

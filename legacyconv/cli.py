@@ -152,24 +152,55 @@ def build_parser() -> argparse.ArgumentParser:
     p = _sub(
         sub,
         "migrate",
-        "rebuild a Keras-1 Theano model as a Keras 3 model",
-        "Rebuild a Keras-1 Sequential CNN (Theano backend, dim_ordering='th') saved with model.save() "
-        "as a channels-last Keras 3 model with converted weights, reproducing what Keras 1 computed on "
-        "Theano ('same' padding and pooling included). Supported layers: Convolution2D, "
-        "AtrousConvolution2D, MaxPooling2D, AveragePooling2D, ZeroPadding2D, Flatten, Dense, Activation, "
-        "Dropout; any other layer is an error naming it.",
+        "migrate a Keras 1 / Keras 2 (Theano) model to Keras 3",
+        "Migrate a Keras model trained on Theano (Keras 1.x with dim_ordering='th', Keras 2.0-2.2 with "
+        "backend='theano' and channels_first) to a channels-last Keras 3 model built from stock layers "
+        "only (it loads without legacyconv), reproducing what Theano computed layer by layer. MODEL "
+        "is a model.save() HDF5 file, or a model.to_json() architecture with --weights. The output "
+        "extension chooses the target: .keras, or .onnx for a standard ONNX model (opset 17, NCHW like Theano, "
+        "the legacy inputs as they are; for ONNX Runtime, PyTorch, TensorRT, OpenVINO). A layer that cannot "
+        "be reproduced is an error naming it.\n\n" + _migrate_layer_table(),
         "examples:\n"
         "  legacyconv migrate model.h5 -o model.keras\n"
-        "  legacyconv migrate model.h5 -o model_nchw.keras --input-layout nchw --force",
+        "  legacyconv migrate model.json --weights weights.h5 -o model.keras\n"
+        "  legacyconv migrate model.h5 -o model_nchw.keras --input-layout nchw --force\n"
+        "  legacyconv migrate model.h5 -o model.keras --export-savedmodel served/\n"
+        "  legacyconv migrate model.h5 -o model.onnx --expose-layers",
     )
-    p.add_argument("model", metavar="MODEL.h5", help="Keras-1 model file (never modified)")
+    p.add_argument(
+        "model", metavar="MODEL", help="Keras model file (.h5) or architecture (.json); never modified"
+    )
     _limit_options(p)
-    p.add_argument("-o", "--output", metavar="OUT.keras", required=True, help="Keras 3 model file to write")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT.keras|OUT.onnx",
+        required=True,
+        help="model file to write (its extension chooses the target)",
+    )
+    p.add_argument("--weights", metavar="W.h5", help="the save_weights() file of a JSON architecture")
     p.add_argument(
         "--input-layout",
         choices=("nhwc", "nchw"),
-        default="nhwc",
-        help="input layout of the new model; nchw prepends a Permute so old NCHW data works (default: nhwc)",
+        default=None,
+        help="image input layout of a Keras model; nchw takes the old NCHW data as it is (default: nhwc; "
+        "an ONNX model always takes NCHW)",
+    )
+    p.add_argument(
+        "--expose-layers",
+        action="store_true",
+        help="ONNX: add a graph output per legacy layer, named after it (check reaches every layer without it)",
+    )
+    p.add_argument(
+        "--unroll-rnn",
+        action="store_true",
+        help="ONNX: write recurrent layers step by step (MatMul) instead of LSTM/GRU/RNN, for runtimes that "
+        "ignore their activations (Keras' hard_sigmoid gates)",
+    )
+    p.add_argument(
+        "--export-savedmodel",
+        metavar="DIR",
+        help="also export a TensorFlow SavedModel for serving into DIR (replaced only with --force)",
     )
     p.add_argument("--force", action="store_true", help="overwrite OUT if it exists")
 
@@ -187,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     from .regression import DEFAULT_ATOL, DEFAULT_RTOL
 
-    p.add_argument("model", metavar="MODEL", help="Keras 3 model file (.keras)")
+    p.add_argument("model", metavar="MODEL", help="migrated model file (.keras or .onnx)")
     p.add_argument("reference", metavar="REFERENCE", help=".npz with input, output and layerNN_<name> arrays")
     _limit_options(p)
     p.add_argument(
@@ -282,27 +313,64 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_migrate(args: argparse.Namespace) -> int:
-    from .io import check_output_path, load_weights
+def _migrate_layer_table() -> str:
+    """The supported legacy layer classes, from the frontends' translator registry."""
+    import textwrap
 
-    if not args.output.endswith(".keras"):
-        raise LegacyconvError(
-            f"the migrated model is saved in Keras 3's format: OUT must end in .keras. Received: {args.output}"
-        )
-    check_output_path(args.output, force=args.force, inputs=[args.model])
-    wf = load_weights(args.model)
-    bad = wf.nonfinite()
+    from .frontends import FRONTENDS, supported_layers
+
+    lines = []
+    for major in (1, 2):
+        names = ", ".join(supported_layers(major))
+        description = FRONTENDS[f"keras{major}"].description
+        lines.append(textwrap.fill(f"{description}: {names}", 100, subsequent_indent="  "))
+    return "supported layers:\n" + "\n".join(lines)
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .io import check_output_path
+
+    inputs = [args.model] + ([args.weights] if args.weights else [])
+    check_output_path(args.output, force=args.force, inputs=inputs)
+    _quiet_tensorflow(args.debug)
+    from .migrate import migrate
+
+    result = migrate(
+        args.model,
+        args.output,
+        weights=args.weights,
+        input_layout=args.input_layout,
+        export_savedmodel=args.export_savedmodel,
+        force=args.force,
+        expose_layers=args.expose_layers,
+        unroll_rnn=args.unroll_rnn,
+    )
+    bad = [
+        f"{node.name}/{key}"
+        for node in result.graph.nodes.values()
+        for key, w in node.weights.items()
+        if np.asarray(w).dtype.kind == "f" and not np.all(np.isfinite(w))
+    ]
     if bad:
         _warn(f"{len(bad)} weight array(s) hold NaN or Inf: {', '.join(bad)}")
-    _quiet_tensorflow(args.debug)
-    from .migrate import migrate_keras1, save_keras_model
+    for note in result.notes:
+        _warn(note)
+    from .targets import TARGETS
 
-    model = migrate_keras1(wf, input_layout=args.input_layout)
-    save_keras_model(model, args.output, force=args.force, inputs=[args.model])
+    describe = getattr(TARGETS[result.target].load(), "describe", None)
+    if describe is not None:
+        print(f"wrote {args.output}: {describe(result.built)}, from {len(result.graph.nodes)} graph nodes")
+        return EXIT_OK
+    model = result.model
+    shapes = lambda ts: ", ".join(str(tuple(t.shape)) for t in ts)  # noqa: E731
     print(
-        f"wrote {args.output}: Keras 3 model with {len(model.layers)} layers, "
-        f"input {tuple(model.inputs[0].shape)}, output {tuple(model.outputs[0].shape)}"
+        f"wrote {args.output}: Keras 3 model with {len(model.layers)} layers from "
+        f"{len(result.graph.nodes)} graph nodes, input {shapes(model.inputs)}, output {shapes(model.outputs)}"
     )
+    for extra in result.written[1:]:
+        print(f"wrote {extra}: TensorFlow SavedModel (serving)")
     return EXIT_OK
 
 

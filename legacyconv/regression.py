@@ -1,11 +1,18 @@
-"""Prove a migration: run the new Keras model on the legacy inputs and compare, layer by layer.
+"""Prove a migration: run the new model on the legacy inputs and compare, node by node.
 
-A *reference* is an ``.npz`` with the legacy ``input`` batch, the legacy ``output`` and,
-optionally, per-layer outputs ``layerNN_<layer name>`` (channels-first, as Theano computed them).
-:func:`check` feeds ``input`` to the model in batches (NCHW reference inputs are transposed for a
-channels-last model), compares ``output`` and every layer output whose name is a layer of the
-model (4-d outputs transposed to NHWC, flatten outputs re-ordered to channels-last order), and
-returns a :class:`CheckReport` whose table shows the first diverging layer.
+A *reference* is an ``.npz`` with the legacy ``input`` batch (``input_<node>`` per input of a
+multi-input model), the legacy ``output`` (``output_<node>`` for further outputs) and, optionally,
+per-layer outputs ``layerNN_<layer name>`` (channels-first, as Theano computed them).
+
+:func:`check` runs the migrated model through its target's *runner*
+(:class:`legacyconv.targets.keras.KerasRunner`; the ONNX target has the same interface): the
+sidecar ``legacyconv migrate`` wrote maps every graph node with a legacy reference to the model
+layer holding it and the exact permutation between the layouts, so every array is compared in
+the legacy layout, in topological order (the first diverging node is the first row out of
+tolerance), for any rank (1-D, 3-D, recurrent outputs) and any number of inputs and outputs.
+A ``.keras`` file without a sidecar (or an in-memory ``keras.Model``) is compared the older way:
+``layerNN_<name>`` against the layer of that name, NCHW references transposed to NHWC where the
+shapes say so.
 """
 
 from __future__ import annotations
@@ -159,13 +166,17 @@ def load_reference(path: PathLike) -> dict[str, np.ndarray]:
 def check_reference(arrays: Mapping[str, Any], where: str = "the reference") -> dict[str, np.ndarray]:
     """Check reference arrays (see :func:`load_reference`) and return them as a dict of ndarrays.
 
+    A multi-input model's reference has ``input_<node>`` (or ``input_<i>``) arrays instead of
+    ``input``.
+
     >>> check_reference({"input": np.zeros((0, 3)), "output": np.zeros((0, 2))})
     Traceback (most recent call last):
     ...
     legacyconv._errors.LegacyconvError: the reference holds 0 samples: there is nothing to compare
     """
     refs = {str(k): np.asarray(v) for k, v in arrays.items()}
-    if "input" not in refs:
+    inputs = [k for k in refs if k == "input" or k.startswith("input_")]
+    if not inputs:
         raise LegacyconvError(f"{where} has no 'input' array; it holds {list(refs)[:20]}")
     for key, arr in refs.items():
         if arr.dtype.kind not in "biuf":
@@ -173,14 +184,15 @@ def check_reference(arrays: Mapping[str, Any], where: str = "the reference") -> 
             raise LegacyconvError(
                 f"{where}: array {key!r} has dtype {arr.dtype} ({kind}); reference values must be real numbers"
             )
-    x = refs["input"]
+    first = inputs[0]
+    x = refs[first]
     n = x.shape[0] if x.ndim else 0
     if n == 0 or x.size == 0:
         raise LegacyconvError(f"{where} holds 0 samples: there is nothing to compare")
     for key, arr in refs.items():
-        if key != "input" and (arr.ndim == 0 or arr.shape[0] != n):
+        if key != first and (arr.ndim == 0 or arr.shape[0] != n):
             raise LegacyconvError(
-                f"{where}: array {key!r} has shape {arr.shape}, but 'input' holds {n} samples: "
+                f"{where}: array {key!r} has shape {arr.shape}, but {first!r} holds {n} samples: "
                 "every reference array must have one row per input sample"
             )
         if arr.size == 0:
@@ -232,13 +244,22 @@ def _prepare_target(ref: np.ndarray, tensor: Any, layer: Any) -> tuple[tuple[int
     if ref.ndim == 4 and _fits(_nchw_shape(ref.shape), out_shape):
         return (0, 2, 3, 1), "NCHW reference transposed to NHWC"
     if _fits(ref.shape, out_shape):
-        if type(layer).__name__ == "Flatten" and ref.ndim == 2:
+        # a Flatten behind a Permute flattens the order the Permute made (legacyconv's own
+        # migrations put the legacy order back that way); else it saw the NHWC map
+        if type(layer).__name__ == "Flatten" and ref.ndim == 2 and not _after_permute(layer):
             in_shape = tuple(layer.input.shape)
             if len(in_shape) == 4 and None not in in_shape[1:]:
                 hwc = tuple(int(v) for v in in_shape[1:])
                 return hwc, "reference re-ordered from (C, H, W) to (H, W, C) flatten order"
         return None, ""
     raise _ShapeMismatch(f"reference shape {ref.shape} does not fit the model's {out_shape}")
+
+
+def _after_permute(layer: Any) -> bool:
+    try:
+        return type(layer.input._keras_history.operation).__name__ == "Permute"
+    except AttributeError:
+        return False
 
 
 class _ShapeMismatch(Exception):
@@ -268,8 +289,10 @@ def check(
 
     Parameters
     ----------
-    model : keras.Model or path
-        A Keras 3 model, or a ``.keras`` file (loaded with Keras' safe mode: no code runs).
+    model : path, Migration, runner or keras.Model
+        A file written by ``legacyconv migrate`` (``.keras``: loaded with Keras' safe mode, no
+        code runs), the :class:`legacyconv.migrate.Migration` :func:`legacyconv.migrate.migrate`
+        returned, a target runner, or a plain ``keras.Model`` (compared by layer names).
     reference : path or dict of arrays
         ``input``, ``output`` and optionally ``layerNN_<layer name>`` arrays (see the module
         docstring); a path is read with :func:`load_reference`.
@@ -289,8 +312,8 @@ def check(
     Raises
     ------
     LegacyconvError
-        An unreadable model or reference, an input that fits neither NCHW nor NHWC, or nothing
-        to compare. A mismatch is not an error: it is in the report.
+        An unreadable model or reference, inputs that do not fit the model, or nothing to
+        compare. A mismatch is not an error: it is in the report.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise LegacyconvError(f"batch_size must be a positive integer. Received: batch_size={batch_size!r}")
@@ -303,6 +326,164 @@ def check(
         refs = load_reference(reference)
     else:
         refs = check_reference(reference)
+    runner, model_path = _runner_for(model)
+    if runner is None:
+        return _check_keras_model(model, refs, ref_path, rtol, atol, batch_size, progress)
+    return _check_runner(runner, model_path, refs, ref_path, rtol, atol, batch_size, progress)
+
+
+def _runner_for(model: Any) -> tuple[Any, str | None]:
+    """The target runner for ``model``, or ``(None, path)`` for the layer-name comparison."""
+    if hasattr(model, "run") and hasattr(model, "nodes") and hasattr(model, "inputs"):
+        return model, getattr(model, "path", None)
+    if hasattr(model, "runner") and hasattr(model, "built"):  # a Migration
+        return model.runner(), None
+    if not isinstance(model, (str, os.PathLike)):
+        return None, None
+    path = os.fspath(model)
+    if not os.path.lexists(path):
+        raise LegacyconvError(f"no such model file: {path}")
+    from .targets import TARGETS
+
+    target = next((t for t in TARGETS.values() if path.endswith(t.extensions)), None)
+    if target is None:
+        return None, path  # the layer-name comparison loads it (and says what is wrong with it)
+    if target.name == "keras":
+        from .io.hdf5 import check_model_file
+        from .targets.keras import read_sidecar
+
+        check_model_file(path)  # regular file, and no HDF5 link out of it: before anything opens it
+        if read_sidecar(path) is None:
+            return None, path
+    module = target.load()
+    try:
+        return module.runner(path), path
+    except LegacyconvError:
+        raise
+    except Exception as exc:  # frameworks raise many types for a bad file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LegacyconvError(f"cannot load {path} as a {target.name} model: {first}") from None
+
+
+def _feeds(runner: Any, refs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The reference input arrays by input node: ``input`` (one input), ``input_<node>`` or
+    ``input_<i>`` (the i-th model input)."""
+    feeds = {}
+    for i, b in enumerate(runner.inputs):
+        for key in (f"input_{b.node}", f"input_{i}", "input" if i == 0 else ""):
+            if key in refs:
+                feeds[b.node] = np.asarray(refs[key])
+                break
+        else:
+            raise LegacyconvError(
+                f"the reference has no array for the model input {b.node!r} (expected 'input' for a "
+                f"single input, 'input_<node>' or 'input_<i>' per input); it holds {sorted(refs)}"
+            )
+        want = tuple(b.shape[1:]) if b.shape else None
+        got = feeds[b.node].shape[1:]
+        if want is not None and (
+            len(got) != len(want) or any(w is not None and g != w for g, w in zip(got, want))
+        ):
+            raise LegacyconvError(
+                f"the reference input has shape {feeds[b.node].shape}; the model input {b.node!r} of the "
+                f"legacy model takes (batch, *{want})"
+            )
+    sizes = {len(v) for v in feeds.values()}
+    if len(sizes) != 1:
+        raise LegacyconvError(f"the reference inputs hold different numbers of samples: {sorted(sizes)}")
+    return feeds
+
+
+def _check_runner(
+    runner: Any,
+    model_path: str | None,
+    refs: dict[str, np.ndarray],
+    ref_path: str | None,
+    rtol: float,
+    atol: float,
+    batch_size: int,
+    progress: bool | None,
+) -> CheckReport:
+    feeds = _feeds(runner, refs)
+    n = len(next(iter(feeds.values())))
+    notes = ["compared in the legacy layout through the model's legacyconv sidecar (exact permutations)"]
+    if getattr(runner, "batch_dependent", False) and n > batch_size:
+        notes.append(
+            f"the model normalises with batch statistics: all {n} reference samples run as one batch "
+            f"(not batches of {batch_size}); a reference recorded in smaller batches cannot be reproduced"
+        )
+        batch_size = n
+    used = (
+        {f"input_{b.node}" for b in runner.inputs}
+        | {f"input_{i}" for i in range(len(runner.inputs))}
+        | {"input"}
+    )
+    # (row, reference array, node) in topological order, then the model outputs
+    probes: list[tuple[CheckRow, np.ndarray, str]] = []
+    rows: list[CheckRow] = []
+
+    def add(key: str, binding: Any) -> None:
+        ref = np.asarray(refs[key])
+        row = CheckRow(key, binding.layer, tuple(ref.shape), size=int(ref.size))
+        rows.append(row)
+        used.add(key)
+        want = tuple(binding.shape[1:]) if binding.shape else None
+        if want is not None and (
+            len(ref.shape) - 1 != len(want)
+            or any(w is not None and r != w for r, w in zip(ref.shape[1:], want))
+        ):
+            row.status, row.note = (
+                "MISMATCH",
+                f"reference shape {ref.shape} does not fit the node's (batch, *{want})",
+            )
+            row.mismatched, row.max_abs, row.max_rel = row.size, math.inf, math.inf
+            return
+        if list(binding.perm) != sorted(binding.perm):
+            row.note = f"the model holds it transposed by {tuple(binding.perm)}"
+        probes.append((row, ref, binding.node))
+
+    for b in runner.nodes:
+        if b.reference and b.reference in refs and b.reference not in used and b.reference != "output":
+            add(b.reference, b)
+    for i, b in enumerate(runner.outputs):
+        for key in ("output" if i == 0 else "", f"output_{b.node}"):
+            if key in refs and key not in used:
+                add(key, b)
+    for key in sorted(k for k in refs if k not in used and k not in {"input"}):
+        note = (
+            "no node of the model reproduces it"
+            if _LAYER_KEY.fullmatch(key)
+            else "not an input, output or layerNN_ array"
+        )
+        rows.append(CheckRow(key, None, tuple(np.shape(refs[key])), status="skipped", note=note))
+    if not probes and not any(r.status == "MISMATCH" for r in rows):
+        raise LegacyconvError(
+            "nothing to compare: the reference has no 'output' array and none of its layerNN_<name> "
+            "arrays is the reference of a node of the model"
+        )
+    names = list(dict.fromkeys(node for _, _, node in probes))
+
+    def compare(start: int, stop: int) -> None:
+        outs = runner.run({k: v[start:stop] for k, v in feeds.items()}, names) if names else {}
+        for row, ref, node in probes:
+            _accumulate(row, outs[node], ref[start:stop], rtol, atol)
+
+    _in_batches(n, batch_size, progress, compare, [row for row, _, _ in probes])
+    return CheckReport(model_path, ref_path, rows, float(rtol), float(atol), n, batch_size, notes)
+
+
+def _check_keras_model(
+    model: Any,
+    refs: dict[str, np.ndarray],
+    ref_path: str | None,
+    rtol: float,
+    atol: float,
+    batch_size: int,
+    progress: bool | None,
+) -> CheckReport:
+    """The layer-name comparison of a Keras model without a sidecar (shapes decide the layout)."""
+    if "input" not in refs:
+        raise LegacyconvError(f"the reference has no 'input' array; it holds {list(refs)}")
     keras_model, model_path = _load_model(model)
     keras = import_keras()
 
@@ -379,27 +560,37 @@ def check(
     if probes:
         probe = keras.Model(keras_model.inputs[0], tensors)
         dtype = np.dtype(keras_model.inputs[0].dtype or "float32")
-        bar = _progress_bar(n, progress)
-        try:
-            for start in range(0, n, batch_size):
-                stop = min(n, start + batch_size)
-                outs = probe(x[start:stop].astype(dtype, copy=False), training=False)
-                if not isinstance(outs, (list, tuple)):
-                    outs = [outs]
-                for (row, ref, how), out in zip(probes, outs):
-                    _accumulate(row, np.asarray(out), _reorder(ref[start:stop], how), rtol, atol)
-                if bar is not None:
-                    bar.update(stop - start)
-        finally:
-            if bar is not None:
-                bar.close()
-        for row, _, _ in probes:
-            if row.mismatched:
-                row.status = "MISMATCH"
-            if row.nonfinite_mismatched:
-                why = f"{row.nonfinite_mismatched} NaN/Inf placed differently"
-                row.note = f"{row.note}; {why}" if row.note else why
+
+        def compare(start: int, stop: int) -> None:
+            outs = probe(x[start:stop].astype(dtype, copy=False), training=False)
+            if not isinstance(outs, (list, tuple)):
+                outs = [outs]
+            for (row, ref, how), out in zip(probes, outs):
+                _accumulate(row, np.asarray(out), _reorder(ref[start:stop], how), rtol, atol)
+
+        _in_batches(n, batch_size, progress, compare, [row for row, _, _ in probes])
     return CheckReport(model_path, ref_path, rows, float(rtol), float(atol), n, batch_size, notes)
+
+
+def _in_batches(n: int, batch_size: int, progress: bool | None, compare: Any, rows: list[CheckRow]) -> None:
+    """Call ``compare(start, stop)`` batch by batch (with the progress bar), then mark the rows
+    with values out of tolerance."""
+    bar = _progress_bar(n, progress)
+    try:
+        for start in range(0, n, batch_size):
+            stop = min(n, start + batch_size)
+            compare(start, stop)
+            if bar is not None:
+                bar.update(stop - start)
+    finally:
+        if bar is not None:
+            bar.close()
+    for row in rows:
+        if row.mismatched:
+            row.status = "MISMATCH"
+        if row.nonfinite_mismatched:
+            why = f"{row.nonfinite_mismatched} NaN/Inf placed differently"
+            row.note = f"{row.note}; {why}" if row.note else why
 
 
 def _accumulate(row: CheckRow, out: np.ndarray, ref: np.ndarray, rtol: float, atol: float) -> None:

@@ -235,7 +235,7 @@ def test_bad_spec_writes_nothing(tmp_path, capsys):
 
 def test_migrate_output_rules(tmp_path, capsys):
     assert main(["migrate", str(LENET), "-o", str(tmp_path / "out.h5")]) == 2
-    one_error_line(capsys.readouterr().err, "must end in .keras")
+    one_error_line(capsys.readouterr().err, "must end in one of")
     existing = tmp_path / "out.keras"
     existing.write_bytes(b"old")
     assert main(["migrate", str(LENET), "-o", str(existing)]) == 2

@@ -15,13 +15,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from legacyconv import LegacyconvError
+from legacyconv.frontends import load_graph
 from legacyconv.io import (
     ArrayInfo,
     UnsupportedLayerError,
     WeightFile,
     atomic_write,
     load_weights,
-    plan_keras1,
     save_weights,
 )
 from legacyconv.io.keras1 import conv_pads_keras1, pool_geometry_keras1
@@ -115,15 +115,14 @@ def test_real_keras1_model_roles_and_arrays():
     assert info["dense_2/dense_2_W"].feature_shape is None
 
 
-def test_real_keras1_plan_shapes_match_the_reference_outputs():
+def test_real_keras1_layer_shapes_match_the_reference_outputs():
     ref = np.load(EXAMPLES / "keras1_theano_lenet_reference.npz")
-    plans = load_weights(LENET).keras1.plan()
+    layers = load_weights(LENET).keras1.layers
     keys = sorted(k for k in ref.files if k.startswith("layer"))
-    assert [k.split("_", 1)[1] for k in keys] == [p.name for p in plans]
-    for key, plan in zip(keys, plans):
-        assert (None,) + plan.output_shape == (None,) + ref[key].shape[1:], key
-    same = plans[2]
-    assert same.name == "convolution2d_2" and same.pads == ((1, 1), (1, 1))
+    assert [k.split("_", 1)[1] for k in keys] == [layer.name for layer in layers]
+    for key, layer in zip(keys, layers):
+        assert layer.output_shape == ref[key].shape[1:], key
+    assert load_graph(LENET)["convolution2d_2/conv"].attrs["pads"] == ((1, 1), (1, 1))
 
 
 def test_summary_and_dict_describe_the_file():
@@ -318,19 +317,20 @@ def test_unsupported_layer_is_named_with_its_class(tmp_path):
         tmp_path / "m.h5",
         [
             ("Convolution2D", conv_cfg("conv_a", 2, 3, 3)),
-            ("BatchNormalization", {"name": "bn_1", "mode": 0, "axis": 1}),
+            ("LocallyConnected2D", {"name": "lc_1", "nb_filter": 2}),
         ],
         {
             "conv_a": [("conv_a_W", rng.standard_normal((2, 1, 3, 3))), ("conv_a_b", np.zeros(2))],
-            "bn_1": [("bn_1_gamma", np.ones(2))],
+            "lc_1": [("lc_1_W", np.ones((4, 2)))],
         },
     )
     wf = load_weights(path)  # inspecting still works
-    assert wf.info["conv_a/conv_a_W"].role == "conv_kernel"
-    assert any("'bn_1' (BatchNormalization)" in n for n in wf.notes)
+    assert wf.info["conv_a/conv_a_W"].role == "unknown"  # the model did not translate: no roles
+    assert wf.info["conv_a/conv_a_b"].role == "bias"
+    assert any("'lc_1' (LocallyConnected2D)" in n for n in wf.notes)
     assert "cannot migrate" in wf.summary()
-    with pytest.raises(UnsupportedLayerError, match="layer 'bn_1' \\(BatchNormalization\\) is not supported"):
-        plan_keras1(wf.keras1)
+    with pytest.raises(UnsupportedLayerError, match="layer 'lc_1' \\(LocallyConnected2D\\) is not supported"):
+        load_graph(path)
 
 
 def test_weight_shape_mismatch_and_missing_weight(tmp_path):
@@ -340,16 +340,16 @@ def test_weight_shape_mismatch_and_missing_weight(tmp_path):
         {"c": [("c_W", np.ones((4, 2, 3, 3))), ("c_b", np.zeros(4))]},
     )
     with pytest.raises(
-        LegacyconvError, match=r"weight 'c_W' has shape \(4, 2, 3, 3\).*expect \(4, 1, 3, 3\)"
+        LegacyconvError, match=r"the kernel W has shape \(4, 2, 3, 3\).*expect \(4, 1, 3, 3\)"
     ):
-        plan_keras1(load_weights(path).keras1)
+        load_graph(path)
     path = write_keras1(
         tmp_path / "m2.h5",
         [("Convolution2D", conv_cfg("c", 4, 3, 3))],
         {"c": [("c_W", np.ones((4, 1, 3, 3)))]},
     )
     with pytest.raises(LegacyconvError, match="should have 2 weight array"):
-        plan_keras1(load_weights(path).keras1)
+        load_graph(path)
 
 
 def test_tf_dim_ordering_is_refused(tmp_path):
@@ -370,7 +370,7 @@ def test_tf_dim_ordering_is_refused(tmp_path):
         {},
     )
     with pytest.raises(UnsupportedLayerError, match="dim_ordering='tf'"):
-        plan_keras1(load_weights(path).keras1)
+        load_graph(path)
 
 
 @pytest.mark.parametrize(
@@ -385,9 +385,9 @@ def test_zero_padding_forms(tmp_path, padding, pads):
     path = write_keras1(
         tmp_path / "m.h5", [("ZeroPadding2D", {"name": "z", "padding": padding, "dim_ordering": "th"})], {}
     )
-    (plan,) = plan_keras1(load_weights(path).keras1)
-    assert plan.pads == pads
-    assert plan.output_shape == (1, 8 + sum(pads[0]), 8 + sum(pads[1]))
+    node = load_graph(path)["z"]
+    assert node.attrs["pads"] == pads
+    assert node.shape == (None, 1, 8 + sum(pads[0]), 8 + sum(pads[1]))
 
 
 # --------------------------------------------------------------------------- Keras-1 geometry

@@ -1,4 +1,4 @@
-"""migrate_keras1: the real Keras 1.2.2 + Theano model, and synthetic Keras-1 files covering every layer.
+"""migrate / migrate_keras1: the real Keras 1.2.2 + Theano model, and synthetic Keras-1 files covering every layer.
 
 The expected values of the synthetic models come from a NumPy forward pass written here with
 Keras 1.2.2's Theano-backend rules (keras/backend/theano_backend.py: conv2d = Theano conv2d with
@@ -10,6 +10,8 @@ with ignore_border=True, Keras 1's 'same' padding, then the same crop), on top o
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +20,8 @@ from test_io import conv_cfg, write_keras1
 
 import legacyconv
 from legacyconv import LegacyconvError
-from legacyconv.io import UnsupportedLayerError
-from legacyconv.migrate import migrate_keras1, save_keras_model
+from legacyconv.frontends import UnsupportedLayerError
+from legacyconv.migrate import Migration, migrate, migrate_keras1, save_keras_model
 from legacyconv.pool import pool_2d
 from legacyconv.regression import check
 
@@ -55,16 +57,17 @@ def test_real_model_reproduces_every_layer(lenet_model, ref):
         expected = ref[key]
         if expected.ndim == 4:  # conv and pool outputs: channels-first in Theano
             expected = expected.transpose(0, 2, 3, 1)
-        elif "flatten" in key:  # Theano flattened (C, H, W), the new model (H, W, C)
-            expected = ref[key].reshape(5, 12, 6, 6).transpose(0, 2, 3, 1).reshape(5, -1)
+        # the Flatten flattens the legacy (C, H, W) order (a Permute goes in front of it)
         np.testing.assert_allclose(np.asarray(out), expected, rtol=1e-5, atol=1e-5, err_msg=key)
     np.testing.assert_allclose(
         np.asarray(lenet_model(ref["input"].transpose(0, 2, 3, 1))), ref["output"], rtol=1e-5, atol=1e-6
     )
 
 
-def test_real_model_check_report(lenet_model):
-    report = check(lenet_model, REFERENCE, progress=False)
+def test_real_model_check_report():
+    result = migrate(LENET)
+    assert isinstance(result, Migration)
+    report = check(result, REFERENCE, progress=False)
     assert report.passed, report.table()
     statuses = {r.key: r.status for r in report.rows}
     assert statuses == {k: "ok" for k in statuses} and len(statuses) == 9
@@ -74,14 +77,32 @@ def test_real_model_check_report(lenet_model):
         "convolution2d_2",
         "maxpooling2d_2",
     }
+    layer_keys = sorted(k for k in np.load(REFERENCE).files if k.startswith("layer"))
+    assert [r.key for r in report.rows] == [*layer_keys, "output"]  # topological order
 
 
 def test_nchw_input_layout(ref):
-    model = migrate_keras1(LENET, input_layout="nchw")
+    result = migrate(LENET, input_layout="nchw")
+    model = result.model
     assert type(model.layers[1]).__name__ == "Permute"
     assert tuple(model.inputs[0].shape) == (None, 1, 28, 28)
     np.testing.assert_allclose(np.asarray(model(ref["input"])), ref["output"], rtol=1e-5, atol=1e-6)
-    assert check(model, REFERENCE, progress=False).passed  # NCHW input fed as it is
+    assert check(result, REFERENCE, progress=False).passed  # NCHW input fed as it is
+    assert migrate_keras1(LENET, input_layout="nchw").inputs[0].shape[1] == 1
+
+
+def test_migrate_writes_the_keras_file_with_its_sidecar(tmp_path, ref):
+    out = tmp_path / "lenet.keras"
+    result = migrate(LENET, out)
+    assert result.written == [str(out)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lenet.keras"]
+    report = check(out, REFERENCE, progress=False)
+    assert report.passed and report.model == str(out)
+    with pytest.raises(LegacyconvError, match="already exists"):
+        migrate(LENET, out)
+    migrate(LENET, out, force=True)
+    with pytest.raises(LegacyconvError, match="must end in one of"):
+        migrate(LENET, tmp_path / "lenet.h5")
 
 
 def test_save_and_reload(lenet_model, ref, tmp_path):
@@ -288,16 +309,29 @@ def test_unsupported_layer(tmp_path):
         tmp_path / "m.h5",
         [
             ("Convolution2D", conv_cfg("conv", 2, 3, 3)),
-            ("UpSampling2D", {"name": "upsampling2d_1", "size": [2, 2], "dim_ordering": "th"}),
+            ("LocallyConnected2D", {"name": "local_1"}),
         ],
         {"conv": [("conv_W", np.ones((2, 1, 3, 3), np.float32)), ("conv_b", np.zeros(2, np.float32))]},
     )
-    with pytest.raises(
-        UnsupportedLayerError, match=r"layer 'upsampling2d_1' \(UpSampling2D\) is not supported"
-    ):
+    with pytest.raises(UnsupportedLayerError, match=r"local_1.*LocallyConnected2D"):
         migrate_keras1(path)
     with pytest.raises(NotImplementedError):  # also a NotImplementedError
-        migrate_keras1(path)
+        migrate(path, tmp_path / "m.keras")
+    assert not (tmp_path / "m.keras").exists()
+    # refused before TensorFlow is imported
+    code = (
+        "import sys\n"
+        "from legacyconv.migrate import migrate\n"
+        "from legacyconv import LegacyconvError\n"
+        "try:\n"
+        f"    migrate({str(path)!r}, {str(tmp_path / 'm.keras')!r})\n"
+        "except LegacyconvError as exc:\n"
+        "    print('refused:', exc)\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "refused:" in proc.stdout and "LocallyConnected2D" in proc.stdout
 
 
 @pytest.mark.parametrize(
@@ -325,5 +359,5 @@ def test_bad_arguments(tmp_path):
     with pytest.raises(LegacyconvError, match="input_layout must be one of"):
         migrate_keras1(LENET, input_layout="NCHW")
     np.savez(tmp_path / "w.npz", a=np.ones(3))
-    with pytest.raises(LegacyconvError, match="not a Keras-1 model file"):
+    with pytest.raises(LegacyconvError, match="w.npz"):
         migrate_keras1(tmp_path / "w.npz")

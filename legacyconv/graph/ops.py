@@ -35,14 +35,19 @@ activation         fn: linear relu tanh sigmoid hard_sigmoid softmax log_softmax
 prelu              alpha broadcastable against the input without its batch axis
 batchnorm          axis, epsilon; gamma, beta, mean, var (each (C,), absent = 1 / 0 / 0 / 1):
                    (x - mean) / sqrt(var + epsilon) * gamma + beta
+batchnorm_batch    axis, epsilon; gamma, beta (each (C,), absent = 1 / 0): normalised with the
+                   statistics of the batch itself, also in inference (Keras-1 BatchNormalization
+                   mode=2): mean and biased variance over every axis but ``axis``
 batchnorm_inv_std  axis; gamma, beta, mean, inv_std (Lasagne's BatchNormLayer):
                    (x - mean) * (gamma * inv_std) + beta
 lrn                alpha, k, beta, n: Lasagne's LocalResponseNormalization2DLayer over axis 1
 scale_bias         axes (the input axes the weights span, e.g. (1,)); scale and/or bias shaped
                    like those axes: x * scale + bias
 merge              mode: sum (coeffs optional), mul, ave, max, min, sub, concat (axis), dot
-                   (axes), cos (axes); two or more inputs
-embedding          W (vocabulary, dim); input int ids (N, T) -> (N, T, dim)
+                   (axes), cos (axes, epsilon: dot / max(sqrt(|a|^2 |b|^2), epsilon)); two or
+                   more inputs
+embedding          W (vocabulary, dim); mask_zero (id 0 masks the step for an rnn);
+                   input int ids (N, T) -> (N, T, dim)
 repeat_vector      n: (N, F) -> (N, n, F)
 rnn                cell ('simple', 'gru', 'lstm'), units, activation, recurrent_activation,
                    return_sequences, go_backwards; kernel (F, k * units), recurrent_kernel
@@ -63,7 +68,11 @@ from typing import Callable
 from .._errors import LegacyconvError
 from .core import Node, Shape
 
-__all__ = ["OPS", "OpDef", "op_names", "register_op"]
+__all__ = ["BATCH_DEPENDENT_OPS", "OPS", "OpDef", "op_names", "register_op"]
+
+#: ops whose output for one sample depends on the other samples of the batch (a target's runner
+#: must see the batch the reference was recorded with)
+BATCH_DEPENDENT_OPS = frozenset({"batchnorm_batch"})
 
 
 @dataclass(frozen=True)
@@ -332,6 +341,7 @@ for _name, _weights, _doc in (
     ("activation", (), "an elementwise (or softmax) activation"),
     ("prelu", ("alpha",), "parametric ReLU"),
     ("batchnorm", ("gamma", "beta", "mean", "var"), "inference batch normalisation"),
+    ("batchnorm_batch", ("gamma", "beta"), "batch normalisation with the batch's own statistics"),
     ("batchnorm_inv_std", ("gamma", "beta", "mean", "inv_std"), "Lasagne's batch normalisation"),
     ("lrn", (), "Lasagne's local response normalisation"),
     ("scale_bias", ("scale", "bias"), "x * scale + bias over some axes"),

@@ -8,7 +8,7 @@ it allocates, and HDF5 files are walked for links leaving the file before anythi
 from importlib import resources
 
 from ._atomic import atomic_write, check_output_path
-from .keras1 import Keras1Model, LayerPlan, UnsupportedLayerError, conv_pads_keras1, plan_keras1
+from .keras1 import UnsupportedLayerError, conv_pads_keras1
 from .limits import ReadLimits, read_limits
 from .weights import LAYOUTS, ROLES, ArrayInfo, WeightFile, load_weights, save_weights
 
@@ -35,8 +35,6 @@ __all__ = [
     "LAYOUTS",
     "ROLES",
     "ArrayInfo",
-    "Keras1Model",
-    "LayerPlan",
     "ReadLimits",
     "UnsupportedLayerError",
     "WeightFile",
@@ -45,7 +43,6 @@ __all__ = [
     "conv_pads_keras1",
     "example_files",
     "load_weights",
-    "plan_keras1",
     "read_limits",
     "save_weights",
 ]

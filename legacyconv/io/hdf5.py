@@ -1,4 +1,4 @@
-"""HDF5 weight files: Keras-1 models and weights, files legacyconv wrote, any other HDF5.
+"""HDF5 weight files: Keras models and Keras-1 weights, files legacyconv wrote, any other HDF5.
 
 This is the one module that opens HDF5 files (``h5py`` is imported only here, when one is read
 or written). Before anything is read, :func:`check_hdf5_file` walks every link of the file:
@@ -279,10 +279,14 @@ def _read_open(fh: Any, path: str) -> WeightFile:
     if "legacyconv_format" in fh.attrs:
         return _read_legacyconv(fh, path)
     is_keras1 = version is None or str(version).startswith("1.")
-    if "model_config" in fh.attrs and "model_weights" in fh and is_keras1:
-        from .keras1 import keras1_weight_file, parse_keras1
+    if "model_config" in fh.attrs and "model_weights" in fh:
+        # the roles of a Keras model's arrays come from its layers' translators
+        from ..frontends.weights import keras_weight_file
+        from .keras_model import keras_file_from_h5
 
-        return keras1_weight_file(parse_keras1(fh, path))
+        kfile = keras_file_from_h5(fh, path)
+        assert kfile is not None
+        return keras_weight_file(kfile)
     if "layer_names" in fh.attrs and is_keras1:
         return _read_keras1_weights_only(fh, path, version)
     names: list[str] = []

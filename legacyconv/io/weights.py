@@ -1,7 +1,7 @@
 """What a weight file holds: its arrays, and for each one its role and the layout it is in.
 
 :func:`load_weights` reads ``.npz`` files (named arrays, or Lasagne's positional ``arr_0, arr_1, …``)
-and HDF5 files (a Keras-1 model saved by ``model.save()``, Keras-1 ``save_weights()`` files, files
+and HDF5 files (a Keras model saved by ``model.save()``, Keras-1 ``save_weights()`` files, files
 legacyconv wrote, any other HDF5) into a :class:`WeightFile`; :func:`save_weights` writes one as
 ``.npz`` or HDF5, atomically. The file format is recognised from its first bytes, not its name.
 """
@@ -20,7 +20,7 @@ from .._errors import LegacyconvError
 from ._atomic import PathLike, atomic_write
 
 if TYPE_CHECKING:
-    from .keras1 import Keras1Model
+    from ..frontends.weights import KerasModelSummary
     from .limits import ReadLimits
 
 __all__ = ["LAYOUTS", "ROLES", "ArrayInfo", "WeightFile", "load_weights", "save_weights"]
@@ -82,8 +82,8 @@ class WeightFile:
 
     ``format`` is one of ``'npz'``, ``'npz-positional'`` (Lasagne's ``arr_0, arr_1, …``),
     ``'keras1-hdf5'`` (a full Keras-1 model), ``'keras1-weights-hdf5'``, ``'legacyconv-hdf5'``
-    or ``'hdf5'``; ``source`` says in words where the arrays come from. ``keras1`` holds the
-    parsed model of a Keras-1 model file.
+    or ``'hdf5'`` (``'keras2-hdf5'``: a Keras 2 model); ``source`` says in words where the arrays
+    come from. ``keras1`` holds the layer table of a Keras model file (made by its frontend).
 
     >>> wf = WeightFile(None, "npz", "example", {"b": np.zeros(3, np.float32)})
     >>> wf.info["b"].role, wf.info["b"].layout
@@ -95,7 +95,7 @@ class WeightFile:
     source: str
     arrays: dict[str, np.ndarray]
     info: dict[str, ArrayInfo] = field(default_factory=dict)
-    keras1: Keras1Model | None = None
+    keras1: KerasModelSummary | None = None
     notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -202,7 +202,7 @@ def load_weights(path: PathLike, *, limits: ReadLimits | None = None) -> WeightF
     ----------
     path : str or os.PathLike
         An ``.npz`` written by ``numpy.savez`` (named arrays, or Lasagne's positional
-        ``arr_0, arr_1, …``), a Keras-1 HDF5 model or weights file, or an HDF5 file written by
+        ``arr_0, arr_1, …``), a Keras HDF5 model or Keras-1 weights file, or an HDF5 file written by
         legacyconv. HDF5 needs ``h5py`` (``pip install "legacyconv[hdf5]"``).
     limits : ReadLimits, optional
         How much the file may make legacyconv allocate (see :mod:`legacyconv.io.limits`);
@@ -212,7 +212,8 @@ def load_weights(path: PathLike, *, limits: ReadLimits | None = None) -> WeightF
     -------
     WeightFile
         The arrays in file order (positional arrays by their index), with roles and layouts
-        as far as the file says: a Keras-1 model file says everything; a bare ``.npz`` says
+        as far as the file says: in a Keras model file each layer's translator gives its arrays'
+        roles (:mod:`legacyconv.frontends.weights`); a bare ``.npz`` says
         nothing about arrays of two or more dimensions (give a spec to ``convert_weights``).
 
     Raises

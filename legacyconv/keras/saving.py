@@ -22,8 +22,10 @@ def custom_objects() -> dict[str, Any]:
 
 
 def load_model(path: str | os.PathLike[str], *, compile: bool = False, **kwargs: Any) -> Any:
-    """``keras.models.load_model`` for a model built by legacyconv (for instance by
-    ``legacyconv migrate``): its own layers are registered first, so no import ritual is needed.
+    """``keras.models.load_model`` for a model that may contain legacyconv's own layers (built with
+    :func:`legacyconv.keras.to_keras_pool2d`, or migrated by legacyconv 0.1): they are registered
+    first, so no import ritual is needed. Models written by ``legacyconv migrate`` today hold stock
+    Keras layers only and load with plain ``keras.saving.load_model``.
 
     ``compile`` defaults to False: a migrated model is for inference.
     """
