@@ -1,6 +1,8 @@
-"""Weight files: read ``.npz`` (named or Lasagne-positional) and HDF5 (Keras 1), write atomically.
+"""Weight files: read ``.npz`` (named or Lasagne-positional), HDF5 (Keras 1) and pickles of
+arrays (the Lasagne model zoo), write atomically.
 
-``h5py`` is imported only when an HDF5 file is read or written; nothing here ever unpickles.
+``h5py`` is imported only when an HDF5 file is read or written; pickles are read only by the
+restricted unpickler of :mod:`legacyconv.io.safe_pickle`, which never runs code from the file.
 Every reader checks declared sizes against :mod:`legacyconv.io.limits` (``read_limits``) before
 it allocates, and HDF5 files are walked for links leaving the file before anything is read.
 """
