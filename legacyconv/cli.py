@@ -214,7 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
         "diverging layer. An element passes when |model - reference| <= atol + rtol * |reference|.",
         "examples:\n"
         "  legacyconv check model.keras reference.npz\n"
-        "  legacyconv check model.keras reference.npz --rtol 1e-4 --atol 1e-5 --json report.json",
+        "  legacyconv check model.keras reference.npz --rtol 1e-4 --atol 1e-5 --json report.json\n"
+        "  legacyconv check model.keras reference.npz --tolerance-scale layer",
     )
     from .regression import DEFAULT_ATOL, DEFAULT_RTOL
 
@@ -226,6 +227,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--atol", type=float, default=DEFAULT_ATOL, help=f"absolute tolerance (default: {DEFAULT_ATOL:g})"
+    )
+    p.add_argument(
+        "--tolerance-scale",
+        choices=("element", "layer"),
+        default="element",
+        help="'layer': an element passes when |err| <= atol * max(1, max|reference of its layer|) + "
+        "rtol * |reference|, for networks with large activations (Caffe-scale); default: element",
     )
     p.add_argument("--batch-size", type=int, default=256, help="samples per forward pass (default: 256)")
     p.add_argument("--json", metavar="REPORT", help="also write a JSON report to REPORT ('-' for stdout)")
@@ -389,6 +397,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         atol=args.atol,
         batch_size=args.batch_size,
         progress=args.progress,
+        tolerance_scale=args.tolerance_scale,
     )
     text = json.dumps(report.to_dict(), indent=2)
     if args.json == "-":
