@@ -292,7 +292,10 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         from .convert import spec_template
 
         print(spec_template(wf, args.spec_template))
-        _warn("the spec template guesses roles the file does not record: check each one")
+        _warn(
+            "the spec template suggests roles from shapes where the file does not record them: check each "
+            'one, and replace every "FILL IN" value (convert refuses them)'
+        )
     elif args.json:
         print(json.dumps(wf.to_dict(), indent=2))
     else:
