@@ -67,7 +67,9 @@ def test_layer_scale_is_at_least_one_and_ignores_nonfinite():
 
 def test_bad_tolerance_scale(caffe_scale):
     model, ref = caffe_scale
-    with pytest.raises(LegacyconvError, match="tolerance_scale must be one of .*Received: tolerance_scale='model'"):
+    with pytest.raises(
+        LegacyconvError, match="tolerance_scale must be one of .*Received: tolerance_scale='model'"
+    ):
         check(model, ref, tolerance_scale="model")
 
 

@@ -182,7 +182,9 @@ def test_pickle_of_arrays_is_read_by_the_restricted_unpickler(tmp_path):
 def test_pickle_of_other_objects_is_refused(tmp_path):
     path = tmp_path / "params.pkl"
     path.write_bytes(pickle.dumps([np.ones(3), LegacyconvError("x")]))
-    with pytest.raises(LegacyconvError, match="global legacyconv._errors.LegacyconvError.*Nothing was executed"):
+    with pytest.raises(
+        LegacyconvError, match="global legacyconv._errors.LegacyconvError.*Nothing was executed"
+    ):
         load_weights(path)
 
 
