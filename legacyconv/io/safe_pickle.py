@@ -71,6 +71,8 @@ def _numpy_globals() -> dict[tuple[str, str], Any]:
     for mod in ("numpy", "numpy.core.numeric", "numpy._core.numeric"):
         out[(mod, "ndarray")] = np.ndarray
         out[(mod, "dtype")] = np.dtype
+    for mod in ("numpy.core.numeric", "numpy._core.numeric"):  # arrays pickled with protocol 5
+        out[(mod, "_frombuffer")] = np._core.numeric._frombuffer  # type: ignore[attr-defined]
     return out
 
 
