@@ -275,7 +275,7 @@ def test_internal_errors_exit_3(monkeypatch, capsys):
 def test_examples_list_and_copy(tmp_path, capsys):
     assert main(["examples"]) == 0
     paths = capsys.readouterr().out.split()
-    assert len(paths) == 4 and all(os.path.isfile(p) for p in paths)
+    assert len(paths) == 6 and all(os.path.isfile(p) for p in paths)
     assert main(["examples", "--copy", str(tmp_path)]) == 0
     capsys.readouterr()
     copied = tmp_path / "keras1_theano_lenet.h5"

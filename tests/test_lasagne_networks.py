@@ -268,3 +268,27 @@ def test_training_mode_samples_dropout_with_numpy():
     # BatchNorm without deterministic uses the batch's statistics: the outputs change
     train = L.get_output(out, ref["input"], deterministic=False)
     assert not np.allclose(train, ref["output"])
+
+
+def test_conversion_spec_from_the_network(tmp_path):
+    import legacyconv
+
+    net, out = build("vgg_bn_cnn", "prob")
+    spec = mirror.conversion_spec(net)
+    arrays = spec["arrays"]
+    flips = [e["filter_flip"] for e in arrays.values() if e["role"] == "conv_kernel"]
+    assert flips == [True, True, True, False, True]  # conv2_2 is the one flip_filters=False
+    dense = [e for e in arrays.values() if e["role"] == "dense_kernel"]
+    meta = json.loads((DATA / "vgg_bn_cnn_reference.json").read_text())
+    pool3 = next(lay for lay in meta["layers"] if lay["name"] == "pool3")
+    assert [d["feature_shape"] for d in dense] == [pool3["output_shape"][1:], None]
+    converted = legacyconv.convert_weights(DATA / "vgg_bn_cnn.pkl", spec=spec)
+    mirror.load_params(out, DATA / "vgg_bn_cnn.pkl")
+    theano_values = L.get_all_param_values(out)
+    w = converted.arrays["arr_0"]
+    assert np.array_equal(w, theano_values[0][:, :, ::-1, ::-1].transpose(2, 3, 1, 0))
+    _, block = build("block_net", None)
+    with pytest.raises(
+        LegacyconvError, match=r"DilatedConv2DLayer 'inc_dilated' has no role in a conversion spec"
+    ):
+        mirror.conversion_spec(block)

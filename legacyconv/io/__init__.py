@@ -18,16 +18,20 @@ _EXAMPLES = (
     "keras1_theano_lenet.h5",
     "keras1_theano_lenet_reference.npz",
     "keras1_theano_lenet_reference.json",
+    "tiny_caffenet_py2.pkl",
+    "tiny_caffenet_reference.npz",
     "README.md",
 )
 
 
 def example_files() -> dict[str, str]:
-    """Paths of the bundled example (a real Keras 1.2.2 + Theano model and the outputs Theano
-    computed for a reference batch), by file name.
+    """Paths of the bundled examples (a real Keras 1.2.2 + Theano model, the weights of a
+    Lasagne model-zoo-style network as Python 2 pickled them, and the outputs Theano computed
+    for reference batches), by file name.
 
-    >>> sorted(example_files())
-    ['README.md', 'keras1_theano_lenet.h5', 'keras1_theano_lenet_reference.json', 'keras1_theano_lenet_reference.npz']
+    >>> sorted(example_files())  # doctest: +NORMALIZE_WHITESPACE
+    ['README.md', 'keras1_theano_lenet.h5', 'keras1_theano_lenet_reference.json',
+     'keras1_theano_lenet_reference.npz', 'tiny_caffenet_py2.pkl', 'tiny_caffenet_reference.npz']
     """
     root = resources.files("legacyconv") / "examples"
     return {name: str(root / name) for name in _EXAMPLES}

@@ -15,13 +15,14 @@ array([[3., 3.]], dtype=float32)
 
 from . import init, layers, nonlinearities, random, utils
 from ._install import Installation, install, load_network
-from .params import ParamFile, load_params, read_params
+from .params import ParamFile, conversion_spec, load_params, read_params
 
 __version__ = "0.2.dev1"
 
 __all__ = [
     "Installation",
     "ParamFile",
+    "conversion_spec",
     "init",
     "install",
     "layers",

@@ -17,7 +17,7 @@ from ..io import load_weights
 from ..io._atomic import PathLike
 from .layers.helper import get_all_params, set_all_param_values
 
-__all__ = ["ParamFile", "load_params", "read_params"]
+__all__ = ["ParamFile", "conversion_spec", "load_params", "read_params"]
 
 
 @dataclass
@@ -104,3 +104,66 @@ def load_params(network: Any, weights: PathLike | ParamFile, **tags: bool) -> di
     ordered = [pf.values[file_names.index(p.name)] for p in params]  # type: ignore[arg-type]
     set_all_param_values(network, ordered, **tags)
     return dict(pf.extras)
+
+
+def _flattened_map(layer: Any) -> list[int] | None:
+    """The channels-first map a DenseLayer flattens (directly, or through a FlattenLayer)."""
+    from .layers.shape import FlattenLayer
+
+    shape = layer.input_shape
+    source = layer.input_layer
+    if len(shape) == 2 and isinstance(source, FlattenLayer) and source.outdim == 2:
+        shape = source.input_shape
+    if layer.num_leading_axes != 1 or len(shape) < 3 or any(s is None for s in shape[1:]):
+        return None
+    return [int(s) for s in shape[1:]]
+
+
+def conversion_spec(network: Any) -> dict[str, Any]:
+    """The :func:`legacyconv.convert_weights` spec of ``network``'s positional weight file,
+    with ``filter_flip`` and ``feature_shape`` read from the network itself (nothing guessed).
+
+    Conv kernels take their layer's ``flip_filters`` (and ``num_groups``); a DenseLayer whose
+    input is a feature map (or a FlattenLayer of one) gets that map as ``feature_shape``;
+    biases and BatchNorm/Scale/PReLU vectors are kept. A parameter the spec roles cannot
+    describe (transposed or dilated conv kernels, 3-D or 1-D kernels …) raises LegacyconvError.
+
+    >>> from legacyconv.lasagne import layers as L
+    >>> net = L.DenseLayer(L.Conv2DLayer(L.InputLayer((None, 3, 8, 8)), 4, 3, flip_filters=False), 2)
+    >>> conversion_spec(net)["arrays"]
+    {'arr_0': {'role': 'conv_kernel', 'filter_flip': False, 'layer': 'Conv2DLayer'}, 'arr_1': {'role': 'bias', 'layer': 'Conv2DLayer'}, 'arr_2': {'role': 'dense_kernel', 'feature_shape': [4, 6, 6], 'layer': 'DenseLayer'}, 'arr_3': {'role': 'bias', 'layer': 'DenseLayer'}}
+    """
+    from .layers.conv import Conv2DLayer
+    from .layers.dense import DenseLayer
+    from .layers.helper import get_all_layers
+
+    if isinstance(network, dict):
+        network = network["prob"] if "prob" in network else list(network.values())
+    owners: dict[int, Any] = {}
+    for layer in get_all_layers(network):
+        for p in layer.params:
+            owners.setdefault(id(p), layer)
+    arrays: dict[str, Any] = {}
+    for i, p in enumerate(get_all_params(network)):
+        layer = owners[id(p)]
+        label = layer.name or type(layer).__name__
+        if p.ndim <= 1:
+            entry: dict[str, Any] = {"role": "bias" if getattr(layer, "b", None) is p else "keep"}
+        elif isinstance(layer, Conv2DLayer) and p is layer.W:
+            entry = {"role": "conv_kernel", "filter_flip": bool(layer.flip_filters)}
+            if layer.num_groups != 1:
+                entry["num_groups"] = layer.num_groups
+        elif isinstance(layer, DenseLayer) and p is layer.W:
+            entry = {"role": "dense_kernel", "feature_shape": _flattened_map(layer)}
+        else:
+            raise LegacyconvError(
+                f"parameter {i} ({p.name or 'unnamed'}, shape {p.shape}) of {type(layer).__name__} {label!r} has no "
+                "role in a conversion spec (conv_kernel, dense_kernel, bias, keep); migrate this network "
+                "layer by layer instead"
+            )
+        entry["layer"] = label
+        arrays[f"arr_{i}"] = entry
+    return {
+        "description": "written by legacyconv.lasagne.conversion_spec from the network definition",
+        "arrays": arrays,
+    }
