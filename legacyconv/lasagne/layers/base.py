@@ -109,7 +109,7 @@ class MergeLayer(Layer):
     def get_output_shape_for(self, input_shapes: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not implement get_output_shape_for.")
 
-    def get_output_for(self, inputs: Any, **kwargs: Any) -> np.ndarray:
+    def get_output_for(self, inputs: Any, **kwargs: Any) -> np.ndarray:  # type: ignore[override]
         raise NotImplementedError(f"{type(self).__name__} does not implement get_output_for.")
 
 

@@ -108,7 +108,7 @@ class ConcatLayer(MergeLayer):
         out[axis] = None if any(s is None for s in sizes) else sum(sizes)
         return tuple(out)
 
-    def get_output_for(self, inputs: Any, **kwargs: Any) -> np.ndarray:
+    def get_output_for(self, inputs: Any, **kwargs: Any) -> np.ndarray:  # type: ignore[override]
         return np.concatenate(autocrop([np.asarray(x) for x in inputs], self.cropping), axis=self.axis)
 
 
@@ -135,7 +135,7 @@ class ElemwiseMergeLayer(MergeLayer):
             raise LegacyconvError(f"mismatch: not all input shapes are the same: {input_shapes}")
         return out
 
-    def get_output_for(self, inputs: Any, **kwargs: Any) -> np.ndarray:
+    def get_output_for(self, inputs: Any, **kwargs: Any) -> np.ndarray:  # type: ignore[override]
         arrays = autocrop([np.asarray(x) for x in inputs], self.cropping)
         out = arrays[0]
         for x in arrays[1:]:
@@ -162,7 +162,7 @@ class ElemwiseSumLayer(ElemwiseMergeLayer):
             coeffs = [coeffs] * len(incomings)
         self.coeffs = coeffs
 
-    def get_output_for(self, inputs: Any, **kwargs: Any) -> np.ndarray:
+    def get_output_for(self, inputs: Any, **kwargs: Any) -> np.ndarray:  # type: ignore[override]
         scaled = []
         for c, x in zip(self.coeffs, inputs):
             x = np.asarray(x)

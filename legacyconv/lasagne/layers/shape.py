@@ -144,6 +144,7 @@ class DimshuffleLayer(Layer):
         used = [False] * len(input_shape)
         for p in self.pattern:
             if isinstance(p, int_types):
+                p = int(p)
                 if p < 0 or p >= len(input_shape):
                     raise LegacyconvError(
                         f"pattern contains {p}, but input shape has {len(input_shape)} dimensions only"
@@ -181,7 +182,7 @@ dimshuffle = DimshuffleLayer
 
 
 def _widths(width: Any, n: int) -> list[tuple[int, int]]:
-    items = [width] * n if isinstance(width, int_types) else list(width)
+    items: list[Any] = [width] * n if isinstance(width, int_types) else list(width)
     out = []
     for w in items:
         try:
