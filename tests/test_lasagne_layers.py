@@ -128,6 +128,10 @@ def test_dnn_layers_equal_the_cpu_layers():
         L.get_output(L.Pool3DLayer(vol, 2, mode="average_exc_pad"), xv),
     )
     assert dnn.Conv3DDNNLayer(vol, 2, 3).flip_filters is False
+    # cuDNN's deprecated mode name 'average' is 'average_inc_pad' (Theano's dnn_pool)
+    avg = dnn.Pool2DDNNLayer(inp, 3, stride=1, pad=1, mode="average")
+    ref_avg = L.Pool2DLayer(inp, 3, stride=1, pad=1, mode="average_inc_pad")
+    np.testing.assert_array_equal(L.get_output(avg, x), L.get_output(ref_avg, x))
 
 
 # --------------------------------------------------------------------------- Lasagne's argument rules

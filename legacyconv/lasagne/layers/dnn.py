@@ -37,6 +37,11 @@ def _border_ignored(ignore_border: bool, cls: str) -> None:
         )
 
 
+def _dnn_mode(mode: str) -> str:
+    # Theano's cuDNN pooling took 'average', the deprecated name of 'average_inc_pad'
+    return "average_inc_pad" if mode == "average" else mode
+
+
 class Pool2DDNNLayer(Pool2DLayer):
     """cuDNN 2-D pooling: :class:`~legacyconv.lasagne.layers.Pool2DLayer` with the border ignored."""
 
@@ -51,7 +56,7 @@ class Pool2DDNNLayer(Pool2DLayer):
         **kwargs: Any,
     ) -> None:
         _border_ignored(ignore_border, "Pool2DDNNLayer")
-        super().__init__(incoming, pool_size, stride, pad, True, mode, **kwargs)
+        super().__init__(incoming, pool_size, stride, pad, True, _dnn_mode(mode), **kwargs)
 
 
 class MaxPool2DDNNLayer(Pool2DDNNLayer):
@@ -81,7 +86,7 @@ class Pool3DDNNLayer(Pool3DLayer):
         **kwargs: Any,
     ) -> None:
         _border_ignored(ignore_border, "Pool3DDNNLayer")
-        super().__init__(incoming, pool_size, stride, pad, True, mode, **kwargs)
+        super().__init__(incoming, pool_size, stride, pad, True, _dnn_mode(mode), **kwargs)
 
 
 class MaxPool3DDNNLayer(Pool3DDNNLayer):
