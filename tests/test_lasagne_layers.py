@@ -212,3 +212,35 @@ def test_import_stays_light():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
     assert mirror.__version__ == "0.2.dev1"
+
+
+@pytest.mark.parametrize(
+    "make, draw",
+    [
+        # Lasagne's formulas, drawn from the same RandomState (an independent restatement)
+        (
+            lambda: mirror.init.GlorotUniform(),
+            lambda r, s: r.uniform(-1, 1, s) * np.sqrt(3 * 2.0 / ((4 + 3) * 9)),
+        ),
+        (
+            lambda: mirror.init.GlorotNormal("relu"),
+            lambda r, s: r.normal(0, np.sqrt(2) * np.sqrt(2.0 / (7 * 9)), s),
+        ),
+        (lambda: mirror.init.HeNormal(), lambda r, s: r.normal(0, np.sqrt(1.0 / 27), s)),
+        (lambda: mirror.init.HeUniform(gain=2.0), lambda r, s: r.uniform(-1, 1, s) * 2 * np.sqrt(3.0 / 27)),
+        (lambda: mirror.init.Normal(0.5, 1.0), lambda r, s: r.normal(1.0, 0.5, s)),
+        (lambda: mirror.init.Constant(0.25), lambda r, s: np.full(s, 0.25)),
+    ],
+)
+def test_initializers_draw_lasagnes_numbers(make, draw):
+    shape = (4, 3, 3, 3)
+    mirror.random.set_rng(np.random.RandomState(5))
+    try:
+        got = make()(shape)
+    finally:
+        mirror.random.set_rng(np.random)
+    want = draw(np.random.RandomState(5), shape)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want.astype(np.float32), rtol=1e-6, atol=1e-7)
+    with pytest.raises(LegacyconvError, match="c01b=True needs a 4-d shape"):
+        mirror.init.GlorotUniform(c01b=True)((3, 3))

@@ -70,20 +70,28 @@ class Uniform(Initializer):
         return floatX(get_rng().uniform(low=self.range[0], high=self.range[1], size=shape))
 
 
-def _gain(gain: Any) -> Any:
-    return np.sqrt(2) if gain == "relu" else gain
+class _FanScaled(Initializer):
+    """An ``initializer`` class (Normal, Uniform) with a standard deviation from the fans."""
 
-
-class Glorot(Initializer):
     def __init__(self, initializer: Any, gain: Any = 1.0, c01b: bool = False) -> None:
         self.initializer = initializer
-        self.gain = _gain(gain)
+        self.gain = np.sqrt(2) if gain == "relu" else gain
         self.c01b = c01b
 
+    def std(self, shape: tuple[int, ...]) -> Any:
+        raise NotImplementedError("use Glorot or He")
+
     def sample(self, shape: tuple[int, ...]) -> np.ndarray:
+        if self.c01b and len(shape) != 4:
+            raise LegacyconvError(f"c01b=True needs a 4-d shape. Received: {shape}")
+        return self.initializer(std=self.gain * self.std(shape)).sample(shape)
+
+
+class Glorot(_FanScaled):
+    """std = gain * sqrt(2 / ((fan_in + fan_out) * receptive field))."""
+
+    def std(self, shape: tuple[int, ...]) -> Any:
         if self.c01b:
-            if len(shape) != 4:
-                raise LegacyconvError(f"c01b=True needs a 4-d shape. Received: {shape}")
             n1, n2, field = shape[0], shape[3], shape[1] * shape[2]
         else:
             if len(shape) < 2:
@@ -91,8 +99,7 @@ class Glorot(Initializer):
                     f"Glorot initialisation needs a shape of length >= 2. Received: {shape}"
                 )
             n1, n2, field = shape[0], shape[1], int(np.prod(shape[2:]))
-        std = self.gain * np.sqrt(2.0 / ((n1 + n2) * field))
-        return self.initializer(std=std).sample(shape)
+        return np.sqrt(2.0 / ((n1 + n2) * field))
 
 
 class GlorotNormal(Glorot):
@@ -105,16 +112,11 @@ class GlorotUniform(Glorot):
         super().__init__(Uniform, gain, c01b)
 
 
-class He(Initializer):
-    def __init__(self, initializer: Any, gain: Any = 1.0, c01b: bool = False) -> None:
-        self.initializer = initializer
-        self.gain = _gain(gain)
-        self.c01b = c01b
+class He(_FanScaled):
+    """std = gain * sqrt(1 / fan_in)."""
 
-    def sample(self, shape: tuple[int, ...]) -> np.ndarray:
+    def std(self, shape: tuple[int, ...]) -> Any:
         if self.c01b:
-            if len(shape) != 4:
-                raise LegacyconvError(f"c01b=True needs a 4-d shape. Received: {shape}")
             fan_in = int(np.prod(shape[:3]))
         elif len(shape) == 2:
             fan_in = shape[0]
@@ -122,8 +124,7 @@ class He(Initializer):
             fan_in = int(np.prod(shape[1:]))
         else:
             raise LegacyconvError(f"He initialisation needs a shape of length >= 2. Received: {shape}")
-        std = self.gain * np.sqrt(1.0 / fan_in)
-        return self.initializer(std=std).sample(shape)
+        return np.sqrt(1.0 / fan_in)
 
 
 class HeNormal(He):
@@ -164,7 +165,7 @@ class Sparse(Initializer):
 
 class Orthogonal(Initializer):
     def __init__(self, gain: Any = 1.0) -> None:
-        self.gain = _gain(gain)
+        self.gain = np.sqrt(2) if gain == "relu" else gain
 
     def sample(self, shape: tuple[int, ...]) -> np.ndarray:
         if len(shape) < 2:
