@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import LegacyconvError
+from .limits import ReadLimits
 from .safe_pickle import safe_load
 from .weights import WeightFile
 
@@ -39,9 +40,9 @@ def _positional(path: str, values: Any, where: str) -> dict[str, np.ndarray]:
     return {f"arr_{i}": _check_array(path, f"{where}[{i}]", v) for i, v in enumerate(values)}
 
 
-def read_pickle(path: str) -> WeightFile:
+def read_pickle(path: str, limits: ReadLimits | None = None) -> WeightFile:
     """Read a pickle of weight arrays into a :class:`WeightFile` (see the module docstring)."""
-    obj = safe_load(path)
+    obj = safe_load(path, limits=limits)
     extras: dict[str, Any] = {}
     if isinstance(obj, dict) and _PARAM_KEY in obj:
         values = obj[_PARAM_KEY]

@@ -12,7 +12,10 @@ anything is called:
   plain classes of ours that only store the pickled state. Register more with
   :func:`register_stand_in`.
 
-Python 2 pickles (the Lasagne model zoo) are read with ``encoding='latin1'``.
+Python 2 pickles (the Lasagne model zoo) are read with ``encoding='latin1'``. Every array the
+pickle builds is charged to a :class:`~legacyconv.io.limits.Budget` before its data is copied
+(the limits of :mod:`legacyconv.io.limits`): a pickle that rebuilds one stored buffer into many
+arrays cannot make legacyconv allocate more than the limits allow.
 
 >>> import io, pickle
 >>> import numpy as np
@@ -29,13 +32,16 @@ from __future__ import annotations
 
 import codecs
 import collections
+import contextvars
 import os
 import pickle
+from dataclasses import dataclass
 from typing import IO, Any
 
 import numpy as np
 
 from .._errors import LegacyconvError
+from .limits import Budget, LimitError, ReadLimits
 
 __all__ = [
     "ALLOWED_GLOBALS",
@@ -62,17 +68,75 @@ def _latin1_encode(obj: Any, encoding: str = "utf-8", errors: str = "strict") ->
     return codecs.encode(obj, encoding, errors)
 
 
+@dataclass
+class _Reading:
+    """The budget of the pickle being read and how many arrays it has built."""
+
+    budget: Budget
+    arrays: int = 0
+
+
+_READING: contextvars.ContextVar[_Reading | None] = contextvars.ContextVar("legacyconv_pickle", default=None)
+
+
+def _charge(shape: Any, dtype: Any) -> None:
+    reading = _READING.get()
+    if reading is not None:
+        reading.arrays += 1
+        reading.budget.take(f"#{reading.arrays}", tuple(int(s) for s in shape), dtype, None)
+
+
+class _BudgetedArray(np.ndarray):
+    """What the pickle's ``_reconstruct`` builds: an ndarray whose ``__setstate__`` charges the
+    budget before NumPy copies the data; turned back into plain ndarrays after loading."""
+
+    def __setstate__(self, state: Any) -> None:
+        shape, dtype = (state[1], state[2]) if len(state) == 5 else (state[0], state[1])
+        _charge(shape, dtype)
+        super().__setstate__(state)
+
+
+def _reconstruct(subtype: Any, shape: Any, dtype: Any) -> np.ndarray:
+    if subtype is not np.ndarray:
+        raise UnsafePickleError(
+            f"the pickle rebuilds an array of class {subtype!r}; only numpy.ndarray is allowed. Nothing was executed."
+        )
+    multiarray = np._core.multiarray  # type: ignore[attr-defined]
+    return multiarray._reconstruct(_BudgetedArray, shape, dtype)  # type: ignore[no-any-return]
+
+
+def _frombuffer(buf: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
+    _charge(shape, dtype)
+    return np._core.numeric._frombuffer(buf, dtype, shape, order)  # type: ignore[attr-defined,no-any-return]
+
+
+def _plain(obj: Any) -> Any:
+    """``obj`` with every budgeted array turned back into a plain ndarray (containers rebuilt)."""
+    if isinstance(obj, _BudgetedArray):
+        return obj.view(np.ndarray)
+    if isinstance(obj, list):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(_plain(v) for v in obj)
+    if isinstance(obj, dict):
+        out = collections.OrderedDict() if isinstance(obj, collections.OrderedDict) else {}
+        for k, v in obj.items():
+            out[k] = _plain(v)
+        return out
+    return obj
+
+
 def _numpy_globals() -> dict[tuple[str, str], Any]:
     multiarray = np._core.multiarray  # type: ignore[attr-defined]
     out: dict[tuple[str, str], Any] = {}
     for mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
-        out[(mod, "_reconstruct")] = multiarray._reconstruct
+        out[(mod, "_reconstruct")] = _reconstruct
         out[(mod, "scalar")] = multiarray.scalar
     for mod in ("numpy", "numpy.core.numeric", "numpy._core.numeric"):
         out[(mod, "ndarray")] = np.ndarray
         out[(mod, "dtype")] = np.dtype
     for mod in ("numpy.core.numeric", "numpy._core.numeric"):  # arrays pickled with protocol 5
-        out[(mod, "_frombuffer")] = np._core.numeric._frombuffer  # type: ignore[attr-defined]
+        out[(mod, "_frombuffer")] = _frombuffer
     return out
 
 
@@ -171,7 +235,9 @@ class SafeUnpickler(pickle.Unpickler):
         )
 
 
-def safe_load(file: str | os.PathLike[str] | IO[bytes], *, encoding: str = "latin1") -> Any:
+def safe_load(
+    file: str | os.PathLike[str] | IO[bytes], *, encoding: str = "latin1", limits: ReadLimits | None = None
+) -> Any:
     """Unpickle ``file`` (a path or a binary file object) with :class:`SafeUnpickler`.
 
     Parameters
@@ -180,21 +246,29 @@ def safe_load(file: str | os.PathLike[str] | IO[bytes], *, encoding: str = "lati
     encoding : str, optional
         How Python 2 ``str`` objects are decoded: ``'latin1'`` (the default) reads NumPy arrays
         and text written by Python 2.
+    limits : ReadLimits, optional
+        How much its arrays may take together (:mod:`legacyconv.io.limits`); default: the
+        innermost ``read_limits()`` context, the environment, or 4 GiB.
 
     Raises
     ------
     UnsafePickleError
         The pickle asks for anything outside :data:`ALLOWED_GLOBALS` and :data:`STAND_INS`
         (the message names it); nothing was executed.
+    LimitError
+        Its arrays declare more than the limits allow (each checked before its data is copied).
     LegacyconvError
         The file is missing, truncated or not a pickle.
     """
     where = f"{os.fspath(file)}: " if isinstance(file, (str, os.PathLike)) else ""
+    token = _READING.set(_Reading(Budget(where[:-2] or "the pickle", limits)))
     try:
         if isinstance(file, (str, os.PathLike)):
             with open(file, "rb") as fh:
-                return SafeUnpickler(fh, encoding=encoding).load()
-        return SafeUnpickler(file, encoding=encoding).load()
+                return _plain(SafeUnpickler(fh, encoding=encoding).load())
+        return _plain(SafeUnpickler(file, encoding=encoding).load())
+    except LimitError:
+        raise
     except UnsafePickleError as exc:
         raise UnsafePickleError(f"{where}{exc}") from None
     except FileNotFoundError:
@@ -212,3 +286,5 @@ def safe_load(file: str | os.PathLike[str] | IO[bytes], *, encoding: str = "lati
         raise LegacyconvError(
             f"{where}not a readable pickle of arrays: {type(exc).__name__}: {exc}"
         ) from None
+    finally:
+        _READING.reset(token)
