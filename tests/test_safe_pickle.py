@@ -218,3 +218,24 @@ def test_inspect_and_convert_a_model_zoo_pickle(tmp_path, capsys):
 def _write(path, text):
     path.write_text(text)
     return str(path)
+
+
+def test_arrays_are_held_to_the_read_limits(tmp_path):
+    """One stored buffer rebuilt into many arrays (memo references): each is charged before copying."""
+    from legacyconv.io.limits import LimitError, read_limits
+
+    big = np.zeros(1 << 18, np.float32)  # 1 MiB
+    data = pickle.dumps({"param values": [big, big.copy(), big.copy()]}, protocol=2)
+    path = tmp_path / "w.pkl"
+    path.write_bytes(data)
+    assert len(load_weights(path).arrays) == 3
+    with read_limits(max_bytes="2 MiB"):
+        with pytest.raises(LimitError, match=r"w.pkl: array '#3' declares shape \(262144,\) float32 = 1 MiB"):
+            load_weights(path)
+    # a hand-made pickle: a list of five arrays, all counted against one total
+    one = pickle.dumps(big, protocol=2)
+    payload = b"\x80\x02]q\x00(" + b"".join([one[2:-1]] * 5) + b"e."
+    with read_limits(max_bytes="3 MiB"):
+        with pytest.raises(LimitError, match="over the limit of 3 MiB for all arrays together"):
+            safe_load(io.BytesIO(payload))
+    assert len(safe_load(io.BytesIO(payload))) == 5
