@@ -102,12 +102,12 @@ def _reconstruct(subtype: Any, shape: Any, dtype: Any) -> np.ndarray:
             f"the pickle rebuilds an array of class {subtype!r}; only numpy.ndarray is allowed. Nothing was executed."
         )
     multiarray = np._core.multiarray  # type: ignore[attr-defined]
-    return multiarray._reconstruct(_BudgetedArray, shape, dtype)  # type: ignore[no-any-return]
+    return multiarray._reconstruct(_BudgetedArray, shape, dtype)
 
 
 def _frombuffer(buf: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
     _charge(shape, dtype)
-    return np._core.numeric._frombuffer(buf, dtype, shape, order)  # type: ignore[attr-defined,no-any-return]
+    return np._core.numeric._frombuffer(buf, dtype, shape, order)  # type: ignore[attr-defined]
 
 
 def _plain(obj: Any) -> Any:
