@@ -239,3 +239,27 @@ def test_arrays_are_held_to_the_read_limits(tmp_path):
         with pytest.raises(LimitError, match="over the limit of 3 MiB for all arrays together"):
             safe_load(io.BytesIO(payload))
     assert len(safe_load(io.BytesIO(payload))) == 5
+
+
+@pytest.mark.parametrize(
+    "payload, match",
+    [
+        (
+            b"cbuiltins\nbytearray\n(I1000000000000\ntR.",
+            r"bytearray\(1000000000000\), a buffer of a given size",
+        ),
+        (b"cbuiltins\nbytes\n(I1000000000000\ntR.", r"bytes\(1000000000000\)"),
+        (b"cbuiltins\nrange\n(I1000000000000\ntR.", "the global builtins.range"),
+    ],
+)
+def test_constructors_that_allocate_are_refused(payload, match):
+    with pytest.raises(UnsafePickleError, match=match):
+        safe_load(io.BytesIO(payload))
+
+
+def test_reconstruct_with_a_huge_shape_is_charged_first():
+    from legacyconv.io.limits import LimitError
+
+    payload = b"cnumpy.core.multiarray\n_reconstruct\n(cnumpy\nndarray\n(I1000000000000\ntS'f'\ntR."
+    with pytest.raises(LimitError, match=r"declares shape \(1000000000000,\)"):
+        safe_load(io.BytesIO(payload))

@@ -33,6 +33,7 @@ from __future__ import annotations
 import codecs
 import collections
 import contextvars
+import math
 import os
 import pickle
 from dataclasses import dataclass
@@ -101,6 +102,8 @@ def _reconstruct(subtype: Any, shape: Any, dtype: Any) -> np.ndarray:
         raise UnsafePickleError(
             f"the pickle rebuilds an array of class {subtype!r}; only numpy.ndarray is allowed. Nothing was executed."
         )
+    if math.prod(int(n) for n in np.atleast_1d(shape)) > 0:  # pickles start from shape (0,)
+        _charge(shape, dtype)
     multiarray = np._core.multiarray  # type: ignore[attr-defined]
     return multiarray._reconstruct(_BudgetedArray, shape, dtype)
 
@@ -140,26 +143,29 @@ def _numpy_globals() -> dict[tuple[str, str], Any]:
     return out
 
 
+def _sized(cls: type) -> Any:
+    """``bytes``/``bytearray`` that refuse a size (``bytes(10**12)`` would allocate it)."""
+
+    def build(*args: Any) -> Any:
+        if args and isinstance(args[0], int):
+            raise UnsafePickleError(
+                f"the pickle asks for {cls.__name__}({args[0]}), a buffer of a given size; only "
+                f"{cls.__name__} of stored data is allowed. Nothing was executed."
+            )
+        return cls(*args)
+
+    return build
+
+
 def _builtin_globals() -> dict[tuple[str, str], Any]:
+    # containers and scalars only; no constructor that can allocate more than the file holds
+    # (range is left out: list(range(10**12)) would)
     out: dict[tuple[str, str], Any] = {}
     for mod in ("builtins", "__builtin__"):
-        for obj in (
-            set,
-            frozenset,
-            list,
-            dict,
-            tuple,
-            bytes,
-            bytearray,
-            complex,
-            int,
-            float,
-            bool,
-            str,
-            slice,
-            range,
-        ):
+        for obj in (set, frozenset, list, dict, tuple, complex, int, float, bool, str, slice):
             out[(mod, obj.__name__)] = obj
+        out[(mod, "bytes")] = _sized(bytes)
+        out[(mod, "bytearray")] = _sized(bytearray)
     out[("__builtin__", "unicode")] = str
     out[("__builtin__", "long")] = int
     out[("collections", "OrderedDict")] = collections.OrderedDict
