@@ -292,3 +292,14 @@ def test_conversion_spec_from_the_network(tmp_path):
         LegacyconvError, match=r"DilatedConv2DLayer 'inc_dilated' has no role in a conversion spec"
     ):
         mirror.conversion_spec(block)
+
+
+@pytest.mark.parametrize("backend", ["scipy", "tensorflow"])
+def test_other_engines(backend):
+    if backend == "tensorflow":
+        pytest.importorskip("tensorflow")
+    _, out = build("block_net", None)
+    mirror.load_params(out, DATA / "block_net_params.npz")
+    ref = np.load(DATA / "block_net_reference.npz")
+    got = L.get_output(out, ref["input"], deterministic=True, backend=backend)
+    np.testing.assert_allclose(got, ref["output"], **tolerance(ref["output"]))
