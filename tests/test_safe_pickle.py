@@ -263,3 +263,12 @@ def test_reconstruct_with_a_huge_shape_is_charged_first():
     payload = b"cnumpy.core.multiarray\n_reconstruct\n(cnumpy\nndarray\n(I1000000000000\ntS'f'\ntR."
     with pytest.raises(LimitError, match=r"declares shape \(1000000000000,\)"):
         safe_load(io.BytesIO(payload))
+
+
+def test_inspect_json_lists_the_extras(capsys):
+    import json
+
+    assert main(["inspect", str(DATA / "tiny_caffenet.pkl"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["extras"] == {"synset words": "list of 10", "mean value": "array (3,) float64"}
+    assert [a["name"] for a in doc["arrays"]] == [f"arr_{i}" for i in range(12)]

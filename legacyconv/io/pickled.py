@@ -18,7 +18,7 @@ import numpy as np
 from .._errors import LegacyconvError
 from .limits import ReadLimits
 from .safe_pickle import safe_load
-from .weights import WeightFile
+from .weights import WeightFile, describe_extra
 
 __all__ = ["read_pickle"]
 
@@ -75,15 +75,6 @@ def read_pickle(path: str, limits: ReadLimits | None = None) -> WeightFile:
         raise LegacyconvError(f"{path} holds no arrays")
     wf = WeightFile(path, fmt, source, arrays, extras=extras)
     if extras:
-        wf.notes.append(
-            "also in the file (kept, not converted): " + ", ".join(_describe(k, v) for k, v in extras.items())
-        )
+        listing = ", ".join(f"{k!r} ({describe_extra(v)})" for k, v in extras.items())
+        wf.notes.append(f"also in the file (kept, not converted): {listing}")
     return wf
-
-
-def _describe(key: str, value: Any) -> str:
-    if isinstance(value, np.ndarray):
-        return f"{key!r} (array {value.shape} {value.dtype})"
-    if isinstance(value, (list, tuple, dict)):
-        return f"{key!r} ({type(value).__name__} of {len(value)})"
-    return f"{key!r} ({type(value).__name__})"

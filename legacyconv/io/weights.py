@@ -142,6 +142,7 @@ class WeightFile:
             "format": self.format,
             "source": self.source,
             "notes": list(self.notes),
+            "extras": {key: describe_extra(value) for key, value in self.extras.items()},
             "layers": self.keras1.to_dict()["layers"] if self.keras1 is not None else None,
             "arrays": [
                 {
@@ -162,6 +163,15 @@ class WeightFile:
     def replace(self, **changes: Any) -> WeightFile:
         """A copy with some fields replaced (arrays are shared, not copied)."""
         return dataclasses.replace(self, **changes)
+
+
+def describe_extra(value: Any) -> str:
+    """``'array (3,) float64'``, ``'list of 10'``, ``'str'``: what an extra entry is, for reports."""
+    if isinstance(value, np.ndarray):
+        return f"array {value.shape} {value.dtype}"
+    if isinstance(value, (list, tuple, dict)):
+        return f"{type(value).__name__} of {len(value)}"
+    return type(value).__name__
 
 
 def _list_or_none(value: Any) -> Any:
