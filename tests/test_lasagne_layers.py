@@ -175,11 +175,16 @@ def test_lasagne_argument_errors(make, error, match):
 
 
 def test_nonlinearities_outside_the_recorded_range():
-    x = np.array([-100.0, -31.0, 0.0, 31.0, 100.0], np.float32)
-    np.testing.assert_array_equal(nl.sigmoid(x), np.array([0, 0, 0.5, 1, 1], np.float32))
-    np.testing.assert_array_equal(nl.softplus(x), np.array([0, 0, np.log1p(1.0), 31, 100], np.float32))
-    with pytest.raises(LegacyconvError, match="softmax works on a matrix"):
-        nl.softmax(np.zeros((1, 2, 3)))
+    """Beyond the recorded cases: Theano's float32 saturation branches (recorded in
+    tests/data/theano_nnet_reference.*: sigmoid exactly 1 above 15 and 0 below -88, softplus
+    ``x`` above 14 and 0 below -103), which Lasagne inherited by calling Theano."""
+    x = np.array([-100.0, -31.0, 0.0, 16.0, 100.0], np.float32)
+    np.testing.assert_array_equal(nl.sigmoid(x)[[0, 2, 3, 4]], np.array([0, 0.5, 1, 1], np.float32))
+    assert 0 < nl.sigmoid(x)[1] < 1e-13  # not clamped to 0 at -30
+    y = np.array([-104.0, 15.0, 100.0], np.float32)
+    np.testing.assert_array_equal(nl.softplus(y), np.array([0, 15, 100], np.float32))
+    with pytest.raises(LegacyconvError, match="softmax"):
+        nl.softmax(np.zeros((1, 2, 3), np.float32))
     assert nl.identity is nl.linear
 
 

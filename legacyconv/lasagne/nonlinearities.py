@@ -1,10 +1,11 @@
 """``lasagne.nonlinearities`` on NumPy arrays, with Theano's formulas.
 
-Each function computes in the input's dtype (float32 in a Lasagne network) with the same
-expression Theano evaluated: ``rectify`` is Theano's ``relu`` (``0.5 * (x + |x|)``, i.e. the
-maximum with 0), the leaky variants use Theano's ``relu(x, alpha)`` = ``f1 * x + f2 * |x|``,
-``sigmoid``/``softplus`` saturate beyond |x| > 30 as Theano's scalar ops did, and ``softmax``
-works on rows of a matrix (Theano refused other ranks).
+Lasagne called Theano for most of them, and so does the mirror, through
+:mod:`legacyconv.nnet.activations` (Theano's numbers, recorded from real Theano): ``sigmoid``,
+``softplus`` (with Theano's saturation branches), ``softmax`` (rows of a matrix; Theano refused
+other ranks), ``rectify`` and the leaky variants (Theano's ``relu(x, alpha)`` formula
+``0.5 (1 + alpha) x + 0.5 (1 - alpha) |x|``). ``elu``, ``SELU`` and ``ScaledTanH`` are Lasagne's
+own expressions, computed in the input's dtype (float32 in a Lasagne network).
 
 >>> import numpy as np
 >>> rectify(np.array([-1.0, 2.0], np.float32))
@@ -19,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import LegacyconvError
+from ..nnet import activations as theano_nnet
 
 __all__ = [
     "SELU",
@@ -51,23 +52,13 @@ def _const(value: float, x: np.ndarray) -> Any:
 
 
 def sigmoid(x: Any) -> np.ndarray:
-    """``1 / (1 + exp(-x))``, exactly 0 below -30 and 1 above 30 (Theano's scalar sigmoid)."""
-    x = _float(x)
-    with np.errstate(over="ignore"):
-        out = 1 / (1 + np.exp(-x))
-    out = np.where(x < -30, 0, np.where(x > 30, 1, out))
-    return out.astype(x.dtype, copy=False)
+    """Theano's ``sigmoid`` (exactly 0 and 1 in its saturation branches)."""
+    return theano_nnet.sigmoid(x)
 
 
 def softmax(x: Any) -> np.ndarray:
-    """Row-wise softmax of a matrix: ``exp(x - max) / sum`` over the last axis."""
-    x = _float(x)
-    if x.ndim not in (1, 2):
-        raise LegacyconvError(
-            f"softmax works on a matrix (rows of class scores), as Theano's did. Received: shape {x.shape}"
-        )
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+    """Theano's row-wise ``softmax`` of a matrix."""
+    return theano_nnet.softmax(x)
 
 
 def tanh(x: Any) -> np.ndarray:
@@ -91,15 +82,8 @@ ScaledTanh = ScaledTanH
 
 
 def rectify(x: Any) -> np.ndarray:
-    """``max(x, 0)`` (Theano's ``relu``)."""
-    x = _float(x)
-    return np.maximum(x, _const(0, x))
-
-
-def _relu(x: np.ndarray, alpha: float) -> np.ndarray:
-    f1 = _const(0.5, x) * (_const(1, x) + _const(alpha, x))
-    f2 = _const(0.5, x) * (_const(1, x) - _const(alpha, x))
-    return f1 * x + f2 * np.abs(x)
+    """Theano's ``relu``: ``0.5 * (x + |x|)``."""
+    return theano_nnet.relu(x)
 
 
 class LeakyRectify:
@@ -109,7 +93,7 @@ class LeakyRectify:
         self.leakiness = leakiness
 
     def __call__(self, x: Any) -> np.ndarray:
-        return _relu(_float(x), self.leakiness)
+        return theano_nnet.relu(x, self.leakiness)
 
 
 leaky_rectify = LeakyRectify()
@@ -141,11 +125,8 @@ selu = SELU(scale=1.0507009873554804934193349852946, scale_neg=1.673263242354377
 
 
 def softplus(x: Any) -> np.ndarray:
-    """``log(1 + exp(x))``: 0 below -30 and ``x`` above 30 (Theano's scalar softplus)."""
-    x = _float(x)
-    with np.errstate(over="ignore"):
-        out = np.log1p(np.exp(x))
-    return np.where(x < -30, 0, np.where(x > 30, x, out)).astype(x.dtype, copy=False)
+    """Theano's ``softplus``: ``log1p(exp(x))``, 0 far below zero and ``x`` far above."""
+    return theano_nnet.softplus(x)
 
 
 def linear(x: Any) -> Any:

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..._errors import LegacyconvError
+from ...nnet import activations as theano_nnet
 from .. import nonlinearities
 from ..utils import floatX, int_types
 from .base import ONES, QUARTERS, ZEROS, Layer, broadcast_param, param_value
@@ -155,10 +156,8 @@ class ParametricRectifierLayer(Layer):
 
     def get_output_for(self, input: Any, **kwargs: Any) -> Any:
         x = np.asarray(input)
-        alpha = broadcast_param(param_value(self.alpha), self.shared_axes, x.ndim).astype(x.dtype, copy=False)
-        f1 = x.dtype.type(0.5) * (1 + alpha)
-        f2 = x.dtype.type(0.5) * (1 - alpha)
-        return f1 * x + f2 * np.abs(x)
+        alpha = broadcast_param(param_value(self.alpha), self.shared_axes, x.ndim)
+        return theano_nnet.relu(x, alpha)  # Theano's relu(x, alpha), as Lasagne called it
 
 
 def prelu(layer: Any, **kwargs: Any) -> ParametricRectifierLayer:
