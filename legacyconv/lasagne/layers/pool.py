@@ -1,9 +1,7 @@
 """``lasagne.layers.pool``: pooling, upscaling and global pooling on :func:`legacyconv.pool_2d`.
 
-``Pool1DLayer`` pools ``(batch, channels, length)`` as a ``(length, 1)`` window, as Lasagne did.
-``Pool3DLayer`` (Theano's ``pool_3d``) pools one axis at a time: every mode's window is a box
-whose cells, maximum, sum and divisor (window or image cells, clipped or not) factor over the
-axes, so three 1-D passes compute the same numbers.
+``Pool1DLayer`` pools ``(batch, channels, length)`` as a ``(length, 1)`` window, as Lasagne did;
+``Pool3DLayer`` calls :func:`legacyconv.pool_3d` (Theano's ``pool_3d``).
 """
 
 from __future__ import annotations
@@ -14,6 +12,7 @@ import numpy as np
 
 from ..._errors import LegacyconvError
 from ...pool import pool_2d
+from ...pool3d import pool_3d
 from ..utils import as_tuple
 from .base import Layer
 
@@ -90,36 +89,29 @@ class _PoolNDLayer(Layer):
             )
         return tuple(shape)
 
-    def _pool_axis(self, x: np.ndarray, axis: int, backend: str) -> np.ndarray:
-        """Pool ``x`` along spatial ``axis`` (moved to the second-last position, a width-1 window
-        on the last)."""
-        moved = np.moveaxis(x, 2 + axis, -1)[..., None]
-        pooled = pool_2d(
-            moved,
-            ws=(self.pool_size[axis], 1),
-            ignore_border=self.ignore_border,
-            stride=(self.stride[axis], 1),
-            pad=(self.pad[axis], 0),
-            mode=self.mode,
-            backend=backend,
-        )
-        return np.moveaxis(pooled[..., 0], -1, 2 + axis)
-
     def get_output_for(self, input: Any, backend: str = "numpy", **kwargs: Any) -> np.ndarray:
         x = np.asarray(input)
-        if self.n == 2:
-            return pool_2d(
-                x,
-                ws=self.pool_size,
+        if self.n == 1:  # Lasagne: a (length, 1) window over the input with a unit axis appended
+            pooled = pool_2d(
+                x[..., None],
+                ws=(self.pool_size[0], 1),
                 ignore_border=self.ignore_border,
-                stride=self.stride,
-                pad=self.pad,
+                stride=(self.stride[0], 1),
+                pad=(self.pad[0], 0),
                 mode=self.mode,
                 backend=backend,
             )
-        for axis in range(self.n):
-            x = self._pool_axis(x, axis, backend)
-        return x
+            return pooled[..., 0]
+        pool = pool_2d if self.n == 2 else pool_3d
+        return pool(
+            x,
+            ws=self.pool_size,
+            ignore_border=self.ignore_border,
+            stride=self.stride,
+            pad=self.pad,
+            mode=self.mode,
+            backend=backend,
+        )
 
 
 class Pool1DLayer(_PoolNDLayer):
