@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..._errors import UnsupportedLayerError
 from ...lasagne import nonlinearities as nl
 from ...lasagne.layers import (
     BatchNormLayer,
@@ -71,6 +72,15 @@ def activation_steps(call: LayerCall, fn: Any) -> list[Step]:
     if isinstance(fn, nl.LeakyRectify):
         return [("activation", {"fn": "leaky_relu", "alpha": float(fn.leakiness)}, {})]
     raise call.refuse(f"nonlinearity {getattr(fn, '__name__', type(fn).__name__)} has no graph activation")
+
+
+def _sizes(shape: Any) -> tuple[int, ...]:
+    """Concrete sizes (the frontend fixes the input shape, so none is unknown past the batch axis)."""
+    return tuple(int(v) for v in shape if v is not None) if None not in shape else _unknown(shape)
+
+
+def _unknown(shape: Any) -> tuple[int, ...]:
+    raise UnsupportedLayerError(f"a shape the graph needs is unknown: {tuple(shape)}")
 
 
 def _f32(a: Any) -> np.ndarray:
@@ -146,7 +156,7 @@ def transposed_conv(call: LayerCall) -> str:
         "strides": tuple(layer.stride),
         "dilations": (1,) * layer.n,
         "pads": _pairs(layer.crop, layer.filter_size),
-        "output_size": tuple(int(s) for s in call.out_shape[2:]),
+        "output_size": _sizes(call.out_shape[2:]),
         "groups": 1,
     }
     return call.chain(
@@ -331,7 +341,7 @@ def flatten(call: LayerCall) -> str:
     """FlattenLayer → flatten (outdim 2) or reshape."""
     if call.layer.outdim == 2:
         return call.chain([("flatten", {}, {})])
-    return call.chain([("reshape", {"shape": tuple(int(s) for s in call.out_shape[1:])}, {})])
+    return call.chain([("reshape", {"shape": _sizes(call.out_shape[1:])}, {})])
 
 
 @translates_lasagne(ReshapeLayer)
@@ -340,7 +350,7 @@ def reshape(call: LayerCall) -> str:
     first = call.layer.shape[0]
     if first != [0]:
         raise call.refuse(f"ReshapeLayer must keep the batch axis first ([0]); got shape={call.layer.shape}")
-    return call.chain([("reshape", {"shape": tuple(int(s) for s in call.out_shape[1:])}, {})])
+    return call.chain([("reshape", {"shape": _sizes(call.out_shape[1:])}, {})])
 
 
 @translates_lasagne(DimshuffleLayer)
@@ -355,12 +365,12 @@ def dimshuffle(call: LayerCall) -> str:
     squeezed = [a for a in range(len(call.in_shape)) if a not in kept]
     order = [p for p in range(len(call.in_shape)) if p in kept]
     if squeezed:
-        steps.append(("reshape", {"shape": tuple(int(call.in_shape[a]) for a in order[1:])}, {}))
+        steps.append(("reshape", {"shape": _sizes(tuple(call.in_shape[a] for a in order[1:]))}, {}))
         perm = [order.index(p) for p in kept]
     if perm != sorted(perm):
         steps.append(("transpose", {"perm": tuple(perm)}, {}))
     if "x" in pattern or not steps:
-        steps.append(("reshape", {"shape": tuple(int(s) for s in call.out_shape[1:])}, {}))
+        steps.append(("reshape", {"shape": _sizes(call.out_shape[1:])}, {}))
     return call.chain(steps)
 
 
@@ -390,7 +400,7 @@ def slice_(call: LayerCall) -> str:
     i = int(layer.slice) % int(call.in_shape[axis])
     steps: list[Step] = [
         ("slice", {"axis": axis, "start": i, "stop": i + 1, "step": None}, {}),
-        ("reshape", {"shape": tuple(int(v) for v in call.out_shape[1:])}, {}),
+        ("reshape", {"shape": _sizes(call.out_shape[1:])}, {}),
     ]
     return call.chain(steps)
 
