@@ -194,3 +194,32 @@ def test_cli_lasagne_arguments(tmp_path, capsys):
         main(["migrate", "--lasagne", net, w, "-o", str(tmp_path / "a.keras"), "--output-layer", "fc2"]) == 0
     )
     assert "output (None, 6)" in capsys.readouterr().out
+
+
+def test_model_zoo_googlenet_through_the_graph(tmp_path):
+    """The model zoo's GoogLeNet layout (cuDNN layers, ceil-mode and padded pools, LRN, nine
+    inception concats, global pooling; an InputLayer of unknown size) at 64x64: the graph
+    reproduces the mirror on every layer."""
+    import runpy
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "bench_lasagne.py"
+    (tmp_path / "googlenet.py").write_text(runpy.run_path(str(script))["GOOGLENET"].format(lrn=True))
+    mirror.random.set_rng(np.random.RandomState(0))
+    try:
+        net = mirror.load_network(f"{tmp_path / 'googlenet.py'}:build_model")
+    finally:
+        mirror.random.set_rng(np.random)
+    with pytest.raises(LegacyconvError, match="unknown sizes; give input_shape"):
+        graph_from_network(net)
+    graph = graph_from_network(net, input_shape=(3, 64, 64))
+    x = (np.random.default_rng(2).random((2, 3, 64, 64)) * 255 - 117).astype(np.float32)
+    layers = L.get_all_layers(net["prob"])
+    want = L.get_output(layers, x, deterministic=True)
+    got = run_graph(graph, {graph.inputs[0]: x})
+    by_ref = {n.reference: n.name for n in graph.nodes.values() if n.reference}
+    for i, w in enumerate(want[1:], start=1):
+        key = next(k for k in by_ref if k.startswith(f"layer{i:02d}_"))
+        np.testing.assert_allclose(
+            got[by_ref[key]], w, rtol=1e-4, atol=1e-5 * max(1.0, float(np.abs(w).max()))
+        )
+    assert graph.nodes[graph.outputs[0]].shape == (None, 1000)
