@@ -159,13 +159,18 @@ def build_parser() -> argparse.ArgumentParser:
         "is a model.save() HDF5 file, or a model.to_json() architecture with --weights. The output "
         "extension chooses the target: .keras, or .onnx for a standard ONNX model (opset 17, NCHW like Theano, "
         "the legacy inputs as they are; for ONNX Runtime, PyTorch, TensorRT, OpenVINO). A layer that cannot "
-        "be reproduced is an error naming it.\n\n" + _migrate_layer_table(),
+        "be reproduced is an error naming it. With --lasagne FILE.py:FUNCTION, MODEL is the network's weight "
+        "file (Lasagne's positional or named .npz, or a model-zoo pickle, read without running code) and "
+        "the network is the one FUNCTION returns, built by legacyconv's Lasagne mirror from the unchanged "
+        "file.\n\n" + _migrate_layer_table(),
         "examples:\n"
         "  legacyconv migrate model.h5 -o model.keras\n"
         "  legacyconv migrate model.json --weights weights.h5 -o model.keras\n"
         "  legacyconv migrate model.h5 -o model_nchw.keras --input-layout nchw --force\n"
         "  legacyconv migrate model.h5 -o model.keras --export-savedmodel served/\n"
-        "  legacyconv migrate model.h5 -o model.onnx --expose-layers",
+        "  legacyconv migrate model.h5 -o model.onnx --expose-layers\n"
+        "  legacyconv migrate --lasagne models/vgg.py:build_model vgg.pkl -o vgg.keras\n"
+        "  legacyconv migrate --lasagne googlenet.py:build_model googlenet.pkl -o googlenet.onnx --input-shape 3,224,224",
     )
     p.add_argument(
         "model", metavar="MODEL", help="Keras model file (.h5) or architecture (.json); never modified"
@@ -179,6 +184,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="model file to write (its extension chooses the target)",
     )
     p.add_argument("--weights", metavar="W.h5", help="the save_weights() file of a JSON architecture")
+    p.add_argument(
+        "--lasagne",
+        metavar="FILE.py:FUNCTION",
+        help="migrate the Lasagne network FUNCTION returns (MODEL is then its weight file)",
+    )
+    p.add_argument(
+        "--input-shape",
+        metavar="C,H,W",
+        help="--lasagne: the input shape without the batch axis, where the InputLayer leaves sizes unknown",
+    )
+    p.add_argument(
+        "--output-layer",
+        metavar="NAME",
+        help="--lasagne: the output layer when FUNCTION returns a dict without a 'prob' entry",
+    )
     p.add_argument(
         "--input-layout",
         choices=("nhwc", "nchw"),
@@ -214,7 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
         "diverging layer. An element passes when |model - reference| <= atol + rtol * |reference|.",
         "examples:\n"
         "  legacyconv check model.keras reference.npz\n"
-        "  legacyconv check model.keras reference.npz --rtol 1e-4 --atol 1e-5 --json report.json",
+        "  legacyconv check model.keras reference.npz --rtol 1e-4 --atol 1e-5 --json report.json\n"
+        "  legacyconv check model.keras reference.npz --tolerance-scale layer",
     )
     from .regression import DEFAULT_ATOL, DEFAULT_RTOL
 
@@ -226,6 +247,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--atol", type=float, default=DEFAULT_ATOL, help=f"absolute tolerance (default: {DEFAULT_ATOL:g})"
+    )
+    p.add_argument(
+        "--tolerance-scale",
+        choices=("element", "layer"),
+        default="element",
+        help="'layer': an element passes when |err| <= atol * max(1, max|reference of its layer|) + "
+        "rtol * |reference|, for networks with large activations (Caffe-scale); default: element",
     )
     p.add_argument("--batch-size", type=int, default=256, help="samples per forward pass (default: 256)")
     p.add_argument("--json", metavar="REPORT", help="also write a JSON report to REPORT ('-' for stdout)")
@@ -284,7 +312,10 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         from .convert import spec_template
 
         print(spec_template(wf, args.spec_template))
-        _warn("the spec template guesses roles the file does not record: check each one")
+        _warn(
+            "the spec template suggests roles from shapes where the file does not record them: check each "
+            'one, and replace every "FILL IN" value (convert refuses them)'
+        )
     elif args.json:
         print(json.dumps(wf.to_dict(), indent=2))
     else:
@@ -327,6 +358,21 @@ def _migrate_layer_table() -> str:
     return "supported layers:\n" + "\n".join(lines)
 
 
+def _shape_arg(text: str | None) -> tuple[int, ...] | None:
+    """``"3,224,224"`` -> ``(3, 224, 224)``."""
+    if text is None:
+        return None
+    try:
+        shape = tuple(int(v) for v in text.replace("x", ",").split(","))
+    except ValueError:
+        shape = ()
+    if not shape or any(v < 1 for v in shape):
+        raise LegacyconvError(
+            f"--input-shape must be positive integers separated by commas, e.g. 3,224,224. Received: {text!r}"
+        )
+    return shape
+
+
 def _cmd_migrate(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -335,18 +381,30 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     inputs = [args.model] + ([args.weights] if args.weights else [])
     check_output_path(args.output, force=args.force, inputs=inputs)
     _quiet_tensorflow(args.debug)
-    from .migrate import migrate
+    from .migrate import migrate, migrate_lasagne
 
-    result = migrate(
-        args.model,
-        args.output,
-        weights=args.weights,
+    options = dict(
         input_layout=args.input_layout,
         export_savedmodel=args.export_savedmodel,
         force=args.force,
         expose_layers=args.expose_layers,
         unroll_rnn=args.unroll_rnn,
     )
+    if args.lasagne:
+        if args.weights:
+            raise LegacyconvError("with --lasagne, MODEL is the weight file: --weights is not used")
+        result = migrate_lasagne(
+            args.lasagne,
+            args.model,
+            args.output,
+            input_shape=_shape_arg(args.input_shape),
+            output_layer=args.output_layer,
+            **options,
+        )
+    else:
+        if args.input_shape or args.output_layer:
+            raise LegacyconvError("--input-shape and --output-layer apply to --lasagne networks only")
+        result = migrate(args.model, args.output, weights=args.weights, **options)
     bad = [
         f"{node.name}/{key}"
         for node in result.graph.nodes.values()
@@ -389,6 +447,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         atol=args.atol,
         batch_size=args.batch_size,
         progress=args.progress,
+        tolerance_scale=args.tolerance_scale,
     )
     text = json.dumps(report.to_dict(), indent=2)
     if args.json == "-":

@@ -14,11 +14,20 @@ that matter for it. Example (Lasagne's positional ``arr_0, arr_1, …``)::
     }
 
 Entry keys: ``role`` (one of :data:`legacyconv.io.ROLES` except ``'unknown'``), ``filter_flip``
-(conv and depthwise kernels: the ``filter_flip`` of the Theano call, default true),
+(conv and depthwise kernels, required: the ``filter_flip`` of the Theano call, Lasagne's
+``flip_filters``; false for weights converted from Caffe, such as the Lasagne model zoo's),
 ``num_groups`` (conv kernels, checked), ``num_channels`` (depthwise kernels), ``feature_shape``
 (a dense kernel that follows a flatten: the channels-first ``(channels, rows, cols)`` map that was
-flattened; omit or null otherwise), ``name`` (a new name in the output), ``layer`` (a note).
-``legacyconv inspect FILE --spec-template json`` prints a spec to start from.
+flattened; null otherwise; required, list or null, for the first dense kernel after a conv kernel),
+``name`` (a new name in the output), ``layer`` (a note).
+``legacyconv inspect FILE --spec-template json`` prints a spec to start from; the values it cannot
+know are written as ``"FILL IN: ..."`` placeholders, which ``convert`` refuses until replaced.
+
+Nothing is guessed: a wrong ``filter_flip`` mirrors every kernel, and a missing ``feature_shape``
+leaves a dense kernel's rows in Theano's (C, H, W) order, which a channels-last model reads as
+(H, W, C); both give wrong outputs without any error, so ``convert`` refuses to assume either. It
+also refuses a file whose conv kernels are already in the target layout (the bias after a kernel
+says which axis holds the output channels).
 """
 
 from __future__ import annotations
@@ -43,12 +52,25 @@ __all__ = ["Spec", "convert_weights", "load_spec", "spec_template"]
 
 Spec = dict[str, dict[str, Any]]
 
+#: The prefix of the values ``spec_template`` cannot know; ``convert`` refuses them.
+PLACEHOLDER = "FILL IN"
+
+_WHY = {
+    "filter_flip": "say true or false: it is the filter_flip of the Theano call that used the kernel "
+    "(Lasagne's flip_filters; false for weights converted from Caffe, such as the Lasagne model zoo's); "
+    "a wrong value mirrors every kernel and the outputs are wrong by the order of the activations",
+    "feature_shape": "give the channels-first [channels, rows, cols] of the feature map that was flattened "
+    "into this dense layer, or null if its input was not a flattened map (e.g. after global pooling); "
+    "without it the rows stay in Theano's (C, H, W) order, which a channels-last model reads as (H, W, C): "
+    "wrong outputs without any error",
+}
+
 _ENTRY_KEYS = {
     "role": str,
-    "filter_flip": bool,
+    "filter_flip": (bool, str),
     "num_groups": int,
     "num_channels": int,
-    "feature_shape": (list, tuple, type(None)),
+    "feature_shape": (list, tuple, type(None), str),
     "name": str,
     "layer": str,
 }
@@ -120,6 +142,10 @@ def load_spec(spec: PathLike | Mapping[str, Any]) -> Spec:
             raise LegacyconvError(f"{here}: unknown keys {sorted(bad)}; allowed: {sorted(_ENTRY_KEYS)}")
         for key, value in entry.items():
             typ = _ENTRY_KEYS[key]
+            if key in _WHY and isinstance(value, str):
+                if value.startswith(PLACEHOLDER):
+                    raise LegacyconvError(f"{here}.{key} is still the template's placeholder: {_WHY[key]}")
+                raise LegacyconvError(f"{here}.{key} has the wrong type. Received: {key}={value!r}")
             if not isinstance(value, typ) or (typ is int and isinstance(value, bool)):  # type: ignore[arg-type]
                 raise LegacyconvError(f"{here}.{key} has the wrong type. Received: {key}={value!r}")
         role = entry.get("role")
@@ -162,10 +188,12 @@ def _apply_spec(weights: WeightFile, spec: Spec, where: str) -> dict[str, tuple[
             f"{where} names arrays that are not in {weights.path}: {missing}; the file holds {list(weights.arrays)}"
         )
     plan = {}
+    after_conv = False  # a conv kernel came before, and no dense kernel since
     for name in weights.arrays:
         info = weights.info[name]
         entry = spec.get(name, {})
         if entry:
+            _require_what_matters(name, entry, after_conv, where)
             fs = entry.get("feature_shape")
             info = ArrayInfo(
                 role=entry["role"],
@@ -174,8 +202,52 @@ def _apply_spec(weights: WeightFile, spec: Spec, where: str) -> dict[str, tuple[
                 filter_flip=entry.get("filter_flip", True),
                 feature_shape=tuple(fs) if fs is not None else None,
             )
+        if info.role in _CONV_ROLES:
+            after_conv = True
+        elif info.role == "dense_kernel":
+            after_conv = False
         plan[name] = (info, entry)
     return plan
+
+
+_CONV_ROLES = ("conv_kernel", "depthwise_kernel", "pointwise_kernel")
+
+
+def _require_what_matters(name: str, entry: dict[str, Any], after_conv: bool, where: str) -> None:
+    """Refuse a spec entry that leaves out what changes the numbers (see the module docstring)."""
+    role = entry["role"]
+    if role in ("conv_kernel", "depthwise_kernel") and "filter_flip" not in entry:
+        raise LegacyconvError(f"{where}: arrays.{name} ({role}) needs filter_flip: {_WHY['filter_flip']}")
+    if role == "dense_kernel" and after_conv and "feature_shape" not in entry:
+        raise LegacyconvError(
+            f"{where}: arrays.{name} is the first dense_kernel after a conv kernel and needs feature_shape: "
+            f"{_WHY['feature_shape']}"
+        )
+
+
+def _check_source_layout(
+    weights: WeightFile, plan: dict[str, tuple[ArrayInfo, dict[str, Any]]], to: str
+) -> None:
+    """Refuse conv kernels that are already in the ``to`` layout, told by the bias that follows
+    them: its length is the output channels, axis 0 of a Theano kernel and the last axis of a
+    TensorFlow one."""
+    names = list(weights.arrays)
+    for i, name in enumerate(names[:-1]):
+        info, _ = plan[name]
+        arr, nxt = weights.arrays[name], weights.arrays[names[i + 1]]
+        if info.role != "conv_kernel" or info.layout != "unknown" or arr.ndim < 3 or nxt.ndim != 1:
+            continue
+        out_theano, out_tf = arr.shape[0], arr.shape[-1]
+        source, out_source, out_target = (
+            ("theano", out_theano, out_tf) if to == "tf" else ("tf", out_tf, out_theano)
+        )
+        if len(nxt) != out_source and len(nxt) == out_target:
+            raise LegacyconvError(
+                f"array {name!r} of shape {arr.shape} looks already in the {to} layout: the vector after it "
+                f"({names[i + 1]!r}, {len(nxt)} values) matches its {'last' if to == 'tf' else 'first'} axis, "
+                f"where the {to} layout keeps the output channels, not the {source} layout's; converting it "
+                "again would scramble the kernel"
+            )
 
 
 def _convert_one(arr: np.ndarray, info: ArrayInfo, entry: Mapping[str, Any], to: str) -> np.ndarray:
@@ -257,7 +329,7 @@ def convert_weights(
     --------
     >>> wf = WeightFile(None, "npz-positional", "demo",
     ...                 {"arr_0": np.ones((4, 3, 5, 5), np.float32), "arr_1": np.zeros(4, np.float32)})
-    >>> out = convert_weights(wf, spec={"arrays": {"arr_0": {"role": "conv_kernel"}}})
+    >>> out = convert_weights(wf, spec={"arrays": {"arr_0": {"role": "conv_kernel", "filter_flip": True}}})
     >>> out.arrays["arr_0"].shape, out.info["arr_0"].layout
     ((5, 5, 3, 4), 'tf')
     """
@@ -273,6 +345,7 @@ def convert_weights(
         parsed = load_spec(spec)
     plan = _apply_spec(weights, parsed, where)
 
+    _check_source_layout(weights, plan, to)
     unknown = [f"{n} {weights.arrays[n].shape}" for n, (info, _) in plan.items() if info.role == "unknown"]
     if unknown:
         raise LegacyconvError(
@@ -315,15 +388,27 @@ def convert_weights(
     return result
 
 
-def _guess(arr: np.ndarray, info: ArrayInfo) -> dict[str, Any]:
+def _guess(arr: np.ndarray, info: ArrayInfo, last_conv: np.ndarray | None) -> dict[str, Any]:
+    """A template entry: what the file records, the role a shape suggests, placeholders for the
+    rest. ``last_conv`` is the conv kernel before ``arr`` when no dense kernel came in between."""
     if info.role != "unknown":
         entry: dict[str, Any] = {"role": info.role}
         if info.role in ("conv_kernel", "depthwise_kernel"):
             entry["filter_flip"] = info.filter_flip
         if info.role == "dense_kernel":
             entry["feature_shape"] = list(info.feature_shape) if info.feature_shape else None
-    elif arr.ndim == 4:
-        entry = {"role": "conv_kernel", "filter_flip": True}
+    elif arr.ndim in (3, 4, 5):
+        entry = {
+            "role": "conv_kernel",
+            "filter_flip": f"{PLACEHOLDER}: true or false (Lasagne's flip_filters)",
+        }
+    elif arr.ndim == 2 and last_conv is not None:
+        channels, rows = last_conv.shape[0], arr.shape[0]
+        hint = (
+            f"{PLACEHOLDER}: [channels, rows, cols] with channels * rows * cols = {rows} "
+            f"(the conv kernel before it has {channels} filters), or null if not a flattened map"
+        )
+        entry = {"role": "dense_kernel", "feature_shape": hint}
     elif arr.ndim == 2:
         entry = {"role": "dense_kernel", "feature_shape": None}
     else:
@@ -333,36 +418,53 @@ def _guess(arr: np.ndarray, info: ArrayInfo) -> dict[str, Any]:
     return entry
 
 
-def spec_template(weights: WeightFile | PathLike, fmt: str = "json") -> str:
-    """A spec for ``weights`` to edit: the roles the file records, guesses for the others.
+def _template_entries(weights: WeightFile) -> dict[str, dict[str, Any]]:
+    entries = {}
+    last_conv = None
+    for name, arr in weights.arrays.items():
+        entry = _guess(arr, weights.info[name], last_conv)
+        if entry["role"] == "conv_kernel":
+            last_conv = arr
+        elif entry["role"] == "dense_kernel":
+            last_conv = None
+        entries[name] = entry
+    return entries
 
-    Guesses: 4-d arrays are Theano conv kernels used with ``filter_flip=True``, 2-d arrays are
-    dense kernels (set ``feature_shape`` for one that follows a flatten), vectors are biases.
+
+def spec_template(weights: WeightFile | PathLike, fmt: str = "json") -> str:
+    """A spec for ``weights`` to edit: the roles the file records, roles suggested by the shapes
+    for the others, and ``"FILL IN: ..."`` placeholders for what only the user knows.
+
+    Roles from shapes: 3-, 4- and 5-d arrays are conv kernels, 2-d arrays dense kernels,
+    vectors ``keep``. Never guessed: ``filter_flip`` of a conv kernel (unless the file records
+    it) and ``feature_shape`` of the first dense kernel after a conv kernel; ``convert`` refuses
+    the placeholders until they are replaced.
 
     >>> wf = WeightFile(None, "npz-positional", "demo", {"arr_0": np.zeros((4, 3, 5, 5))})
     >>> print(spec_template(wf, "toml"))
-    # legacyconv spec: check every role; a dense_kernel that follows a flatten needs
-    # feature_shape = [channels, rows, cols] (the channels-first map that was flattened).
+    # legacyconv spec: check every role and replace every "FILL IN" value; a dense_kernel that
+    # follows a flatten needs feature_shape = [channels, rows, cols] (the channels-first map).
     [arrays.arr_0]
     role = "conv_kernel"
-    filter_flip = true
+    filter_flip = "FILL IN: true or false (Lasagne's flip_filters)"
     <BLANKLINE>
     """
     if not isinstance(weights, WeightFile):
         weights = load_weights(weights)
-    entries = {name: _guess(arr, weights.info[name]) for name, arr in weights.arrays.items()}
+    entries = _template_entries(weights)
     if fmt == "json":
         doc = {
-            "description": "legacyconv spec: check every role; a dense_kernel that follows a flatten needs "
-            "feature_shape = [channels, rows, cols] (the channels-first map that was flattened), null otherwise",
+            "description": "legacyconv spec: check every role and replace every FILL IN value; a dense_kernel "
+            "that follows a flatten needs feature_shape = [channels, rows, cols] (the channels-first map that "
+            "was flattened), null otherwise",
             "arrays": entries,
         }
         return json.dumps(doc, indent=2)
     if fmt != "toml":
         raise LegacyconvError(f"fmt must be one of {{'json', 'toml'}}. Received: fmt={fmt!r}")
     lines = [
-        "# legacyconv spec: check every role; a dense_kernel that follows a flatten needs",
-        "# feature_shape = [channels, rows, cols] (the channels-first map that was flattened).",
+        '# legacyconv spec: check every role and replace every "FILL IN" value; a dense_kernel that',
+        "# follows a flatten needs feature_shape = [channels, rows, cols] (the channels-first map).",
     ]
     for name, entry in entries.items():
         lines.append(f"[arrays.{json.dumps(name) if not name.replace('_', '').isalnum() else name}]")

@@ -26,6 +26,7 @@ __all__ = [
     "UnsupportedLayerError",
     "migrate",
     "migrate_keras1",
+    "migrate_lasagne",
     "save_keras_model",
 ]
 
@@ -120,11 +121,72 @@ def migrate(
     ((None, 28, 28, 1), (None, 10))
     """
     from .frontends import load_graph
+
+    inputs = [model] + ([weights] if weights is not None else [])
+    chosen = _choose_target(output, target, input_layout, export_savedmodel, force, inputs)
+    graph = load_graph(model, weights=weights)  # refuses unsupported layers before TensorFlow loads
+    return _emit(
+        graph, chosen, output, input_layout, export_savedmodel, force, expose_layers, unroll_rnn, inputs
+    )
+
+
+def migrate_lasagne(
+    network: str,
+    weights: PathLike,
+    output: PathLike | None = None,
+    *,
+    input_shape: Any = None,
+    output_layer: str | None = None,
+    input_layout: str | None = None,
+    export_savedmodel: PathLike | None = None,
+    force: bool = False,
+    target: str | None = None,
+    expose_layers: bool = False,
+    unroll_rnn: bool = False,
+) -> Migration:
+    """Migrate a Lasagne network: its ``build_model()`` file, run unchanged by
+    :mod:`legacyconv.lasagne`, with its weights, through the graph to a framework model.
+
+    Parameters
+    ----------
+    network : str
+        ``"path/to/file.py:build_model"``.
+    weights : path
+        Lasagne's positional ``.npz`` (``np.savez(f, *get_all_param_values(net))``), a named
+        ``.npz``, or a model-zoo pickle (read without running code).
+    output, input_layout, export_savedmodel, force, target, expose_layers, unroll_rnn
+        As in :func:`migrate`.
+    input_shape : tuple of int, optional
+        The input shape without the batch axis, when the InputLayer leaves sizes unknown.
+    output_layer : str, optional
+        The output of a ``build_model()`` that returns a dict of layers (default ``'prob'``).
+
+    Returns
+    -------
+    Migration
+    """
+    from .frontends.lasagne import load_lasagne_graph
+
+    inputs = [weights, network.rpartition(":")[0]]
+    chosen = _choose_target(output, target, input_layout, export_savedmodel, force, inputs)
+    graph = load_lasagne_graph(network, weights, output_layer=output_layer, input_shape=input_shape)
+    return _emit(
+        graph, chosen, output, input_layout, export_savedmodel, force, expose_layers, unroll_rnn, inputs
+    )
+
+
+def _choose_target(
+    output: PathLike | None,
+    target: str | None,
+    input_layout: str | None,
+    export_savedmodel: PathLike | None,
+    force: bool,
+    inputs: list[Any],
+) -> Any:
     from .targets import TARGETS, target_for
 
     if input_layout is not None:
         _check_layout(input_layout)
-    inputs = [model] + ([weights] if weights is not None else [])
     if output is not None:
         chosen = target_for(output)
         check_output_path(output, force=force, inputs=inputs)
@@ -135,7 +197,21 @@ def migrate(
         chosen = TARGETS[name]
     if export_savedmodel is not None and chosen.name != "keras":
         raise LegacyconvError("export_savedmodel needs the Keras target (an output ending in .keras)")
-    graph = load_graph(model, weights=weights)  # refuses unsupported layers before TensorFlow loads
+    return chosen
+
+
+def _emit(
+    graph: Any,
+    chosen: Any,
+    output: PathLike | None,
+    input_layout: str | None,
+    export_savedmodel: PathLike | None,
+    force: bool,
+    expose_layers: bool,
+    unroll_rnn: bool,
+    inputs: list[Any],
+) -> Migration:
+    """Emit ``graph`` with the ``chosen`` target and write the files asked for."""
     module = chosen.load()
     options: dict[str, Any] = {
         "input_layout": input_layout,

@@ -34,6 +34,7 @@ from .io._atomic import PathLike
 __all__ = [
     "DEFAULT_ATOL",
     "DEFAULT_RTOL",
+    "TOLERANCE_SCALES",
     "CheckReport",
     "CheckRow",
     "check",
@@ -45,6 +46,10 @@ __all__ = [
 DEFAULT_RTOL = 1e-5
 DEFAULT_ATOL = 1e-5
 
+#: How ``atol`` is scaled: 'element' (as given) or 'layer' (times ``max(1, max|reference|)`` of
+#: each compared array, for networks whose activations are far from 1, e.g. Caffe-scale ones).
+TOLERANCE_SCALES = ("element", "layer")
+
 _LAYER_KEY = re.compile(r"layer(\d+)_(.+)")
 
 
@@ -53,10 +58,11 @@ class CheckRow:
     """The comparison of one reference array with the model.
 
     ``max_rel`` is the largest ``|model - reference| / |reference|`` over the elements with
-    ``|reference| > atol`` (elsewhere the absolute error is what counts); an element passes
-    when ``|model - reference| <= atol + rtol * |reference|``, and a NaN or Inf only against
-    the same value at the same position (``nonfinite_mismatched`` counts those that are not;
-    they are included in ``mismatched``). ``status`` is ``'ok'``,
+    ``|reference| > atol * scale`` (elsewhere the absolute error is what counts); an element passes
+    when ``|model - reference| <= atol * scale + rtol * |reference|``, where ``scale`` is 1, or
+    ``max(1, max|reference|)`` of the whole array with ``tolerance_scale='layer'``; a NaN or Inf
+    passes only against the same value at the same position (``nonfinite_mismatched`` counts
+    those that are not; they are included in ``mismatched``). ``status`` is ``'ok'``,
     ``'MISMATCH'`` or ``'skipped'`` (``note`` says why).
     """
 
@@ -70,6 +76,7 @@ class CheckRow:
     size: int = 0
     status: str = "ok"
     note: str = ""
+    scale: float = 1.0
 
 
 @dataclass
@@ -84,6 +91,7 @@ class CheckReport:
     n_samples: int
     batch_size: int
     notes: list[str] = field(default_factory=list)
+    tolerance_scale: str = "element"
 
     @property
     def passed(self) -> bool:
@@ -98,11 +106,26 @@ class CheckReport:
 
     def table(self) -> str:
         """The human-readable table the ``check`` command prints."""
-        head = ("reference", "model layer", "shape", "max abs err", "max rel err", "mismatched", "status")
+        by_layer = self.tolerance_scale == "layer"
+        head: tuple[str, ...] = ("reference", "model layer", "shape", "max abs err", "max rel err")
+        head += ("atol x scale",) if by_layer else ()
+        head += ("mismatched", "status")
         body = []
         for r in self.rows:
+            scaled = (f"{self.atol * r.scale:.3g}",) if by_layer else ()
             if r.status == "skipped":
-                body.append((r.key, r.layer or "-", str(r.shape), "-", "-", "-", f"skipped: {r.note}"))
+                body.append(
+                    (
+                        r.key,
+                        r.layer or "-",
+                        str(r.shape),
+                        "-",
+                        "-",
+                        *("-",) * len(scaled),
+                        "-",
+                        f"skipped: {r.note}",
+                    )
+                )
                 continue
             status = r.status + (f" ({r.note})" if r.note else "")
             body.append(
@@ -112,6 +135,7 @@ class CheckReport:
                     str(r.shape),
                     f"{r.max_abs:.3g}",
                     f"{r.max_rel:.3g}",
+                    *scaled,
                     f"{r.mismatched}/{r.size}",
                     status,
                 )
@@ -127,7 +151,8 @@ class CheckReport:
                 f"{first.mismatched} of {first.size} values out of tolerance"
             )
         verdict = "PASS" if self.passed else "FAIL"
-        lines.append(f"{verdict}: rtol={self.rtol:g}, atol={self.atol:g}, {self.n_samples} samples")
+        scale = " x max(1, max|reference|) of each layer" if by_layer else ""
+        lines.append(f"{verdict}: rtol={self.rtol:g}, atol={self.atol:g}{scale}, {self.n_samples} samples")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -139,6 +164,7 @@ class CheckReport:
             "reference": self.reference,
             "rtol": self.rtol,
             "atol": self.atol,
+            "tolerance_scale": self.tolerance_scale,
             "n_samples": self.n_samples,
             "batch_size": self.batch_size,
             "first_diverging": first.key if first else None,
@@ -284,6 +310,7 @@ def check(
     atol: float = DEFAULT_ATOL,
     batch_size: int = 256,
     progress: bool | None = None,
+    tolerance_scale: str = "element",
 ) -> CheckReport:
     """Run ``model`` on the reference inputs and compare with the legacy outputs.
 
@@ -303,6 +330,11 @@ def check(
     progress : bool or None, optional
         Show a tqdm progress bar; ``None`` shows it when stderr is a terminal and tqdm is
         installed.
+    tolerance_scale : {'element', 'layer'}, optional
+        'layer' judges each array's errors against its own scale: an element passes when
+        ``|model - reference| <= atol * max(1, max|reference|) + rtol * |reference|`` (the
+        maximum over the whole reference array). Use it for networks whose activations reach
+        hundreds (Caffe-converted models), where float32 rounding alone exceeds a fixed ``atol``.
 
     Returns
     -------
@@ -317,6 +349,10 @@ def check(
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise LegacyconvError(f"batch_size must be a positive integer. Received: batch_size={batch_size!r}")
+    if tolerance_scale not in TOLERANCE_SCALES:
+        raise LegacyconvError(
+            f"tolerance_scale must be one of {{'element', 'layer'}}. Received: tolerance_scale={tolerance_scale!r}"
+        )
     for name, value in (("rtol", rtol), ("atol", atol)):
         if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
             raise LegacyconvError(f"{name} must be a finite number >= 0. Received: {name}={value!r}")
@@ -328,8 +364,10 @@ def check(
         refs = check_reference(reference)
     runner, model_path = _runner_for(model)
     if runner is None:
-        return _check_keras_model(model, refs, ref_path, rtol, atol, batch_size, progress)
-    return _check_runner(runner, model_path, refs, ref_path, rtol, atol, batch_size, progress)
+        return _check_keras_model(model, refs, ref_path, rtol, atol, batch_size, progress, tolerance_scale)
+    return _check_runner(
+        runner, model_path, refs, ref_path, rtol, atol, batch_size, progress, tolerance_scale
+    )
 
 
 def _runner_for(model: Any) -> tuple[Any, str | None]:
@@ -403,6 +441,7 @@ def _check_runner(
     atol: float,
     batch_size: int,
     progress: bool | None,
+    tolerance_scale: str = "element",
 ) -> CheckReport:
     feeds = _feeds(runner, refs)
     n = len(next(iter(feeds.values())))
@@ -440,6 +479,8 @@ def _check_runner(
             return
         if list(binding.perm) != sorted(binding.perm):
             row.note = f"the model holds it transposed by {tuple(binding.perm)}"
+        if tolerance_scale == "layer":
+            row.scale = layer_scale(ref)
         probes.append((row, ref, binding.node))
 
     for b in runner.nodes:
@@ -466,10 +507,12 @@ def _check_runner(
     def compare(start: int, stop: int) -> None:
         outs = runner.run({k: v[start:stop] for k, v in feeds.items()}, names) if names else {}
         for row, ref, node in probes:
-            _accumulate(row, outs[node], ref[start:stop], rtol, atol)
+            _accumulate(row, outs[node], ref[start:stop], rtol, atol * row.scale)
 
     _in_batches(n, batch_size, progress, compare, [row for row, _, _ in probes])
-    return CheckReport(model_path, ref_path, rows, float(rtol), float(atol), n, batch_size, notes)
+    return CheckReport(
+        model_path, ref_path, rows, float(rtol), float(atol), n, batch_size, notes, tolerance_scale
+    )
 
 
 def _check_keras_model(
@@ -480,6 +523,7 @@ def _check_keras_model(
     atol: float,
     batch_size: int,
     progress: bool | None,
+    tolerance_scale: str = "element",
 ) -> CheckReport:
     """The layer-name comparison of a Keras model without a sidecar (shapes decide the layout)."""
     if "input" not in refs:
@@ -548,6 +592,8 @@ def _check_keras_model(
             continue
         row.note = note
         row.shape = _nchw_shape(ref.shape) if how is not None and len(how) == 4 else ref.shape
+        if tolerance_scale == "layer":
+            row.scale = layer_scale(ref)
         probes.append((row, ref, how))
         tensors.append(tensor)
     if not probes and not any(r.status == "MISMATCH" for r in rows):
@@ -566,10 +612,23 @@ def _check_keras_model(
             if not isinstance(outs, (list, tuple)):
                 outs = [outs]
             for (row, ref, how), out in zip(probes, outs):
-                _accumulate(row, np.asarray(out), _reorder(ref[start:stop], how), rtol, atol)
+                _accumulate(row, np.asarray(out), _reorder(ref[start:stop], how), rtol, atol * row.scale)
 
         _in_batches(n, batch_size, progress, compare, [row for row, _, _ in probes])
-    return CheckReport(model_path, ref_path, rows, float(rtol), float(atol), n, batch_size, notes)
+    return CheckReport(
+        model_path, ref_path, rows, float(rtol), float(atol), n, batch_size, notes, tolerance_scale
+    )
+
+
+def layer_scale(ref: np.ndarray) -> float:
+    """``max(1, max|ref|)`` over the finite values of ``ref``: what ``tolerance_scale='layer'``
+    multiplies ``atol`` by.
+
+    >>> layer_scale(np.array([0.5, -300.0])), layer_scale(np.array([0.1, np.nan]))
+    (300.0, 1.0)
+    """
+    finite = np.abs(ref[np.isfinite(ref)]) if ref.size else ref
+    return max(1.0, float(finite.max())) if finite.size else 1.0
 
 
 def _in_batches(n: int, batch_size: int, progress: bool | None, compare: Any, rows: list[CheckRow]) -> None:

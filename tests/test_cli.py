@@ -129,8 +129,15 @@ def test_spec_template_then_convert(tmp_path, capsys):
     np.savez(params, np.ones((2, 1, 3, 3), np.float32), np.zeros(2, np.float32))
     assert main(["inspect", str(params), "--spec-template", "json"]) == 0
     captured = capsys.readouterr()
-    assert "guesses roles" in captured.err
+    assert "FILL IN" in captured.err
+    spec = json.loads(captured.out)
     (tmp_path / "spec.json").write_text(captured.out)
+    assert (
+        main(["convert", str(params), str(tmp_path / "out.h5"), "--spec", str(tmp_path / "spec.json")]) == 2
+    )
+    assert "filter_flip is still the template's placeholder" in capsys.readouterr().err
+    spec["arrays"]["arr_0"]["filter_flip"] = True
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
     assert (
         main(["convert", str(params), str(tmp_path / "out.h5"), "--spec", str(tmp_path / "spec.json")]) == 0
     )
@@ -268,7 +275,7 @@ def test_internal_errors_exit_3(monkeypatch, capsys):
 def test_examples_list_and_copy(tmp_path, capsys):
     assert main(["examples"]) == 0
     paths = capsys.readouterr().out.split()
-    assert len(paths) == 4 and all(os.path.isfile(p) for p in paths)
+    assert len(paths) == 6 and all(os.path.isfile(p) for p in paths)
     assert main(["examples", "--copy", str(tmp_path)]) == 0
     capsys.readouterr()
     copied = tmp_path / "keras1_theano_lenet.h5"
@@ -287,7 +294,9 @@ def test_bulk_convert_script(tmp_path, capsys):
     shutil.copy(LENET, src / "lenet.h5")
     np.savez(src / "lasagne.npz", np.ones((2, 1, 3, 3), np.float32), np.zeros(2, np.float32))
     (src / "junk.npz").write_bytes(b"junk")
-    (tmp_path / "spec.json").write_text(json.dumps({"arrays": {"arr_0": {"role": "conv_kernel"}}}))
+    (tmp_path / "spec.json").write_text(
+        json.dumps({"arrays": {"arr_0": {"role": "conv_kernel", "filter_flip": True}}})
+    )
     assert bulk_main([str(src), str(tmp_path / "new"), "--spec", str(tmp_path / "spec.json")]) == 1
     assert sorted(os.listdir(tmp_path / "new")) == ["lasagne.npz", "lenet.npz"]
     assert np.load(tmp_path / "new" / "lasagne.npz")["arr_0"].shape == (3, 3, 1, 2)

@@ -61,6 +61,7 @@ filter_flip = true
 role = "bias"
 [arrays.arr_2]
 role = "conv_kernel"
+filter_flip = true
 [arrays.arr_3]
 role = "bias"
 [arrays.arr_4]
@@ -182,7 +183,7 @@ def test_filter_flip_false_and_renaming(positional):
             {"arrays": {"arr_4": {"role": "dense_kernel", "feature_shape": [12, 5, 6]}}},
             "one row per flattened feature",
         ),
-        ({"arrays": {"arr_1": {"role": "conv_kernel"}}}, r"array 'arr_1'.*4-d array"),
+        ({"arrays": {"arr_1": {"role": "conv_kernel", "filter_flip": True}}}, r"array 'arr_1'.*4-d array"),
         ({"arrays": {}}, "non-empty 'arrays'"),
         ({"layers": {}}, "unknown top-level keys"),
         (
@@ -234,12 +235,25 @@ def test_bad_target():
 def test_spec_template_loads_back(lenet, positional, fmt):
     text = spec_template(positional, fmt)
     if fmt == "json":
-        parsed = load_spec(json.loads(text))
+        parsed = json.loads(text)["arrays"]
     elif tomllib is None:
         pytest.skip("no TOML reader")
     else:
-        parsed = load_spec(tomllib.loads(text))
-    assert parsed["arr_0"] == {"role": "conv_kernel", "filter_flip": True}
+        parsed = tomllib.loads(text)["arrays"]
+    # the template never guesses what changes the numbers: convert refuses it until filled in
+    with pytest.raises(
+        LegacyconvError, match=r"arrays.arr_0.filter_flip is still the template's placeholder"
+    ):
+        load_spec({"arrays": parsed})
+    assert parsed["arr_4"]["feature_shape"].startswith("FILL IN: [channels, rows, cols] with channels * rows")
+    assert "= 432 (the conv kernel before it has 12 filters)" in parsed["arr_4"]["feature_shape"]
+    assert (
+        parsed["arr_6"]["feature_shape"] is None if fmt == "json" else "feature_shape" not in parsed["arr_6"]
+    )
+    assert parsed["arr_0"] == {
+        "role": "conv_kernel",
+        "filter_flip": "FILL IN: true or false (Lasagne's flip_filters)",
+    }
     assert parsed["arr_4"]["role"] == "dense_kernel"
     # for a Keras-1 file the template carries the recorded roles, feature shape included
     spec = json.loads(spec_template(lenet, "json"))
@@ -256,11 +270,64 @@ def test_depthwise_kernel_needs_num_channels_in_the_spec(tmp_path):
     with pytest.raises(
         LegacyconvError, match=r"spec must give num_channels for the depthwise_kernel of shape \(6, 1, 3, 3\)"
     ):
-        convert_weights(path, spec={"arrays": {"arr_0": {"role": "depthwise_kernel"}}})
-    out = convert_weights(path, spec={"arrays": {"arr_0": {"role": "depthwise_kernel", "num_channels": 3}}})
+        convert_weights(path, spec={"arrays": {"arr_0": {"role": "depthwise_kernel", "filter_flip": True}}})
+    out = convert_weights(
+        path, spec={"arrays": {"arr_0": {"role": "depthwise_kernel", "num_channels": 3, "filter_flip": True}}}
+    )
     k = next(iter(out.arrays.values()))
     assert k.shape == (3, 3, 3, 2)
     # TF's depthwise output channel c * 2 + q comes from kernel[:, :, c, q]: Theano's filter c * 2 + q, flipped
     for c in range(3):
         for q in range(2):
             np.testing.assert_array_equal(k[:, :, c, q], dw[c * 2 + q, 0, ::-1, ::-1])
+
+
+# --------------------------------------------------------------------------- nothing guessed (issue 11)
+
+
+def test_conv_kernel_without_filter_flip_is_refused(positional):
+    spec = {"arrays": {**SPEC["arrays"], "arr_2": {"role": "conv_kernel"}}}
+    with pytest.raises(
+        LegacyconvError, match=r"arrays.arr_2 \(conv_kernel\) needs filter_flip: say true or false.*Caffe"
+    ):
+        convert_weights(positional, spec=spec)
+
+
+def test_dense_after_conv_without_feature_shape_is_refused(positional):
+    spec = {"arrays": {**SPEC["arrays"], "arr_4": {"role": "dense_kernel"}}}
+    with pytest.raises(
+        LegacyconvError,
+        match=r"arr_4 is the first dense_kernel after a conv kernel and needs feature_shape.*\(H, W, C\)",
+    ):
+        convert_weights(positional, spec=spec)
+    # an explicit null says the input was not a flattened map: accepted, rows unchanged
+    spec["arrays"]["arr_4"] = {"role": "dense_kernel", "feature_shape": None}
+    out = convert_weights(positional, spec=spec)
+    assert np.array_equal(out.arrays["arr_4"], np.load(positional)["arr_4"])
+
+
+def test_placeholder_feature_shape_is_refused(positional):
+    spec = {
+        "arrays": {**SPEC["arrays"], "arr_4": {"role": "dense_kernel", "feature_shape": "FILL IN: [c, h, w]"}}
+    }
+    with pytest.raises(
+        LegacyconvError, match=r"arrays.arr_4.feature_shape is still the template's placeholder"
+    ):
+        convert_weights(positional, spec=spec)
+
+
+def test_file_already_in_the_target_layout_is_refused(positional, tmp_path):
+    tf_weights = convert_weights(positional, spec=SPEC)
+    again = tmp_path / "tf.npz"
+    np.savez(again, *tf_weights.arrays.values())  # the converted file, saved positionally (layout forgotten)
+    with pytest.raises(
+        LegacyconvError, match=r"array 'arr_0' of shape \(5, 5, 1, 6\) looks already in the tf layout"
+    ):
+        convert_weights(again, spec=SPEC, to="tf")
+    with pytest.raises(
+        LegacyconvError, match=r"array 'arr_0' of shape \(6, 1, 5, 5\) looks already in the theano layout"
+    ):
+        convert_weights(positional, spec=SPEC, to="theano")
+    back = convert_weights(again, spec=SPEC, to="theano")  # the right direction works, exactly
+    for k, v in np.load(positional).items():
+        assert np.array_equal(back.arrays[k], v)

@@ -171,10 +171,20 @@ def test_object_npz_is_refused_without_unpickling(tmp_path):
         load_weights(path)
 
 
-def test_plain_pickle_is_refused(tmp_path):
+def test_pickle_of_arrays_is_read_by_the_restricted_unpickler(tmp_path):
     path = tmp_path / "params.pkl"
     path.write_bytes(pickle.dumps([np.ones(3)]))
-    with pytest.raises(LegacyconvError, match="pickle.*never unpickles"):
+    wf = load_weights(path)
+    assert wf.format == "pickle-positional"
+    assert np.array_equal(wf.arrays["arr_0"], np.ones(3))
+
+
+def test_pickle_of_other_objects_is_refused(tmp_path):
+    path = tmp_path / "params.pkl"
+    path.write_bytes(pickle.dumps([np.ones(3), LegacyconvError("x")]))
+    with pytest.raises(
+        LegacyconvError, match="global legacyconv._errors.LegacyconvError.*Nothing was executed"
+    ):
         load_weights(path)
 
 

@@ -97,6 +97,8 @@ class WeightFile:
     info: dict[str, ArrayInfo] = field(default_factory=dict)
     keras1: KerasModelSummary | None = None
     notes: list[str] = field(default_factory=list)
+    #: what else the file holds besides the arrays (a model-zoo pickle's 'synset words', 'mean value' …)
+    extras: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name, arr in self.arrays.items():
@@ -140,6 +142,7 @@ class WeightFile:
             "format": self.format,
             "source": self.source,
             "notes": list(self.notes),
+            "extras": {key: describe_extra(value) for key, value in self.extras.items()},
             "layers": self.keras1.to_dict()["layers"] if self.keras1 is not None else None,
             "arrays": [
                 {
@@ -160,6 +163,15 @@ class WeightFile:
     def replace(self, **changes: Any) -> WeightFile:
         """A copy with some fields replaced (arrays are shared, not copied)."""
         return dataclasses.replace(self, **changes)
+
+
+def describe_extra(value: Any) -> str:
+    """``'array (3,) float64'``, ``'list of 10'``, ``'str'``: what an extra entry is, for reports."""
+    if isinstance(value, np.ndarray):
+        return f"array {value.shape} {value.dtype}"
+    if isinstance(value, (list, tuple, dict)):
+        return f"{type(value).__name__} of {len(value)}"
+    return type(value).__name__
 
 
 def _list_or_none(value: Any) -> Any:
@@ -195,15 +207,23 @@ def sniff_file(path: str, what: str = "weight file") -> str:
     return "unknown"
 
 
+def _is_npy(path: str) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(6) == b"\x93NUMPY"
+
+
 def load_weights(path: PathLike, *, limits: ReadLimits | None = None) -> WeightFile:
-    """Read a weight file (``.npz`` or HDF5) without ever unpickling anything.
+    """Read a weight file (``.npz``, HDF5 or a pickle of arrays) without ever running code from it.
 
     Parameters
     ----------
     path : str or os.PathLike
         An ``.npz`` written by ``numpy.savez`` (named arrays, or Lasagne's positional
         ``arr_0, arr_1, …``), a Keras HDF5 model or Keras-1 weights file, or an HDF5 file written by
-        legacyconv. HDF5 needs ``h5py`` (``pip install "legacyconv[hdf5]"``).
+        legacyconv. HDF5 needs ``h5py`` (``pip install "legacyconv[hdf5]"``). A pickle (the Lasagne
+        model zoo's ``{'param values': [...], ...}``, a list or a dict of arrays) is read by the
+        restricted unpickler of :mod:`legacyconv.io.safe_pickle`: only NumPy arrays, scalars and
+        builtin containers; anything else is refused before it can run.
     limits : ReadLimits, optional
         How much the file may make legacyconv allocate (see :mod:`legacyconv.io.limits`);
         default: the innermost ``read_limits()`` context, the environment, or 4 GiB in all.
@@ -220,7 +240,8 @@ def load_weights(path: PathLike, *, limits: ReadLimits | None = None) -> WeightF
     ------
     LegacyconvError
         If the file is missing, not a regular file, truncated, corrupt, not a weight file, holds
-        pickled objects (object arrays are refused: unpickling can run arbitrary code), links
+        pickled objects other than arrays (object arrays in an .npz, or a pickle asking for any
+        other class or function, are refused: unpickling them could run arbitrary code), links
         or stores data outside itself (HDF5 external links, external storage, virtual
         datasets), or declares more than the limits allow (checked before anything is read).
 
@@ -243,10 +264,17 @@ def load_weights(path: PathLike, *, limits: ReadLimits | None = None) -> WeightF
         from .hdf5 import read_hdf5
 
         return read_hdf5(path, limits)
+    if kind == "pickle-or-npy" and not _is_npy(path):
+        from .pickled import read_pickle
+
+        return read_pickle(path, limits)
+    if kind == "unknown" and path.lower().endswith((".pkl", ".pickle")):  # protocol 0/1 pickles
+        from .pickled import read_pickle
+
+        return read_pickle(path, limits)
     if kind == "pickle-or-npy":
         raise LegacyconvError(
-            f"{path} is a pickle or a single .npy array, not a weight file legacyconv reads; "
-            "legacyconv never unpickles (it can run arbitrary code): save the arrays with numpy.savez"
+            f"{path} is a single .npy array, not a weight file legacyconv reads: save the arrays with numpy.savez"
         )
     if kind == "empty":
         raise LegacyconvError(f"{path} is empty, not a weight file (expected .npz or HDF5)")
