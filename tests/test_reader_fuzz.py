@@ -142,3 +142,28 @@ def test_spec_flips_and_truncations(tmp_path, suffix):
             pass  # exit 2; anything else is exit 3 and fails the test
 
     run()
+
+
+def _npy_bytes(arr: np.ndarray) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, arr)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("second", ["arr_0.npy", "arr_1/"])
+def test_a_member_hidden_by_a_damaged_directory_is_refused(tmp_path, second):
+    # Two flips (the central directory's name and the local header's) can make numpy.savez's
+    # arr_1 a second arr_0, or a directory entry: reading on would silently lose an array.
+    import warnings
+    import zipfile
+
+    path = tmp_path / "w.npz"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("arr_0.npy", _npy_bytes(np.arange(3.0)))
+            zf.writestr(second, _npy_bytes(np.ones(2)))
+    code, _ = exit_code_of(str(path))
+    assert code == 2

@@ -92,10 +92,14 @@ def read_npz(path: str, limits: ReadLimits | None = None) -> WeightFile:
 
 
 def _members(zf: zipfile.ZipFile, path: str, budget: Budget) -> list[zipfile.ZipInfo]:
-    infos = [i for i in zf.infolist() if not i.is_dir()]
+    infos = zf.infolist()
     if len(infos) > budget.limits.max_members:
         raise LegacyconvError(f"{path} has {len(infos)} members, more than {budget.limits.max_members}")
     names = {i.filename for i in infos}
+    if len(names) != len(infos):
+        # numpy.savez never writes a name twice; a damaged directory can, and one array would hide
+        # the other
+        raise LegacyconvError(f"{path} is a damaged zip: its directory names a member twice")
     for info in infos:
         if not info.filename.endswith(".npy"):
             what = (
