@@ -29,7 +29,7 @@ from ._params import (
 )
 from .engines import get_engine
 
-__all__ = ["ConvArgs", "conv2d", "conv3d", "prepare_conv", "run_conv"]
+__all__ = ["ConvArgs", "causal_conv1d", "conv2d", "conv3d", "prepare_conv", "run_conv"]
 
 _AXES = {2: "(batch, channels, rows, cols)", 3: "(batch, channels, depth, rows, cols)"}
 _KAXES = {
@@ -260,3 +260,69 @@ def conv3d(
         num_groups,
     )
     return run_conv(args, backend)
+
+
+def causal_conv1d(
+    input: Any,
+    filters: Any,
+    filter_shape: Any,
+    input_shape: Any = None,
+    subsample: Any = 1,
+    filter_flip: bool = True,
+    filter_dilation: Any = 1,
+    num_groups: int = 1,
+    unshared: bool = False,
+    *,
+    backend: str = "numpy",
+) -> np.ndarray:
+    """What Theano's ``abstract_conv.causal_conv1d`` computed: a 1-D convolution padded
+    ``filter_dilation * (length - 1)`` on the left only, so output ``t`` sees inputs ``<= t``.
+
+    ``input`` is ``(batch, channels, length)``, ``filters`` ``(out, channels // num_groups,
+    length)``; ``filter_shape`` (required, as in Theano: the padding comes from it) must agree
+    with them. Theano ran it as a 2-D convolution over a trailing axis of one column; so does
+    this.
+
+    >>> import numpy as np
+    >>> causal_conv1d(np.arange(5.0).reshape(1, 1, 5), np.ones((1, 1, 2)), (1, 1, 2))[0, 0]
+    array([0., 1., 3., 5., 7.])
+    """
+    x = as_array(input, "input")
+    w = as_array(filters, "filters")
+    if x.ndim != 3:
+        raise LegacyconvError(
+            f"Input should be 3D for causal convolution: (batch, channels, length). Received: input.shape={x.shape}"
+        )
+    if w.ndim != 3:
+        raise LegacyconvError(
+            "Filters should be 3D for causal convolution: (out_channels, in_channels // num_groups, "
+            f"length). Received: filters.shape={w.shape}"
+        )
+    if not isinstance(filter_shape, (tuple, list)) or len(filter_shape) != 3:
+        raise LegacyconvError(
+            "filter_shape must be a tuple of 3 (out_channels, in_channels // num_groups, length): "
+            f"the left padding comes from its length. Received: filter_shape={filter_shape!r}"
+        )
+    if input_shape is not None and (not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3):
+        raise LegacyconvError(f"input_shape must be a tuple of 3 or None. Received: input_shape={input_shape!r}")
+    check_hint(filter_shape, w.shape, "filter_shape", "filters")
+    if unshared:
+        raise NotImplementedError(
+            "unshared=True (Theano's locally connected convolution) is not implemented in legacyconv."
+        )
+    stride = positive_int(subsample, "subsample")
+    dilation = positive_int(filter_dilation, "filter_dilation")
+    left = dilation * (w.shape[2] - 1)
+    args = prepare_conv(
+        x[..., None],
+        w[..., None],
+        2,
+        None if input_shape is None else (*input_shape, 1),
+        None,
+        ((left, 0), (0, 0)),
+        (stride, 1),
+        filter_flip,
+        (dilation, 1),
+        num_groups,
+    )
+    return run_conv(args, backend)[..., 0]

@@ -70,9 +70,10 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _normalize_output_shape(output_shape: Any, nd: int) -> tuple[Any, ...]:
-    """``(batch or None, channels or None, *spatial)`` or just ``spatial``, as a full tuple."""
-    ok = isinstance(output_shape, (tuple, list)) and len(output_shape) in (nd, nd + 2)
+def _normalize_output_shape(output_shape: Any, nd: int, name: str, full_only: bool) -> tuple[Any, ...]:
+    """``(batch or None, channels or None, *spatial)`` or (unless ``full_only``) just
+    ``spatial``, as a full tuple."""
+    ok = isinstance(output_shape, (tuple, list)) and len(output_shape) in ((nd + 2,) if full_only else (nd, nd + 2))
     if ok:
         full = tuple(output_shape) if len(output_shape) == nd + 2 else (None, None, *output_shape)
         ok = all(v is None or (_is_int(v) and v >= 0) for v in full[:2]) and all(
@@ -80,9 +81,9 @@ def _normalize_output_shape(output_shape: Any, nd: int) -> tuple[Any, ...]:
         )
     if not ok:
         raise LegacyconvError(
-            f"output_shape must be (batch, channels, {', '.join(['rows', 'cols', 'depth'][:nd])}) "
-            "with positive spatial sizes (batch and channels may be None), or the spatial sizes "
-            f"alone. Received: output_shape={output_shape!r}"
+            f"{name} must be (batch, channels, {', '.join(['depth', 'rows', 'cols'][3 - nd :])}) "
+            "with positive spatial sizes (batch and channels may be None)"
+            f"{'' if full_only else ', or the spatial sizes alone'}. Received: {name}={output_shape!r}"
         )
     return tuple(None if v is None else int(v) for v in full)
 
@@ -113,14 +114,21 @@ def prepare_transpose(
     filter_flip: bool = True,
     filter_dilation: Any = 1,
     num_groups: Any = 1,
+    *,
+    names: tuple[str, str, str] = ("input", "output_shape", "input_dilation"),
 ) -> TransposeArgs:
-    """Validate Theano-style ``conv2d_transpose`` arguments (``nd`` spatial axes)."""
-    y = as_array(input, "input")
+    """Validate Theano-style ``conv2d_transpose`` arguments (``nd`` spatial axes).
+
+    ``names`` are the caller's names of the input, the output shape and the stride
+    (``conv2d_grad_wrt_inputs`` calls them ``output_grad``, ``input_shape`` and
+    ``subsample``, and needs the full output shape), so that errors use the caller's words."""
+    inp, shp, std = names
+    y = as_array(input, inp)
     w = as_array(filters, "filters")
-    axes = ", ".join(["rows", "cols", "depth"][:nd])
+    axes = ", ".join(["depth", "rows", "cols"][3 - nd :])
     if y.ndim != nd + 2:
         raise LegacyconvError(
-            f"input must be a {nd + 2}-d array (batch, in_channels, {axes}). Received: input.shape={y.shape}"
+            f"{inp} must be a {nd + 2}-d array (batch, in_channels, {axes}). Received: {inp}.shape={y.shape}"
         )
     if w.ndim != nd + 2:
         raise LegacyconvError(
@@ -128,16 +136,16 @@ def prepare_transpose(
             f"Received: filters.shape={w.shape}"
         )
     check_hint(filter_shape, w.shape, "filter_shape", "filters")
-    full = _normalize_output_shape(output_shape, nd)
+    full = _normalize_output_shape(output_shape, nd, shp, full_only=shp != "output_shape")
     mode = normalize_border_mode(border_mode, nd)
-    strides = normalize_int_tuple(input_dilation, nd, "input_dilation")
+    strides = normalize_int_tuple(input_dilation, nd, std)
     dilations = normalize_int_tuple(filter_dilation, nd, "filter_dilation")
     groups = positive_int(num_groups, "num_groups")
     check_filter_flip(filter_flip)
     check_kernel_sizes(w.shape)
     if y.shape[1] != w.shape[0]:
         raise LegacyconvError(
-            f"input and filters must agree on the input channels: input.shape={y.shape} has "
+            f"{inp} and filters must agree on the channels: {inp}.shape={y.shape} has "
             f"{y.shape[1]} channels, filters.shape={w.shape} expects {w.shape[0]} "
             "(filters are (in_channels, out_channels // num_groups, ...), as in Theano)"
         )
@@ -149,12 +157,11 @@ def prepare_transpose(
     n_out = w.shape[1] * groups
     if full[0] is not None and full[0] != y.shape[0]:
         raise LegacyconvError(
-            f"output_shape and input must have the same batch size: output_shape={full}, "
-            f"input.shape={y.shape}"
+            f"{shp} and {inp} must have the same batch size: {shp}={full}, {inp}.shape={y.shape}"
         )
     if full[1] is not None and full[1] != n_out:
         raise LegacyconvError(
-            f"output_shape does not match the filters: output_shape={full} has {full[1]} channels, "
+            f"{shp} does not match the filters: {shp}={full} has {full[1]} channels, "
             f"filters.shape={w.shape} with num_groups={groups} give {n_out}"
         )
     out_sp = full[2:]
@@ -175,11 +182,11 @@ def prepare_transpose(
             else str(forward)
         )
         raise LegacyconvError(
-            f"output_shape is inconsistent with the input: conv2d of an image of size {out_sp} "
+            f"{shp} is inconsistent with the {inp}: the convolution of an image of size {out_sp} "
             f"with filters.shape={w.shape}, border_mode={border_mode!r}, "
-            f"subsample=input_dilation={strides}, filter_dilation={dilations} would give "
-            f"{would_give}, but input.shape={y.shape} has "
-            f"{y.shape[2:]}. output_shape={full}; sizes consistent with the input: "
+            f"{'subsample' if std == 'subsample' else 'subsample=' + std}={strides}, "
+            f"filter_dilation={dilations} would give {would_give}, but {inp}.shape={y.shape} has "
+            f"{y.shape[2:]}. {shp}={full}; sizes consistent with the {inp}: "
             f"({', '.join(lows)})"
         )
     compute, result = compute_dtype(y, w)
@@ -290,7 +297,7 @@ def run_transpose(args: TransposeArgs, backend: str) -> np.ndarray:
         backend = "numpy"
     if backend == "numpy":
         out = _transpose_numpy(args)
-    elif backend == "tensorflow":
+    elif backend == "tensorflow" and args.y.ndim == 4:
         from .engines import tensorflow_family
 
         out = tensorflow_family.conv2d_transpose(args)

@@ -16,7 +16,7 @@ import numpy as np
 from .._config import get_workspace_limit, scratch
 from .._params import Pads, conv_out_size
 
-__all__ = ["axis_range", "correlate", "im2col_plan"]
+__all__ = ["axis_range", "correlate", "correlate_weight_grad", "im2col_plan"]
 
 # Below this many multiply-adds per output element and with several groups, one small
 # GEMM per group costs more in call overhead than K broadcasted multiply-adds.
@@ -189,3 +189,47 @@ def _gemm(wm: np.ndarray, cols: np.ndarray, out: np.ndarray) -> None:
                 out += wm[None, :, :, k, None] * cols[:, :, None, k, :]
         else:
             np.matmul(wm, cols, out=out)
+
+
+def correlate_weight_grad(
+    x: np.ndarray,
+    y: np.ndarray,
+    kernel: tuple[int, ...],
+    pads: Pads,
+    strides: tuple[int, ...],
+    dilations: tuple[int, ...],
+    groups: int,
+) -> np.ndarray:
+    """The gradient of :func:`correlate` with respect to its kernel: ``dw[o, c, k] =
+    sum_{n, p} y[n, o, p] * x_padded[n, g(o) * cg + c, p * stride + k * dilation]``.
+
+    ``x`` is ``(batch, channels, *spatial)`` and ``y`` ``(batch, out, *out_spatial)``, the
+    output's shape for this kernel; the result is ``(out, channels // groups, *kernel)``.
+    The im2col columns of a chunk of images (laid out image-major, as for small outputs) meet
+    ``y`` in one GEMM per group that also sums over the images.
+    """
+    n, channels = x.shape[:2]
+    n_out = y.shape[1]
+    out_sp = y.shape[2:]
+    cg, og = channels // groups, n_out // groups
+    k_len = cg * math.prod(kernel)
+    dw = np.zeros((groups, og, k_len), dtype=x.dtype)
+    if dw.size == 0 or y.size == 0:
+        return dw.reshape((n_out, cg) + tuple(kernel))
+    inner = math.prod(out_sp[1:])
+    images, rows = im2col_plan(x.shape, kernel, out_sp, x.dtype.itemsize, reserved=y.nbytes // max(n, 1))
+    padded = any(p != (0, 0) for p in pads)
+    yv = y.reshape(n, groups, og, out_sp[0], inner)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for b0 in range(0, n, images):
+            nb = min(images, n - b0)
+            for r0 in range(0, out_sp[0], rows):
+                r1 = min(r0 + rows, out_sp[0])
+                (buf,) = scratch([(channels, *kernel, nb, r1 - r0, *out_sp[1:])], x.dtype)
+                if padded:
+                    buf.fill(0)  # cells that read padding are never written: they must be zero
+                _fill_cols(buf, x[b0 : b0 + nb], pads, strides, dilations, (r0, r1), merged=True)
+                cols = buf.reshape(groups, k_len, nb * (r1 - r0) * inner)
+                ys = yv[b0 : b0 + nb, :, :, r0:r1].transpose(1, 2, 0, 3, 4).reshape(groups, og, -1)
+                dw += np.matmul(ys, cols.transpose(0, 2, 1))
+    return dw.reshape((n_out, cg) + tuple(kernel))

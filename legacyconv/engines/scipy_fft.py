@@ -69,8 +69,9 @@ import scipy.signal
 from .._config import get_workspace_limit
 from .._errors import LegacyconvError
 from .._params import Pads, conv_out_size
+from ._by_correlation import weight_grad_by_correlation
 
-__all__ = ["METHODS", "choose_method", "correlate", "estimate_seconds"]
+__all__ = ["METHODS", "choose_method", "correlate", "correlate_weight_grad", "estimate_seconds"]
 
 #: Values accepted by ``correlate(..., method=...)``.
 METHODS = ("auto", "fft", "direct")
@@ -526,3 +527,17 @@ def _valid_sum(
                 res = scipy.signal.correlate2d(plane, kern[lead], mode="valid")
                 res = res.reshape(image_shape[:-1] + (counts[-1],))[keep]
                 acc += res[(slice(None),) + tuple(slice(j, j + c) for j, c in zip(lead, counts[:-2]))]
+
+
+def correlate_weight_grad(
+    x: np.ndarray,
+    y: np.ndarray,
+    kernel: tuple[int, ...],
+    pads: Pads,
+    strides: tuple[int, ...],
+    dilations: tuple[int, ...],
+    groups: int,
+) -> np.ndarray:
+    """The kernel gradient of :func:`correlate` (see
+    :func:`legacyconv.engines.numpy_gemm.correlate_weight_grad`), as a correlation."""
+    return weight_grad_by_correlation(correlate, x, y, kernel, pads, strides, dilations, groups)

@@ -30,6 +30,7 @@ import numpy as np
 from .._config import scratch
 from .._params import Pads, conv_out_size
 from .._tf import import_tensorflow
+from ._by_correlation import weight_grad_by_correlation
 from ..layouts import (
     ndhwc_to_ncdhw,
     nhwc_to_nchw,
@@ -38,7 +39,7 @@ from ..layouts import (
     theano_kernel_to_tf,
 )
 
-__all__ = ["correlate"]
+__all__ = ["correlate", "correlate_weight_grad"]
 
 
 def correlate(
@@ -189,3 +190,53 @@ def _correlate3d(
     if step:
         y = y[:, :: strides[0] // step, :: strides[1] // step, :: strides[2] // step, :]
     return ndhwc_to_ncdhw(y.numpy())
+
+
+def correlate_weight_grad(
+    x: np.ndarray,
+    y: np.ndarray,
+    kernel: tuple[int, ...],
+    pads: Pads,
+    strides: tuple[int, ...],
+    dilations: tuple[int, ...],
+    groups: int,
+) -> np.ndarray:
+    """The kernel gradient of :func:`correlate` (see
+    :func:`legacyconv.engines.numpy_gemm.correlate_weight_grad`).
+
+    2-D and 3-D without dilation: ``Conv2DBackpropFilter`` / ``Conv3DBackpropFilterV2`` with
+    'VALID' padding on an input zero-padded here, one call per group (TF's CPU kernels take
+    dilation only for some dtypes); otherwise the input is correlated with ``y`` by :func:`correlate`.
+
+    >>> x = np.arange(9.0).reshape(1, 1, 3, 3)
+    >>> correlate_weight_grad(x, np.ones((1, 1, 2, 2)), (2, 2), ((0, 0), (0, 0)), (1, 1), (1, 1), 1)[0, 0]
+    array([[ 8., 12.],
+           [20., 24.]])
+    """
+    nd = x.ndim - 2
+    if nd not in (2, 3) or x.shape[1] == 0 or y.shape[1] == 0 or any(d > 1 for d in dilations):
+        return weight_grad_by_correlation(correlate, x, y, kernel, pads, strides, dilations, groups)
+    tf = import_tensorflow()
+    last = (0, *range(2, nd + 2), 1)
+    xp = x
+    if any(p != (0, 0) for p in pads):
+        xp = np.pad(x, ((0, 0), (0, 0), *pads))
+    # TF's VALID windows: the padded input may not be longer than the windows reach
+    reach = tuple((o - 1) * s + (k - 1) * d + 1 for o, k, s, d in zip(y.shape[2:], kernel, strides, dilations))
+    xp = xp[(slice(None), slice(None)) + tuple(slice(0, r) for r in reach)]
+    xh = np.ascontiguousarray(xp.transpose(last))
+    yh = np.ascontiguousarray(y.transpose(last))
+    cg, og = x.shape[1] // groups, y.shape[1] // groups
+    op = tf.raw_ops.Conv2DBackpropFilter if nd == 2 else tf.raw_ops.Conv3DBackpropFilterV2
+    parts = []
+    for g in range(groups):
+        dw = op(
+            input=xh[..., g * cg : (g + 1) * cg],
+            filter_sizes=[*kernel, cg, og],
+            out_backprop=yh[..., g * og : (g + 1) * og],
+            strides=[1, *strides, 1],
+            padding="VALID",
+            dilations=[1, *dilations, 1],
+        ).numpy()
+        parts.append(dw.transpose((nd + 1, nd, *range(nd))))  # (k..., cg, og) -> (og, cg, k...)
+    return parts[0] if groups == 1 else np.concatenate(parts, axis=0)

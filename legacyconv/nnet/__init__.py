@@ -3,7 +3,7 @@
 from ..conv import conv2d, conv3d
 from ..separable import separable_conv2d
 from ..transpose import conv2d_transpose
-from . import abstract_conv, activations, bn, conv, losses, neighbours
+from . import abstract_conv, activations, bn, conv, conv3d2d, losses, neighbours
 from .activations import (
     elu,
     hard_sigmoid,
@@ -31,6 +31,7 @@ __all__ = [
     "conv2d",
     "conv2d_transpose",
     "conv3d",
+    "conv3d2d",
     "elu",
     "hard_sigmoid",
     "images2neibs",
