@@ -70,7 +70,9 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _normalize_output_shape(output_shape: Any, nd: int, name: str, full_only: bool) -> tuple[Any, ...]:
+def _normalize_output_shape(
+    output_shape: Any, nd: int, name: str = "output_shape", full_only: bool = False
+) -> tuple[Any, ...]:
     """``(batch or None, channels or None, *spatial)`` or (unless ``full_only``) just
     ``spatial``, as a full tuple."""
     ok = isinstance(output_shape, (tuple, list)) and len(output_shape) in ((nd + 2,) if full_only else (nd, nd + 2))

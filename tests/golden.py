@@ -1,5 +1,6 @@
-"""Load the outputs recorded from real Theano 1.0.5 (tests/data/theano_reference.*; see
-tests/data/README.md for their origin and format)."""
+"""Load the outputs recorded from real Theano 1.0.5 (tests/data/theano_reference.* and the
+other ``*_reference.{json,npz}`` pairs in the same format; see tests/data/README.md for their
+origin and format)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,15 @@ def cases(*ops: str, source: str = "theano_reference") -> list[dict]:
 
 def output_shape_cases() -> list[dict]:
     return _load()[0]["output_shapes"]
+
+
+def shape_function_cases(source: str) -> list[dict]:
+    """Recorded calls of Theano's pure-Python shape helpers: 'fn', 'args' (tuples restored)
+    and 'result' (tuples restored) or 'error'."""
+    return [
+        {**c, "args": as_tuples(c["args"]), **({"result": as_tuples(c["result"])} if "result" in c else {})}
+        for c in _load(source)[0]["shape_functions"]
+    ]
 
 
 def tolerance(dtype: np.dtype, expected: np.ndarray) -> dict:

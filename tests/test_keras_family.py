@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_pool import naive_pool
-from test_transpose import naive_transpose
+from reference import conv_transpose as naive_transpose
+from reference import pool as naive_pool
 
 from legacyconv import LegacyconvError
 from legacyconv._tf import import_keras
