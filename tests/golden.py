@@ -45,7 +45,10 @@ def cases(*ops: str, source: str = "theano_reference") -> list[dict]:
             "op": case["op"],
             "kwargs": {k: as_tuples(v) for k, v in case["kwargs"].items()},
             "inputs": [arrays[k] for k in case["inputs"]],
+            "floatX": case.get("floatX"),
         }
+        if "note" in case:  # legacyconv deliberately differs from Theano here (the note says why)
+            item["note"] = case["note"]
         if "error" in case:
             item["error"] = case["error"]
         elif "outputs" in case:
