@@ -6,8 +6,8 @@ stride ``ratio``) of the input, its border rows and columns repeated once, with 
 kernel ``[1, 2, ..., ratio, ..., 2, 1] / ratio``, cropped to ``ratio`` times the input size.
 Output pixel ``j`` interpolates the input at ``(j - (ratio - 1) // 2) / ratio``, clamped to the
 image: for even ratios the last row and column repeat once more than the first. This module
-calls the same transposed convolution, so every engine of :func:`legacyconv.conv2d_transpose`
-computes it.
+calls the same transposed convolution on every engine but numpy; the numpy engine applies it
+as two small matrices per axis (the transposed convolution of the identity), the same sums.
 
 A fractional ratio ``p / q`` was a forward ``conv2d`` that slid the input *as the kernel* over a
 zero-padded pyramid kernel of dilation ``p`` and stride ``q``. Both factors are separable, so
@@ -157,8 +157,16 @@ def bilinear_upsampling(
             raise LegacyconvError(
                 f"{name} does not match the input: {name}={hint!r}, input.shape={x.shape}"
             )
-    ext = _repeat_border(x.reshape(n * c, rows, cols))
     pad = 2 * r - (r - 1) // 2 - 1
+    planes = x.reshape(n * c, rows, cols)
+    if backend == "numpy":
+        # Both passes are linear maps of one axis: the transposed convolution applied to the
+        # identity gives each map's matrix, and two GEMMs apply them to every plane at once.
+        a_rows = _integer_operator(rows, r, pad, x.dtype)
+        a_cols = _integer_operator(cols, r, pad, x.dtype)
+        up = _apply_separable(_repeat_border(planes)[:, 0], a_rows, a_cols)
+        return up.reshape(n, c, rows * r, cols * r).astype(result, copy=False)
+    ext = _repeat_border(planes)
     kern = bilinear_kernel_1D(r, True, dtype=x.dtype)
     if use_1D_kernel:
         up_rows = conv2d_grad_wrt_inputs(
@@ -187,6 +195,24 @@ def bilinear_upsampling(
             backend=backend,
         )
     return up.reshape(n, c, rows * r, cols * r).astype(result, copy=False)
+
+
+def _integer_operator(size: int, r: int, pad: int, dtype: np.dtype) -> np.ndarray:
+    """The ``(size * r, size + 2)`` matrix of Theano's 1-D upsampling pass: its transposed
+    convolution applied to each unit vector of the border-extended axis."""
+    eye = np.eye(size + 2, dtype=dtype)[:, None, :, None]
+    kern = bilinear_kernel_1D(r, True, dtype=dtype)[None, None, :, None]
+    cols = conv2d_grad_wrt_inputs(eye, kern, (None, 1, size * r, 1), border_mode=(pad, 0), subsample=(r, 1))
+    return np.ascontiguousarray(cols[:, 0, :, 0].T)
+
+
+def _apply_separable(ext: np.ndarray, a_rows: np.ndarray, a_cols: np.ndarray) -> np.ndarray:
+    """``a_rows @ plane @ a_cols.T`` for every plane of ``ext`` ``(B, rows, cols)``: one GEMM
+    over all planes for the columns, one batched product for the rows."""
+    b, rows, cols = ext.shape
+    with np.errstate(invalid="ignore", over="ignore"):
+        t = (ext.reshape(b * rows, cols) @ a_cols.T).reshape(b, rows, a_cols.shape[0])
+        return np.matmul(a_rows, t)
 
 
 def _frac_ratios(frac_ratio: Any) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -253,8 +279,5 @@ def frac_bilinear_upsampling(input: Any, frac_ratio: Any) -> np.ndarray:
     x, result = _as_images(input)
     n, c, rows, cols = x.shape
     ext = _repeat_border(x.reshape(n * c, rows, cols))[:, 0]
-    a_rows = _frac_operator(rows, pr, qr, x.dtype)
-    a_cols = _frac_operator(cols, pc, qc, x.dtype)
-    with np.errstate(invalid="ignore", over="ignore"):
-        up = np.matmul(np.matmul(a_rows, ext), a_cols.T)
+    up = _apply_separable(ext, _frac_operator(rows, pr, qr, x.dtype), _frac_operator(cols, pc, qc, x.dtype))
     return up.reshape(n, c, *up.shape[1:]).astype(result, copy=False)
