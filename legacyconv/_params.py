@@ -304,7 +304,11 @@ def _per_axis(border_mode: Any, n: int) -> tuple[Any, ...]:
 
 
 def get_conv_gradweights_shape_1axis(
-    image_shape: int | None, top_shape: int | None, border_mode: Any, subsample: int | None, dilation: int | None
+    image_shape: int | None,
+    top_shape: int | None,
+    border_mode: Any,
+    subsample: int | None,
+    dilation: int | None,
 ) -> int | float | None:
     """Theano's ``get_conv_gradweights_shape_1axis``: the kernel size of one axis, or ``None``
     where it cannot be known (unknown sizes, a stride above 1, or 'half').
@@ -370,7 +374,11 @@ def get_conv_gradweights_shape(
 
 
 def get_conv_gradinputs_shape_1axis(
-    kernel_shape: int | None, top_shape: int | None, border_mode: Any, subsample: int | None, dilation: int | None
+    kernel_shape: int | None,
+    top_shape: int | None,
+    border_mode: Any,
+    subsample: int | None,
+    dilation: int | None,
 ) -> int | None:
     """Theano's ``get_conv_gradinputs_shape_1axis``: the image size of one axis, or ``None``
     where it cannot be known (unknown sizes, or a stride above 1: then several image sizes

@@ -304,7 +304,9 @@ def causal_conv1d(
             f"the left padding comes from its length. Received: filter_shape={filter_shape!r}"
         )
     if input_shape is not None and (not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3):
-        raise LegacyconvError(f"input_shape must be a tuple of 3 or None. Received: input_shape={input_shape!r}")
+        raise LegacyconvError(
+            f"input_shape must be a tuple of 3 or None. Received: input_shape={input_shape!r}"
+        )
     check_hint(filter_shape, w.shape, "filter_shape", "filters")
     if unshared:
         raise NotImplementedError(

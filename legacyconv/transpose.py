@@ -75,7 +75,9 @@ def _normalize_output_shape(
 ) -> tuple[Any, ...]:
     """``(batch or None, channels or None, *spatial)`` or (unless ``full_only``) just
     ``spatial``, as a full tuple."""
-    ok = isinstance(output_shape, (tuple, list)) and len(output_shape) in ((nd + 2,) if full_only else (nd, nd + 2))
+    ok = isinstance(output_shape, (tuple, list)) and len(output_shape) in (
+        (nd + 2,) if full_only else (nd, nd + 2)
+    )
     if ok:
         full = tuple(output_shape) if len(output_shape) == nd + 2 else (None, None, *output_shape)
         ok = all(v is None or (_is_int(v) and v >= 0) for v in full[:2]) and all(

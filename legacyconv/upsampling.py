@@ -84,7 +84,9 @@ def _as_images(input: Any) -> tuple[np.ndarray, np.dtype]:
             f"input must be a 4-d array (batch, channels, rows, cols). Received: input.shape={x.shape}"
         )
     if x.shape[2] == 0 or x.shape[3] == 0:
-        raise LegacyconvError(f"input must have at least one row and one column. Received: input.shape={x.shape}")
+        raise LegacyconvError(
+            f"input must have at least one row and one column. Received: input.shape={x.shape}"
+        )
     compute, result = compute_dtype(x)
     return x.astype(compute, copy=False), result
 
@@ -154,9 +156,7 @@ def bilinear_upsampling(
     n, c, rows, cols = x.shape
     for hint, actual, name in ((batch_size, n, "batch_size"), (num_input_channels, c, "num_input_channels")):
         if hint is not None and hint != actual:
-            raise LegacyconvError(
-                f"{name} does not match the input: {name}={hint!r}, input.shape={x.shape}"
-            )
+            raise LegacyconvError(f"{name} does not match the input: {name}={hint!r}, input.shape={x.shape}")
     pad = 2 * r - (r - 1) // 2 - 1
     planes = x.reshape(n * c, rows, cols)
     if backend == "numpy":
@@ -222,9 +222,8 @@ def _frac_ratios(frac_ratio: Any) -> tuple[tuple[int, int], tuple[int, int]]:
     pairs = frac_ratio if isinstance(frac_ratio[0], tuple) else (frac_ratio, frac_ratio)
     out = []
     for pair in pairs:
-        if (
-            len(pair) != 2
-            or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in pair)
+        if len(pair) != 2 or not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1 for v in pair
         ):
             raise LegacyconvError(
                 "frac_ratio must be (numerator, denominator) of positive integers, or one such pair "
@@ -233,7 +232,9 @@ def _frac_ratios(frac_ratio: Any) -> tuple[tuple[int, int], tuple[int, int]]:
         div = math.gcd(int(pair[0]), int(pair[1]))
         out.append((int(pair[0]) // div, int(pair[1]) // div))
     if len(out) != 2:
-        raise LegacyconvError(f"frac_ratio must hold one pair per axis (2). Received: frac_ratio={frac_ratio!r}")
+        raise LegacyconvError(
+            f"frac_ratio must hold one pair per axis (2). Received: frac_ratio={frac_ratio!r}"
+        )
     return out[0], out[1]
 
 

@@ -348,14 +348,24 @@ def new_op_columns(index: int, with_tf: bool):
             w_t = tf.constant(legacyconv.layouts.theano_kernel_to_tf(w))
             if index == 0:  # the padded input's gradient, then the crop
                 cols["tf"] = lambda: tf.raw_ops.Conv2DBackpropInput(
-                    input_sizes=[n, 30, 30, 64], filter=w_t, out_backprop=y_t,
-                    strides=[1, *stride, 1], padding="VALID",
+                    input_sizes=[n, 30, 30, 64],
+                    filter=w_t,
+                    out_backprop=y_t,
+                    strides=[1, *stride, 1],
+                    padding="VALID",
                 )[:, 1:29, 1:29, :].numpy()
             else:
-                x_t = nhwc(np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))[:, :, : 28 + 2 - (stride[0] - 1), : 28 + 2 - (stride[1] - 1)])
+                x_t = nhwc(
+                    np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))[
+                        :, :, : 28 + 2 - (stride[0] - 1), : 28 + 2 - (stride[1] - 1)
+                    ]
+                )
                 cols["tf"] = lambda: tf.raw_ops.Conv2DBackpropFilter(
-                    input=x_t, filter_sizes=[3, 3, 64, out_c], out_backprop=y_t,
-                    strides=[1, *stride, 1], padding="VALID",
+                    input=x_t,
+                    filter_sizes=[3, 3, 64, out_c],
+                    out_backprop=y_t,
+                    strides=[1, *stride, 1],
+                    padding="VALID",
                 ).numpy()
     elif index in (3, 4):
         x = rng.standard_normal((4, 16, 16, 32, 32), dtype=np.float32)
@@ -363,23 +373,33 @@ def new_op_columns(index: int, with_tf: bool):
         y = rng.standard_normal((4, 32, 16, 32, 32), dtype=np.float32)
         for backend in ("numpy", "tensorflow"):
             if index == 3:
-                cols[backend] = lambda b=backend: ac.conv3d_grad_wrt_inputs(y, w, x.shape, border_mode="half", backend=b)
+                cols[backend] = lambda b=backend: ac.conv3d_grad_wrt_inputs(
+                    y, w, x.shape, border_mode="half", backend=b
+                )
             else:
-                cols[backend] = lambda b=backend: ac.conv3d_grad_wrt_weights(x, y, w.shape, border_mode="half", backend=b)
+                cols[backend] = lambda b=backend: ac.conv3d_grad_wrt_weights(
+                    x, y, w.shape, border_mode="half", backend=b
+                )
         gflop = 2 * 4 * 32 * 16 * 32 * 32 * 16 * 27 / 1e9
         if tf is not None:
             y_t = nhwc(y)
             if index == 3:
                 w_t = tf.constant(legacyconv.layouts.theano_kernel3d_to_tf(w))
                 cols["tf"] = lambda: tf.raw_ops.Conv3DBackpropInputV2(
-                    input_sizes=[4, 18, 34, 34, 16], filter=w_t, out_backprop=y_t,
-                    strides=[1, 1, 1, 1, 1], padding="VALID",
+                    input_sizes=[4, 18, 34, 34, 16],
+                    filter=w_t,
+                    out_backprop=y_t,
+                    strides=[1, 1, 1, 1, 1],
+                    padding="VALID",
                 )[:, 1:17, 1:33, 1:33, :].numpy()
             else:
                 x_t = nhwc(np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1), (1, 1))))
                 cols["tf"] = lambda: tf.raw_ops.Conv3DBackpropFilterV2(
-                    input=x_t, filter_sizes=[3, 3, 3, 16, 32], out_backprop=y_t,
-                    strides=[1, 1, 1, 1, 1], padding="VALID",
+                    input=x_t,
+                    filter_sizes=[3, 3, 3, 16, 32],
+                    out_backprop=y_t,
+                    strides=[1, 1, 1, 1, 1],
+                    padding="VALID",
                 ).numpy()
     elif index == 5:
         x = rng.standard_normal((16, 64, 1024), dtype=np.float32)

@@ -57,13 +57,16 @@ def correlate(x, w, pads, strides, dilations, groups):
     o, cg = w.shape[:2]
     kernel = w.shape[2:]
     xp = _zero_pad(x, pads)
-    out_sp = tuple((p - (k - 1) * d - 1) // s + 1 for p, k, d, s in zip(xp.shape[2:], kernel, dilations, strides))
+    out_sp = tuple(
+        (p - (k - 1) * d - 1) // s + 1 for p, k, d, s in zip(xp.shape[2:], kernel, dilations, strides)
+    )
     out = np.zeros((n, o) + out_sp)
     og = o // groups
     with np.errstate(invalid="ignore", over="ignore"):
         for pos in itertools.product(*(range(t) for t in out_sp)):
             window = tuple(
-                slice(i * s, i * s + (k - 1) * d + 1, d) for i, s, k, d in zip(pos, strides, kernel, dilations)
+                slice(i * s, i * s + (k - 1) * d + 1, d)
+                for i, s, k, d in zip(pos, strides, kernel, dilations)
             )
             for g in range(groups):
                 patch = xp[(slice(None), slice(g * cg, (g + 1) * cg)) + window]  # (n, cg, *k)
@@ -110,7 +113,8 @@ def conv_transpose(y, w, out_spatial, border_mode, subsample, filter_dilation, n
     out = np.zeros((n, cg * num_groups, *size))
     for pos in itertools.product(*(range(t) for t in y.shape[2:])):
         window = tuple(
-            slice(i * s, i * s + (k - 1) * d + 1, d) for i, s, k, d in zip(pos, subsample, kernel, filter_dilation)
+            slice(i * s, i * s + (k - 1) * d + 1, d)
+            for i, s, k, d in zip(pos, subsample, kernel, filter_dilation)
         )
         for g in range(num_groups):
             yv = y[(slice(None), slice(g * og, (g + 1) * og)) + pos]  # (n, og)
@@ -131,7 +135,8 @@ def conv_weight_grad(x, y, kernel, border_mode, subsample, filter_dilation, num_
     dw = np.zeros((n_out, cg, *kernel))
     for pos in itertools.product(*(range(t) for t in y.shape[2:])):
         window = tuple(
-            slice(i * s, i * s + (k - 1) * d + 1, d) for i, s, k, d in zip(pos, subsample, kernel, filter_dilation)
+            slice(i * s, i * s + (k - 1) * d + 1, d)
+            for i, s, k, d in zip(pos, subsample, kernel, filter_dilation)
         )
         for g in range(num_groups):
             yv = y[(slice(None), slice(g * og, (g + 1) * og)) + pos]  # (n, og)
@@ -166,7 +171,9 @@ def pool(x, ws, ignore_border, stride, pad, mode):
     img = (rows + 2 * pad[0], cols + 2 * pad[1])
     padded = np.zeros(x.shape[:-2] + img, dtype=np.float64)
     padded[..., pad[0] : pad[0] + rows, pad[1] : pad[1] + cols] = x
-    out_shape = tuple(n_windows(n, w, s, p, ignore_border) for n, w, s, p in zip((rows, cols), ws, stride, pad))
+    out_shape = tuple(
+        n_windows(n, w, s, p, ignore_border) for n, w, s, p in zip((rows, cols), ws, stride, pad)
+    )
     out = np.zeros(x.shape[:-2] + out_shape)
     for idx in np.ndindex(*x.shape[:-2]):
         for i in range(out_shape[0]):

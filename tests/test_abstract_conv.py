@@ -20,7 +20,15 @@ from golden import assert_matches_theano, cases, shape_function_cases, tolerance
 
 DATA = "theano_abstract_conv_reference"
 BACKENDS = ["numpy", "scipy", "tensorflow"]
-POSITIONAL = ["input_shape", "filter_shape", "border_mode", "subsample", "filter_flip", "filter_dilation", "num_groups"]
+POSITIONAL = [
+    "input_shape",
+    "filter_shape",
+    "border_mode",
+    "subsample",
+    "filter_flip",
+    "filter_dilation",
+    "num_groups",
+]
 
 
 def _positional(x, w, **kwargs):
@@ -125,7 +133,12 @@ def test_abstract_conv2d_eighth_positional_is_filter_dilation():
     assert out.shape == (1, 1, 1, 1) and out[0, 0, 0, 0] == 9.0
     # nnet.conv2d keeps its own order, where the 8th is the deprecated image_shape
     with pytest.warns(DeprecationWarning):
-        assert legacyconv.nnet.conv2d(x, w, None, None, "valid", (1, 1), True, (1, 1, 7, 7)).shape == (1, 1, 5, 5)
+        assert legacyconv.nnet.conv2d(x, w, None, None, "valid", (1, 1), True, (1, 1, 7, 7)).shape == (
+            1,
+            1,
+            5,
+            5,
+        )
 
 
 # --------------------------------------------------------------------------- adjoints
@@ -182,7 +195,9 @@ def _check_adjoint(nd, problem, backend):
     # and against the definitions, position by position
     args = (kw["border_mode"], kw["subsample"], kw["filter_dilation"], kw["num_groups"], kw["filter_flip"])
     np.testing.assert_allclose(gi, reference.conv_transpose(y, w, x.shape[2:], *args), rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(gw, reference.conv_weight_grad(x, y, w.shape[2:], *args), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(
+        gw, reference.conv_weight_grad(x, y, w.shape[2:], *args), rtol=1e-10, atol=1e-10
+    )
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -230,30 +245,130 @@ def test_stride_ambiguity_is_resolved_by_input_shape():
 @pytest.mark.parametrize(
     "call, error, match",
     [
-        (lambda: ac.conv2d_grad_wrt_inputs(np.ones((1, 1, 3, 3)), np.ones((1, 1, 3, 3)), (5, 5)), LegacyconvError, r"input_shape must be \(batch, channels, rows, cols\)"),
-        (lambda: ac.conv2d_grad_wrt_inputs(np.ones((1, 1, 3, 3)), np.ones((1, 1, 3, 3)), (1, 1, None, 5)), LegacyconvError, "input_shape must be"),
-        (lambda: ac.conv2d_grad_wrt_inputs(np.ones((1, 1, 3, 3)), np.ones((1, 1, 3, 3)), (1, 1, 6, 5)), LegacyconvError, r"input_shape is inconsistent with the output_grad.*consistent with the output_grad: \(5, 5\)"),
-        (lambda: ac.conv2d_grad_wrt_inputs(np.ones((1, 2, 3, 3)), np.ones((1, 1, 3, 3)), (1, 1, 5, 5)), LegacyconvError, "output_grad and filters must agree"),
-        (lambda: ac.conv2d_grad_wrt_inputs(np.ones((1, 1, 3, 3)), np.ones((1, 1, 3, 3)), (1, 1, 5, 5), unshared=True), NotImplementedError, "unshared"),
-        (lambda: ac.conv2d_grad_wrt_weights(np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), (1, 1, None, 3)), LegacyconvError, "filter_shape must be"),
-        (lambda: ac.conv2d_grad_wrt_weights(np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), (1, 1, 2, 2)), LegacyconvError, r"output_grad has the wrong shape.*gives \(1, 1, 4, 4\)"),
-        (lambda: ac.conv2d_grad_wrt_weights(np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), (2, 1, 3, 3)), LegacyconvError, "filter_shape does not match"),
-        (lambda: ac.conv2d_grad_wrt_weights(np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), (1, 1, 7, 3)), LegacyconvError, "larger than the padded input"),
-        (lambda: ac.conv2d_grad_wrt_weights(np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), (1, 1, 3, 3), input_shape=(1, 1, 5, 6)), LegacyconvError, "shape hint does not match"),
-        (lambda: ac.conv2d_grad_wrt_weights(np.ones((1, 3, 5, 5)), np.ones((1, 2, 3, 3)), (2, None, 3, 3), num_groups=2), LegacyconvError, "divisible by num_groups"),
-        (lambda: ac.conv2d_grad_wrt_weights(np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), (1, 1, 3, 3), unshared=True), NotImplementedError, "unshared"),
-        (lambda: ac.conv3d_grad_wrt_weights(np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), (1, 1, 3, 3)), LegacyconvError, "input must be a 5-d array"),
-        (lambda: ac.causal_conv1d(np.ones((1, 1, 5, 5)), np.ones((1, 1, 2)), (1, 1, 2)), LegacyconvError, "Input should be 3D"),
-        (lambda: ac.causal_conv1d(np.ones((1, 1, 5)), np.ones((1, 1, 2)), None), LegacyconvError, "filter_shape must be a tuple of 3"),
-        (lambda: ac.causal_conv1d(np.ones((1, 1, 5)), np.ones((1, 1, 2)), (1, 1, 3)), LegacyconvError, "shape hint does not match"),
-        (lambda: ac.bilinear_upsampling(np.ones((1, 1, 2, 2)), ratio=1.5), LegacyconvError, "ratio must be a positive integer"),
-        (lambda: ac.bilinear_upsampling(np.ones((1, 1, 2, 2)), 2, batch_size=3), LegacyconvError, "batch_size does not match"),
+        (
+            lambda: ac.conv2d_grad_wrt_inputs(np.ones((1, 1, 3, 3)), np.ones((1, 1, 3, 3)), (5, 5)),
+            LegacyconvError,
+            r"input_shape must be \(batch, channels, rows, cols\)",
+        ),
+        (
+            lambda: ac.conv2d_grad_wrt_inputs(np.ones((1, 1, 3, 3)), np.ones((1, 1, 3, 3)), (1, 1, None, 5)),
+            LegacyconvError,
+            "input_shape must be",
+        ),
+        (
+            lambda: ac.conv2d_grad_wrt_inputs(np.ones((1, 1, 3, 3)), np.ones((1, 1, 3, 3)), (1, 1, 6, 5)),
+            LegacyconvError,
+            r"input_shape is inconsistent with the output_grad.*consistent with the output_grad: \(5, 5\)",
+        ),
+        (
+            lambda: ac.conv2d_grad_wrt_inputs(np.ones((1, 2, 3, 3)), np.ones((1, 1, 3, 3)), (1, 1, 5, 5)),
+            LegacyconvError,
+            "output_grad and filters must agree",
+        ),
+        (
+            lambda: ac.conv2d_grad_wrt_inputs(
+                np.ones((1, 1, 3, 3)), np.ones((1, 1, 3, 3)), (1, 1, 5, 5), unshared=True
+            ),
+            NotImplementedError,
+            "unshared",
+        ),
+        (
+            lambda: ac.conv2d_grad_wrt_weights(np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), (1, 1, None, 3)),
+            LegacyconvError,
+            "filter_shape must be",
+        ),
+        (
+            lambda: ac.conv2d_grad_wrt_weights(np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), (1, 1, 2, 2)),
+            LegacyconvError,
+            r"output_grad has the wrong shape.*gives \(1, 1, 4, 4\)",
+        ),
+        (
+            lambda: ac.conv2d_grad_wrt_weights(np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), (2, 1, 3, 3)),
+            LegacyconvError,
+            "filter_shape does not match",
+        ),
+        (
+            lambda: ac.conv2d_grad_wrt_weights(np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), (1, 1, 7, 3)),
+            LegacyconvError,
+            "larger than the padded input",
+        ),
+        (
+            lambda: ac.conv2d_grad_wrt_weights(
+                np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), (1, 1, 3, 3), input_shape=(1, 1, 5, 6)
+            ),
+            LegacyconvError,
+            "shape hint does not match",
+        ),
+        (
+            lambda: ac.conv2d_grad_wrt_weights(
+                np.ones((1, 3, 5, 5)), np.ones((1, 2, 3, 3)), (2, None, 3, 3), num_groups=2
+            ),
+            LegacyconvError,
+            "divisible by num_groups",
+        ),
+        (
+            lambda: ac.conv2d_grad_wrt_weights(
+                np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), (1, 1, 3, 3), unshared=True
+            ),
+            NotImplementedError,
+            "unshared",
+        ),
+        (
+            lambda: ac.conv3d_grad_wrt_weights(np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), (1, 1, 3, 3)),
+            LegacyconvError,
+            "input must be a 5-d array",
+        ),
+        (
+            lambda: ac.causal_conv1d(np.ones((1, 1, 5, 5)), np.ones((1, 1, 2)), (1, 1, 2)),
+            LegacyconvError,
+            "Input should be 3D",
+        ),
+        (
+            lambda: ac.causal_conv1d(np.ones((1, 1, 5)), np.ones((1, 1, 2)), None),
+            LegacyconvError,
+            "filter_shape must be a tuple of 3",
+        ),
+        (
+            lambda: ac.causal_conv1d(np.ones((1, 1, 5)), np.ones((1, 1, 2)), (1, 1, 3)),
+            LegacyconvError,
+            "shape hint does not match",
+        ),
+        (
+            lambda: ac.bilinear_upsampling(np.ones((1, 1, 2, 2)), ratio=1.5),
+            LegacyconvError,
+            "ratio must be a positive integer",
+        ),
+        (
+            lambda: ac.bilinear_upsampling(np.ones((1, 1, 2, 2)), 2, batch_size=3),
+            LegacyconvError,
+            "batch_size does not match",
+        ),
         (lambda: ac.bilinear_upsampling(np.ones((1, 2, 2)), 2), LegacyconvError, "input must be a 4-d array"),
-        (lambda: ac.frac_bilinear_upsampling(np.ones((1, 1, 2, 2)), [3, 2]), LegacyconvError, "frac_ratio must be a tuple"),
-        (lambda: ac.frac_bilinear_upsampling(np.ones((1, 1, 2, 2)), (3, 0)), LegacyconvError, "positive integers"),
-        (lambda: conv3d2d.conv3d(np.ones((1, 2, 3, 4, 4)), np.ones((1, 1, 2, 2, 2))), LegacyconvError, "same number of channels"),
-        (lambda: conv3d2d.conv3d(np.ones((1, 2, 3, 4, 4)), np.ones((1, 1, 3, 2, 2)), border_mode="same"), NotImplementedError, "same"),
-        (lambda: conv3d2d.conv3d(np.ones((1, 2, 3, 4, 4)), np.ones((1, 1, 3, 2, 2)), border_mode=1), LegacyconvError, "border_mode must be one of"),
+        (
+            lambda: ac.frac_bilinear_upsampling(np.ones((1, 1, 2, 2)), [3, 2]),
+            LegacyconvError,
+            "frac_ratio must be a tuple",
+        ),
+        (
+            lambda: ac.frac_bilinear_upsampling(np.ones((1, 1, 2, 2)), (3, 0)),
+            LegacyconvError,
+            "positive integers",
+        ),
+        (
+            lambda: conv3d2d.conv3d(np.ones((1, 2, 3, 4, 4)), np.ones((1, 1, 2, 2, 2))),
+            LegacyconvError,
+            "same number of channels",
+        ),
+        (
+            lambda: conv3d2d.conv3d(np.ones((1, 2, 3, 4, 4)), np.ones((1, 1, 3, 2, 2)), border_mode="same"),
+            NotImplementedError,
+            "same",
+        ),
+        (
+            lambda: conv3d2d.conv3d(np.ones((1, 2, 3, 4, 4)), np.ones((1, 1, 3, 2, 2)), border_mode=1),
+            LegacyconvError,
+            "border_mode must be one of",
+        ),
         (lambda: ac.border_mode_to_pad(((1, 2, 3), 0), 2, (3, 3)), NotImplementedError, "Asymmetric padding"),
     ],
 )
@@ -300,7 +415,9 @@ def test_bilinear_keeps_float32_and_integers_become_float64():
     assert out.dtype == np.float64 and np.all(out == 1)
 
 
-@pytest.mark.parametrize("mode", ["valid", "full", "half", ("full", "valid", "valid"), ("half", "full", "full")])
+@pytest.mark.parametrize(
+    "mode", ["valid", "full", "half", ("full", "valid", "valid"), ("half", "full", "full")]
+)
 @pytest.mark.parametrize("tf", [1, 2, 3])
 def test_conv3d2d_is_a_flipped_3d_convolution(mode, tf):
     rng = np.random.default_rng(tf)
@@ -310,7 +427,12 @@ def test_conv3d2d_is_a_flipped_3d_convolution(mode, tf):
     expected = np.zeros(0)
     pads = [reference.pads(m, (k,), (1,))[0] for m, k in zip((modes[0], modes[1], modes[1]), (tf, 3, 2))]
     expected = reference.correlate(
-        s.transpose(0, 2, 1, 3, 4), f.transpose(0, 2, 1, 3, 4)[:, :, ::-1, ::-1, ::-1], pads, (1, 1, 1), (1, 1, 1), 1
+        s.transpose(0, 2, 1, 3, 4),
+        f.transpose(0, 2, 1, 3, 4)[:, :, ::-1, ::-1, ::-1],
+        pads,
+        (1, 1, 1),
+        (1, 1, 1),
+        1,
     ).transpose(0, 2, 1, 3, 4)
     np.testing.assert_allclose(conv3d2d.conv3d(s, f, border_mode=mode), expected, rtol=1e-12, atol=1e-12)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import reference
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import legacyconv
 from legacyconv import LegacyconvError, conv3d
 
+import reference
 from golden import assert_matches_theano, cases
 
 BACKENDS = ["numpy", "scipy", "tensorflow"]

@@ -8,12 +8,13 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from reference import conv as reference_conv
-from reference import pads as reference_pads
 
 from legacyconv import conv2d, conv3d
 from legacyconv.conv import prepare_conv
 from legacyconv.engines import scipy_fft
+
+from reference import conv as reference_conv
+from reference import pads as reference_pads
 
 CONV = {2: conv2d, 3: conv3d}
 TOL = {np.dtype(np.float32): 2e-5, np.dtype(np.float64): 1e-11}

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import reference
 
 import legacyconv
 from legacyconv import conv2d, conv3d, workspace_limit
 from legacyconv.engines import numpy_gemm
+
+import reference
 
 
 def naive_conv2d(x, w, pads, strides=(1, 1), dil=(1, 1), groups=1, flip=True):

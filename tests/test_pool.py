@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from reference import pool as naive_pool
 
 import legacyconv
 from legacyconv import LegacyconvError
@@ -19,6 +18,7 @@ from legacyconv.pool import pool_2d
 from legacyconv.signal import pool as signal_pool
 
 from golden import cases, tolerance
+from reference import pool as naive_pool
 
 BACKENDS = ["numpy", "scipy", "tensorflow"]
 MODES = ["max", "sum", "average_inc_pad", "average_exc_pad"]

@@ -10,8 +10,6 @@ import zlib
 import numpy as np
 import pytest
 import scipy.fft
-from reference import correlate as naive_correlate
-from reference import pads as theano_pads
 
 import legacyconv
 from legacyconv import LegacyconvError, conv2d, conv3d, workspace_limit
@@ -19,6 +17,8 @@ from legacyconv.conv import prepare_conv
 from legacyconv.engines import get_engine, scipy_fft
 
 from golden import assert_matches_theano, cases, tolerance
+from reference import correlate as naive_correlate
+from reference import pads as theano_pads
 
 OPS = {
     "conv2d": conv2d,

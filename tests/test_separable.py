@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import reference
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +12,7 @@ import legacyconv
 from legacyconv import LegacyconvError
 from legacyconv.separable import separable_conv2d
 
+import reference
 from golden import assert_matches_theano, cases
 
 BACKENDS = ["numpy", "scipy", "tensorflow"]

@@ -10,13 +10,13 @@ import sys
 
 import numpy as np
 import pytest
-import reference
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import legacyconv
 from legacyconv import LegacyconvError
 
+import reference
 from golden import assert_matches_theano, cases, tolerance
 
 pytest.importorskip("tensorflow")

@@ -8,8 +8,6 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from reference import conv_transpose as naive_transpose
-from reference import pads as pads_of
 
 import legacyconv
 from legacyconv import LegacyconvError, conv2d, workspace_limit
@@ -17,6 +15,8 @@ from legacyconv.layouts import nchw_to_nhwc, nhwc_to_nchw, theano_transpose_kern
 from legacyconv.transpose import conv2d_transpose
 
 from golden import assert_matches_theano, cases
+from reference import conv_transpose as naive_transpose
+from reference import pads as pads_of
 
 BACKENDS = ["numpy", "scipy", "tensorflow"]
 CASES = cases("conv2d_transpose")

@@ -30,7 +30,6 @@ import numpy as np
 from .._config import scratch
 from .._params import Pads, conv_out_size
 from .._tf import import_tensorflow
-from ._by_correlation import weight_grad_by_correlation
 from ..layouts import (
     ndhwc_to_ncdhw,
     nhwc_to_nchw,
@@ -38,6 +37,7 @@ from ..layouts import (
     theano_kernel3d_to_tf,
     theano_kernel_to_tf,
 )
+from ._by_correlation import weight_grad_by_correlation
 
 __all__ = ["correlate", "correlate_weight_grad"]
 
@@ -222,7 +222,9 @@ def correlate_weight_grad(
     if any(p != (0, 0) for p in pads):
         xp = np.pad(x, ((0, 0), (0, 0), *pads))
     # TF's VALID windows: the padded input may not be longer than the windows reach
-    reach = tuple((o - 1) * s + (k - 1) * d + 1 for o, k, s, d in zip(y.shape[2:], kernel, strides, dilations))
+    reach = tuple(
+        (o - 1) * s + (k - 1) * d + 1 for o, k, s, d in zip(y.shape[2:], kernel, strides, dilations)
+    )
     xp = xp[(slice(None), slice(None)) + tuple(slice(0, r) for r in reach)]
     xh = np.ascontiguousarray(xp.transpose(last))
     yh = np.ascontiguousarray(y.transpose(last))

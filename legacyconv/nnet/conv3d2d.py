@@ -83,7 +83,9 @@ def conv3d(
         raise NotImplementedError("height and width bordermodes must match")
     for m in modes[:2]:
         if m == "same":
-            raise NotImplementedError("border_mode 'same' is not implemented in conv3d2d (nor was it in Theano).")
+            raise NotImplementedError(
+                "border_mode 'same' is not implemented in conv3d2d (nor was it in Theano)."
+            )
         if m not in _MODES:
             raise LegacyconvError(
                 f"border_mode must be one of {{'valid', 'full', 'half'}} per axis. Received: border_mode={border_mode!r}"

@@ -41,7 +41,7 @@ BATCH = 5
 NKERNS = [20, 50]
 
 
-class LeNetConvPoolLayer(object):
+class LeNetConvPoolLayer:
     """The tutorial's class, verbatim but for the docstrings."""
 
     def __init__(self, rng, input, filter_shape, image_shape, poolsize=(2, 2)):
@@ -51,7 +51,9 @@ class LeNetConvPoolLayer(object):
         fan_out = filter_shape[0] * numpy.prod(filter_shape[2:]) // numpy.prod(poolsize)
         W_bound = numpy.sqrt(6.0 / (fan_in + fan_out))
         self.W = theano.shared(
-            numpy.asarray(rng.uniform(low=-W_bound, high=W_bound, size=filter_shape), dtype=theano.config.floatX),
+            numpy.asarray(
+                rng.uniform(low=-W_bound, high=W_bound, size=filter_shape), dtype=theano.config.floatX
+            ),
             borrow=True,
         )
         b_values = numpy.zeros((filter_shape[0],), dtype=theano.config.floatX)
@@ -62,13 +64,15 @@ class LeNetConvPoolLayer(object):
         self.params = [self.W, self.b]
 
 
-class HiddenLayer(object):
+class HiddenLayer:
     def __init__(self, rng, input, n_in, n_out, W=None, b=None, activation=T.tanh):
         self.input = input
         if W is None:
             W_values = numpy.asarray(
                 rng.uniform(
-                    low=-numpy.sqrt(6.0 / (n_in + n_out)), high=numpy.sqrt(6.0 / (n_in + n_out)), size=(n_in, n_out)
+                    low=-numpy.sqrt(6.0 / (n_in + n_out)),
+                    high=numpy.sqrt(6.0 / (n_in + n_out)),
+                    size=(n_in, n_out),
                 ),
                 dtype=theano.config.floatX,
             )
@@ -85,9 +89,11 @@ class HiddenLayer(object):
         self.params = [self.W, self.b]
 
 
-class LogisticRegression(object):
+class LogisticRegression:
     def __init__(self, input, n_in, n_out):
-        self.W = theano.shared(value=numpy.zeros((n_in, n_out), dtype=theano.config.floatX), name="W", borrow=True)
+        self.W = theano.shared(
+            value=numpy.zeros((n_in, n_out), dtype=theano.config.floatX), name="W", borrow=True
+        )
         self.b = theano.shared(value=numpy.zeros((n_out,), dtype=theano.config.floatX), name="b", borrow=True)
         self.p_y_given_x = T.nnet.softmax(T.dot(input, self.W) + self.b)
         self.y_pred = T.argmax(self.p_y_given_x, axis=1)
@@ -101,7 +107,11 @@ def record(dtype):
     x = T.matrix("x")
     layer0_input = x.reshape((BATCH, 1, 28, 28))
     layer0 = LeNetConvPoolLayer(
-        rng, input=layer0_input, image_shape=(BATCH, 1, 28, 28), filter_shape=(NKERNS[0], 1, 5, 5), poolsize=(2, 2)
+        rng,
+        input=layer0_input,
+        image_shape=(BATCH, 1, 28, 28),
+        filter_shape=(NKERNS[0], 1, 5, 5),
+        poolsize=(2, 2),
     )
     layer1 = LeNetConvPoolLayer(
         rng,
@@ -120,9 +130,7 @@ def record(dtype):
         shared.set_value(numpy.asarray(fill.uniform(-low, low, size=shape), dtype=dtype))
 
     inputs = numpy.asarray(numpy.random.RandomState(0).uniform(0, 1, (BATCH, 784)), dtype=dtype)
-    f = theano.function(
-        [x], [layer0.output, layer1.output, layer2.output, layer3.p_y_given_x, layer3.y_pred]
-    )
+    f = theano.function([x], [layer0.output, layer1.output, layer2.output, layer3.p_y_given_x, layer3.y_pred])
     outs = f(inputs)
     names = ["layer0", "layer1", "layer2", "p_y_given_x", "y_pred"]
     return {f"{dtype}/input": inputs, **{f"{dtype}/{n}": numpy.asarray(o) for n, o in zip(names, outs)}}

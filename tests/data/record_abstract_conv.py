@@ -147,7 +147,22 @@ def shape_calls():
     rec("get_conv_gradinputs_shape", (4, 3, 3, 3), (2, 4, 7, 6), ((0, -1), 0), (1, 1))
     rec("get_conv_gradweights_shape", (2, 3, 9, 9, 9), (2, 4, 7, 7, 7), "valid", (1, 1, 1))
     rec("get_conv_gradinputs_shape", (4, 3, 3, 3, 3), (2, 4, 7, 7, 7), "full", (1, 1, 1))
-    for mode in ["valid", "full", "half", 2, (1, 2), ((1, 2), 0), ((1, 2), (3, 4)), (1, 2, 3), "same", -1, (1,), ((1, 2, 3), 0), ((-1, 2), 0), (1.5, 2)]:
+    for mode in [
+        "valid",
+        "full",
+        "half",
+        2,
+        (1, 2),
+        ((1, 2), 0),
+        ((1, 2), (3, 4)),
+        (1, 2, 3),
+        "same",
+        -1,
+        (1,),
+        ((1, 2, 3), 0),
+        ((-1, 2), 0),
+        (1.5, 2),
+    ]:
         rec("border_mode_to_pad", mode, 2, (3, 5))
     rec("border_mode_to_pad", (1, 2, 3), 3, (3, 5, 7))
     rec("border_mode_to_pad", "full", 3, (3, 5, 7))
@@ -262,7 +277,9 @@ def main(outdir):
         for sub, dil, flip, groups in [(1, 1, True, 1), (2, 1, False, 1), (1, 3, True, 2), (3, 2, True, 1)]:
             kshp = (4, 2 // groups, 3)
             x, w = rand(2, 2, 11, dtype=dtype), rand(*kshp, dtype=dtype)
-            kw = dict(filter_shape=kshp, subsample=sub, filter_dilation=dil, filter_flip=flip, num_groups=groups)
+            kw = dict(
+                filter_shape=kshp, subsample=sub, filter_dilation=dil, filter_flip=flip, num_groups=groups
+            )
             rec.add("causal_conv1d", lambda x_, w_, kw=kw: ac.causal_conv1d(x_, w_, **kw), [x, w], kw, dtype)
         # ---- separable_conv3d -----------------------------------------------------------
         for bm, sub, dil, flip in [
@@ -288,7 +305,15 @@ def main(outdir):
             ((None, None, "half", (2, 1), False, (1, 2), 2), rand(4, 2, 3, 2, dtype=dtype)),
             (((1, 4, 9, 8), (4, 2, 3, 2), 1, (1, 1), True, (1, 1), 2), rand(4, 2, 3, 2, dtype=dtype)),
         ]:
-            names = ["input_shape", "filter_shape", "border_mode", "subsample", "filter_flip", "filter_dilation", "num_groups"]
+            names = [
+                "input_shape",
+                "filter_shape",
+                "border_mode",
+                "subsample",
+                "filter_flip",
+                "filter_dilation",
+                "num_groups",
+            ]
             rec.add(
                 "abstract_conv2d_positional",
                 lambda x_, w_, args=args: ac.conv2d(x_, w_, *args),
@@ -301,7 +326,9 @@ def main(outdir):
         for ratio in [1, 2, 3, 4]:
             for one_d in [True, False]:
                 kw = dict(ratio=ratio, use_1D_kernel=one_d)
-                rec.add("bilinear_upsampling", lambda x_, kw=kw: ac.bilinear_upsampling(x_, **kw), [x], kw, dtype)
+                rec.add(
+                    "bilinear_upsampling", lambda x_, kw=kw: ac.bilinear_upsampling(x_, **kw), [x], kw, dtype
+                )
         for fr in [(3, 2), (2, 1), (4, 2), (5, 3), ((3, 2), (4, 3))]:
             kw = dict(frac_ratio=fr, use_1D_kernel=False)
             rec.add("bilinear_upsampling", lambda x_, kw=kw: ac.bilinear_upsampling(x_, **kw), [x], kw, dtype)
