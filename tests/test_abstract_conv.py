@@ -454,3 +454,6 @@ def test_top_level_mirrors():
     assert ac.conv3d is legacyconv.conv3d
     assert ac.conv2d_transpose is legacyconv.conv2d_transpose
     assert legacyconv.nnet.conv3d2d.conv3d is conv3d2d.conv3d
+    # theano.tensor.nnet's own re-exports
+    assert legacyconv.nnet.abstract_conv2d is ac.conv2d
+    assert legacyconv.nnet.conv2d_grad_wrt_inputs is ac.conv2d_grad_wrt_inputs
