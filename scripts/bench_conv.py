@@ -293,25 +293,7 @@ def family_columns(index: int, with_tf: bool):
 
 
 def main_family(args, with_tf: bool) -> list:
-    rows = []
-    print(f"\n{'family case':<62} {'column':<11} {'ms':>9} {'GFLOP/s':>8}")
-    for index, label in enumerate(FAMILY):
-        cols, gflop = family_columns(index, with_tf)
-        res = _time_columns(cols, args.repeats)
-        for name, ms in res.items():
-            rate = f"{gflop / ms * 1e3:>8.1f}" if gflop else f"{'-':>8}"
-            print(f"{label:<62} {name:<11} {ms:>9.2f} {rate}")
-        ratios = {
-            f"{b}/tf": res[b] / res["tf"]
-            for b in ("numpy", "scipy", "tensorflow")
-            if b in res and "tf" in res
-        }
-        print(f"{'':<62} ratios: " + ", ".join(f"{k}={v:.2f}" for k, v in ratios.items()))
-        rows.append({"case": label, "ms": res, "ratios": ratios})
-    if with_tf:
-        med = statistics.median(r["ratios"]["numpy/tf"] for r in rows)
-        print(f"median numpy/tf over the family cases: {med:.2f}")
-    return rows
+    return _table("family case", "the family cases", FAMILY, family_columns, args, with_tf)
 
 
 def new_op_columns(index: int, with_tf: bool):
@@ -437,20 +419,30 @@ def new_op_columns(index: int, with_tf: bool):
 
 
 def main_new_ops(args, with_tf: bool) -> list:
+    return _table("issue 13 op", "the issue 13 ops", NEW_OPS, new_op_columns, args, with_tf)
+
+
+def _table(title: str, what: str, labels: list, columns, args, with_tf: bool) -> list:
+    """Time ``columns(index, with_tf)`` for every label; print ms, GFLOP/s and ratios to 'tf'."""
+    width = max(len(label) for label in labels) + 2
     rows = []
-    print(f"\n{'issue 13 op':<66} {'column':<11} {'ms':>9} {'GFLOP/s':>8}")
-    for index, label in enumerate(NEW_OPS):
-        cols, gflop = new_op_columns(index, with_tf)
+    print(f"\n{title:<{width}} {'column':<11} {'ms':>9} {'GFLOP/s':>8}")
+    for index, label in enumerate(labels):
+        cols, gflop = columns(index, with_tf)
         res = _time_columns(cols, args.repeats)
         for name, ms in res.items():
             rate = f"{gflop / ms * 1e3:>8.1f}" if gflop else f"{'-':>8}"
-            print(f"{label:<66} {name:<11} {ms:>9.2f} {rate}")
-        ratios = {f"{b}/tf": res[b] / res["tf"] for b in ("numpy", "tensorflow") if b in res and "tf" in res}
-        print(f"{'':<66} ratios: " + ", ".join(f"{k}={v:.2f}" for k, v in ratios.items()))
+            print(f"{label:<{width}} {name:<11} {ms:>9.2f} {rate}")
+        ratios = {
+            f"{b}/tf": res[b] / res["tf"]
+            for b in ("numpy", "scipy", "tensorflow")
+            if b in res and "tf" in res
+        }
+        print(f"{'':<{width}} ratios: " + ", ".join(f"{k}={v:.2f}" for k, v in ratios.items()))
         rows.append({"case": label, "ms": res, "ratios": ratios})
     if with_tf:
         med = statistics.median(r["ratios"]["numpy/tf"] for r in rows)
-        print(f"median numpy/tf over the issue 13 ops: {med:.2f}")
+        print(f"median numpy/tf over {what}: {med:.2f}")
     return rows
 
 
