@@ -326,7 +326,8 @@ def _transpose_numpy(args: TransposeArgs) -> np.ndarray:
     cg, og = n_out // groups, n_in // groups
     k_len = cg * math.prod(kernel)
     # (groups, cg * K, og): column c*K + k of group g receives sum_f w[g*og + f, c, k] * y[f]
-    wt = np.ascontiguousarray(wc).reshape(groups, og, k_len).transpose(0, 2, 1)
+    # a contiguous copy: OpenBLAS multiplies it about twice as fast as the transposed view
+    wt = np.ascontiguousarray(np.ascontiguousarray(wc).reshape(groups, og, k_len).transpose(0, 2, 1))
     out = np.zeros(args.out_shape, dtype=y.dtype)
     inner = math.prod(top[1:])
     per_row = n_out * math.prod(kernel) * inner * y.dtype.itemsize
