@@ -13,7 +13,6 @@ import numpy as np
 from ._errors import LegacyconvError
 from ._params import (
     Pads,
-    all_finite,
     as_array,
     check_conv_shapes,
     check_filter_flip,
@@ -27,7 +26,7 @@ from ._params import (
     normalize_int_tuple,
     positive_int,
 )
-from .engines import get_engine
+from .engines import get_op
 
 __all__ = ["ConvArgs", "causal_conv1d", "conv2d", "conv3d", "prepare_conv", "run_conv"]
 
@@ -115,16 +114,16 @@ def prepare_conv(
 def run_conv(args: ConvArgs, backend: str) -> np.ndarray:
     """Run a validated convolution on ``backend`` and return it in the result dtype.
 
-    Non-finite data runs on the NumPy engine whatever ``backend`` says: TensorFlow's kernels
-    skip the padding (Theano's CorrMM multiplied it: 0 * Inf = NaN) and may reorder sums, so
-    only Theano's own im2col GEMM arithmetic puts NaN and Inf where Theano put them.
+    Non-finite data runs on the numpy engine when ``backend``'s correlation does not place NaN
+    and Inf as Theano did (see :func:`legacyconv.engines.get_op`): TensorFlow's kernels skip
+    the padding (Theano's CorrMM multiplied it: 0 * Inf = NaN) and may reorder sums, so only
+    Theano's own im2col GEMM arithmetic (or scipy's direct sums) put NaN and Inf where Theano
+    put them.
     """
-    if backend == "tensorflow" and not all_finite(args.x, args.w):
-        backend = "numpy"
-    engine = get_engine(backend)
+    correlate = get_op(backend, "correlate", args.x, args.w)
     if math.prod(args.out_shape) == 0:
         return np.zeros(args.out_shape, dtype=args.result_dtype)
-    out = engine.correlate(args.x, args.w, args.pads, args.strides, args.dilations, args.groups)
+    out = correlate(args.x, args.w, args.pads, args.strides, args.dilations, args.groups)
     return out.astype(args.result_dtype, copy=False)
 
 

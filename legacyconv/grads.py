@@ -13,8 +13,8 @@ image and an output, so the spatial sizes of ``input_shape`` (gradient wrt input
 None. A given shape that the convolution would not map to ``output_grad``'s shape raises.
 
 The gradient wrt inputs is :func:`legacyconv.conv2d_transpose` (Theano built that one on it);
-the gradient wrt weights contracts the im2col columns of the input with ``output_grad``
-(numpy engine) or correlates the input with ``output_grad`` as the kernel (other engines).
+the gradient wrt weights is the engines' ``correlate_weight_grad`` (the numpy engine contracts
+the im2col columns of the input with ``output_grad``).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from ._params import (
     normalize_int_tuple,
     positive_int,
 )
-from .engines import get_engine
+from .engines import get_op
 from .transpose import prepare_transpose, run_transpose
 
 __all__ = [
@@ -170,13 +170,12 @@ def prepare_weight_grad(
 
 def run_weight_grad(args: WeightGradArgs, backend: str) -> np.ndarray:
     """Run a validated gradient wrt the weights and return it in the result dtype."""
-    engine = get_engine(backend)
+    get_op(backend, "correlate_weight_grad")  # an unknown backend fails first
     shape = (args.y.shape[1], args.x.shape[1] // args.groups) + args.kernel
     if math.prod(shape) == 0 or args.x.shape[0] == 0:
         return np.zeros(shape, dtype=args.result_dtype)
-    dw = engine.correlate_weight_grad(
-        args.x, args.y, args.kernel, args.pads, args.strides, args.dilations, args.groups
-    )
+    weight_grad = get_op(backend, "correlate_weight_grad", args.x, args.y)  # non-finite: numpy
+    dw = weight_grad(args.x, args.y, args.kernel, args.pads, args.strides, args.dilations, args.groups)
     if args.filter_flip:
         dw = dw[(slice(None), slice(None)) + (slice(None, None, -1),) * len(args.kernel)]
     return np.ascontiguousarray(dw).astype(args.result_dtype, copy=False)

@@ -6,8 +6,10 @@ stride ``ratio``) of the input, its border rows and columns repeated once, with 
 kernel ``[1, 2, ..., ratio, ..., 2, 1] / ratio``, cropped to ``ratio`` times the input size.
 Output pixel ``j`` interpolates the input at ``(j - (ratio - 1) // 2) / ratio``, clamped to the
 image: for even ratios the last row and column repeat once more than the first. This module
-calls the same transposed convolution on every engine but numpy; the numpy engine applies it
-as two small matrices per axis (the transposed convolution of the identity), the same sums.
+applies it as one small matrix per axis (that transposed convolution applied to the identity),
+which an engine's ``separable_matmul`` multiplies every plane by: the same sums. Non-finite
+input takes the transposed convolutions themselves, so that NaN and Inf spread only where
+Theano's kernel taps carried them.
 
 A fractional ratio ``p / q`` was a forward ``conv2d`` that slid the input *as the kernel* over a
 zero-padded pyramid kernel of dilation ``p`` and stride ``q``. Both factors are separable, so
@@ -23,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from ._errors import LegacyconvError
-from ._params import as_array, compute_dtype
+from ._params import all_finite, as_array, compute_dtype
+from .engines import get_op
 from .grads import conv2d_grad_wrt_inputs
 
 __all__ = [
@@ -120,9 +123,10 @@ def bilinear_upsampling(
     batch_size, num_input_channels : int, optional
         Theano's shape hints; they must agree with ``input``.
     use_1D_kernel : bool, optional
-        Rows then columns with 1-D kernels (True) or one 2-D kernel: the same result.
+        Rows then columns with 1-D kernels (True) or one 2-D kernel: the same result (the 2-D
+        kernel is the outer product of the 1-D ones), computed the same way here.
     backend : {'numpy', 'scipy', 'tensorflow'}, optional
-        The engine of the transposed convolution.
+        The engine that multiplies the planes by the per-axis matrices.
 
     Returns
     -------
@@ -150,50 +154,40 @@ def bilinear_upsampling(
                 "For fractional ratios 1D kernel method not implemented. You may want to pass "
                 "use_1D_kernel as False"
             )
-        return frac_bilinear_upsampling(input, frac_ratio)
+        return frac_bilinear_upsampling(input, frac_ratio, backend=backend)
     r = _ratio(ratio, "ratio")
+    separable_matmul = get_op(backend, "separable_matmul")
     x, result = _as_images(input)
     n, c, rows, cols = x.shape
     for hint, actual, name in ((batch_size, n, "batch_size"), (num_input_channels, c, "num_input_channels")):
         if hint is not None and hint != actual:
             raise LegacyconvError(f"{name} does not match the input: {name}={hint!r}, input.shape={x.shape}")
     pad = 2 * r - (r - 1) // 2 - 1
-    planes = x.reshape(n * c, rows, cols)
-    if backend == "numpy":
-        # Both passes are linear maps of one axis: the transposed convolution applied to the
-        # identity gives each map's matrix, and two GEMMs apply them to every plane at once.
-        a_rows = _integer_operator(rows, r, pad, x.dtype)
-        a_cols = _integer_operator(cols, r, pad, x.dtype)
-        up = _apply_separable(_repeat_border(planes)[:, 0], a_rows, a_cols)
-        return up.reshape(n, c, rows * r, cols * r).astype(result, copy=False)
-    ext = _repeat_border(planes)
-    kern = bilinear_kernel_1D(r, True, dtype=x.dtype)
-    if use_1D_kernel:
-        up_rows = conv2d_grad_wrt_inputs(
+    ext = _repeat_border(x.reshape(n * c, rows, cols))
+    if not all_finite(x):
+        # A dense product would multiply the NaN/Inf by the operators' zeros: Theano's own
+        # transposed convolutions (rows, then columns) put them where Theano did.
+        kern = bilinear_kernel_1D(r, True, dtype=x.dtype)
+        up = conv2d_grad_wrt_inputs(
             ext,
             kern[None, None, :, None],
             (None, 1, rows * r, cols + 2),
             border_mode=(pad, 0),
             subsample=(r, 1),
-            backend=backend,
         )
         up = conv2d_grad_wrt_inputs(
-            up_rows,
+            up,
             kern[None, None, None, :],
             (None, 1, rows * r, cols * r),
             border_mode=(0, pad),
             subsample=(1, r),
-            backend=backend,
         )
-    else:
-        up = conv2d_grad_wrt_inputs(
-            ext,
-            bilinear_kernel_2D(r, True, dtype=x.dtype)[None, None],
-            (None, 1, rows * r, cols * r),
-            border_mode=(pad, pad),
-            subsample=(r, r),
-            backend=backend,
-        )
+        return up.reshape(n, c, rows * r, cols * r).astype(result, copy=False)
+    # Both passes are linear maps of one axis: Theano's transposed convolution applied to the
+    # identity gives each map's matrix; the engine applies them to every plane at once.
+    a_rows = _integer_operator(rows, r, pad, x.dtype)
+    a_cols = _integer_operator(cols, r, pad, x.dtype)
+    up = separable_matmul(ext[:, 0], a_rows, a_cols)
     return up.reshape(n, c, rows * r, cols * r).astype(result, copy=False)
 
 
@@ -204,15 +198,6 @@ def _integer_operator(size: int, r: int, pad: int, dtype: np.dtype) -> np.ndarra
     kern = bilinear_kernel_1D(r, True, dtype=dtype)[None, None, :, None]
     cols = conv2d_grad_wrt_inputs(eye, kern, (None, 1, size * r, 1), border_mode=(pad, 0), subsample=(r, 1))
     return np.ascontiguousarray(cols[:, 0, :, 0].T)
-
-
-def _apply_separable(ext: np.ndarray, a_rows: np.ndarray, a_cols: np.ndarray) -> np.ndarray:
-    """``a_rows @ plane @ a_cols.T`` for every plane of ``ext`` ``(B, rows, cols)``: one GEMM
-    over all planes for the columns, one batched product for the rows."""
-    b, rows, cols = ext.shape
-    with np.errstate(invalid="ignore", over="ignore"):
-        t = (ext.reshape(b * rows, cols) @ a_cols.T).reshape(b, rows, a_cols.shape[0])
-        return np.matmul(a_rows, t)
 
 
 def _frac_ratios(frac_ratio: Any) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -254,7 +239,7 @@ def _frac_operator(size: int, p: int, q: int, dtype: np.dtype) -> np.ndarray:
     return padded[idx]
 
 
-def frac_bilinear_upsampling(input: Any, frac_ratio: Any) -> np.ndarray:
+def frac_bilinear_upsampling(input: Any, frac_ratio: Any, *, backend: str = "numpy") -> np.ndarray:
     """Compute what Theano's ``frac_bilinear_upsampling`` computed: upsampling by ``p / q``.
 
     Parameters
@@ -263,6 +248,8 @@ def frac_bilinear_upsampling(input: Any, frac_ratio: Any) -> np.ndarray:
     frac_ratio : tuple
         ``(p, q)`` for both axes or ``((p_rows, q_rows), (p_cols, q_cols))``; each is reduced by
         its greatest common divisor first, as in Theano.
+    backend : {'numpy', 'scipy', 'tensorflow'}, optional
+        The engine that multiplies the planes by the per-axis matrices.
 
     Returns
     -------
@@ -277,8 +264,9 @@ def frac_bilinear_upsampling(input: Any, frac_ratio: Any) -> np.ndarray:
     (1, 1, 6, 6)
     """
     (pr, qr), (pc, qc) = _frac_ratios(frac_ratio)
+    separable_matmul = get_op(backend, "separable_matmul")
     x, result = _as_images(input)
     n, c, rows, cols = x.shape
     ext = _repeat_border(x.reshape(n * c, rows, cols))[:, 0]
-    up = _apply_separable(ext, _frac_operator(rows, pr, qr, x.dtype), _frac_operator(cols, pc, qc, x.dtype))
+    up = separable_matmul(ext, _frac_operator(rows, pr, qr, x.dtype), _frac_operator(cols, pc, qc, x.dtype))
     return up.reshape(n, c, *up.shape[1:]).astype(result, copy=False)

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._params import Pads
 
-__all__ = ["weight_grad_by_correlation"]
+__all__ = ["input_grad_by_correlation", "transposed_kernel", "weight_grad_by_correlation"]
 
 Correlate = Callable[[np.ndarray, np.ndarray, Pads, tuple[int, ...], tuple[int, ...], int], np.ndarray]
 
@@ -48,3 +48,52 @@ def weight_grad_by_correlation(
     out = parts[0] if groups == 1 else np.concatenate(parts, axis=0)
     assert out.shape == (n_out, cg) + tuple(kernel), (out.shape, nd)
     return out
+
+
+def transposed_kernel(w: np.ndarray, groups: int) -> np.ndarray:
+    """The correlation kernel of the input gradient of a correlation with ``w`` ``(out, c //
+    groups, *kernel)``: ``(c, out // groups, *kernel)``, in/out swapped within each group and
+    spatially reversed."""
+    n_out, cg = w.shape[:2]
+    og = n_out // groups
+    kernel = w.shape[2:]
+    swapped = w.reshape(groups, og, cg, *kernel).swapaxes(1, 2).reshape(groups * cg, og, *kernel)
+    return np.ascontiguousarray(swapped[(slice(None), slice(None)) + (slice(None, None, -1),) * len(kernel)])
+
+
+def input_grad_by_correlation(
+    correlate: Correlate,
+    y: np.ndarray,
+    w: np.ndarray,
+    out_spatial: tuple[int, ...],
+    pads: Pads,
+    strides: tuple[int, ...],
+    dilations: tuple[int, ...],
+    groups: int,
+) -> np.ndarray:
+    """The input gradient of a correlation as a correlation: dilate ``y`` by the stride (zeros
+    between pixels), pad by ``dilated_kernel - 1 - pad``, and correlate with
+    :func:`transposed_kernel`; negative pads become crops.
+
+    >>> from legacyconv.engines.numpy_gemm import correlate
+    >>> input_grad_by_correlation(correlate, np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2)), (3, 3), ((0, 0),) * 2, (1, 1), (1, 1), 1)[0, 0]
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]])
+    """
+    nd = y.ndim - 2
+    kernel = w.shape[2:]
+    top = y.shape[2:]
+    if any(s > 1 for s in strides):
+        dilated = np.zeros(y.shape[:2] + tuple((t - 1) * s + 1 for t, s in zip(top, strides)), dtype=y.dtype)
+        dilated[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in strides)] = y
+        y = dilated
+    full_pads, crops = [], []
+    for axis in range(nd):
+        dk = (kernel[axis] - 1) * dilations[axis] + 1
+        lo = dk - 1 - pads[axis][0]
+        hi = out_spatial[axis] + dk - 1 - lo - y.shape[2 + axis]
+        full_pads.append((max(lo, 0), max(hi, 0)))
+        crops.append(slice(max(-lo, 0), max(-lo, 0) + out_spatial[axis]))
+    full = correlate(y, transposed_kernel(w, groups), tuple(full_pads), (1,) * nd, tuple(dilations), groups)
+    return full[(slice(None), slice(None)) + tuple(crops)]
