@@ -96,5 +96,7 @@ def conv3d(
             f"{x.shape[2]}, filters.shape={w.shape} expects {w.shape[2]}"
         )
     pads = (_pad(modes[0], w.shape[1]), _pad(modes[1], w.shape[3]), _pad(modes[1], w.shape[4]))
-    args = prepare_conv(x.transpose(0, 2, 1, 3, 4), w.transpose(0, 2, 1, 3, 4), 3, border_mode=pads)
+    # contiguous NCDHW copies: the engines' slab copies and transposes run on contiguous data
+    ncdhw = np.ascontiguousarray(x.transpose(0, 2, 1, 3, 4))
+    args = prepare_conv(ncdhw, np.ascontiguousarray(w.transpose(0, 2, 1, 3, 4)), 3, border_mode=pads)
     return np.ascontiguousarray(run_conv(args, backend).transpose(0, 2, 1, 3, 4))
