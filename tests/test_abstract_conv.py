@@ -457,3 +457,52 @@ def test_top_level_mirrors():
     # theano.tensor.nnet's own re-exports
     assert legacyconv.nnet.abstract_conv2d is ac.conv2d
     assert legacyconv.nnet.conv2d_grad_wrt_inputs is ac.conv2d_grad_wrt_inputs
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("ratio", [2, 3])
+def test_bilinear_puts_nan_and_inf_where_theanos_transposed_convolutions_do(backend, ratio):
+    """Non-finite input: the result is the two transposed convolutions of the definition
+    (tests/reference.py), so a NaN or Inf reaches only the outputs its kernel taps reach."""
+    rng = np.random.default_rng(ratio)
+    x = rng.standard_normal((1, 2, 5, 4))
+    x[0, 0, 2, 1] = np.nan
+    x[0, 1, 0, 3] = np.inf
+    out = ac.bilinear_upsampling(x, ratio, backend=backend)
+    ext = np.pad(x.reshape(2, 5, 4), ((0, 0), (1, 1), (1, 1)), mode="edge")[:, None]
+    kern = ac.bilinear_kernel_1D(ratio)
+    pad = 2 * ratio - (ratio - 1) // 2 - 1
+    rows = reference.conv_transpose(
+        ext, kern[None, None, :, None], (5 * ratio, 6), ((pad, pad), (0, 0)), (ratio, 1), (1, 1), 1, True
+    )
+    both = reference.conv_transpose(
+        rows,
+        kern[None, None, None, :],
+        (5 * ratio, 4 * ratio),
+        ((0, 0), (pad, pad)),
+        (1, ratio),
+        (1, 1),
+        1,
+        True,
+    )
+    expected = both.reshape(out.shape)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(expected))
+    np.testing.assert_array_equal(np.isinf(out), np.isinf(expected))
+    assert 0 < np.isnan(out).sum() < out.size // 4
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["scipy", "tensorflow"])
+def test_non_finite_gradients_take_theanos_arithmetic_on_every_backend(backend):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 2, 6, 6))
+    w = rng.standard_normal((3, 2, 3, 3))
+    y = rng.standard_normal((2, 3, 3, 3))
+    x[0, 1, 0, 0] = np.inf
+    y[1, 2, 1, 1] = np.nan
+    kw = dict(border_mode="half", subsample=(2, 2))
+    for fn, args in (
+        (ac.conv2d_grad_wrt_inputs, (y, w, x.shape)),
+        (ac.conv2d_grad_wrt_weights, (x, y, w.shape)),
+    ):
+        np.testing.assert_array_equal(fn(*args, **kw, backend=backend), fn(*args, **kw))

@@ -94,3 +94,15 @@ def test_input_and_weight_grads_of_the_correlation_agree_with_the_reference(back
         rtol=1e-10,
         atol=1e-10,
     )
+
+
+def test_non_finite_data_goes_to_the_numpy_engine_unless_the_engine_places_it_exactly():
+    finite, nan = np.ones(3), np.array([1.0, np.nan])
+    numpy_module = get_engine("numpy").__name__
+    assert get_op("tensorflow", "correlate", finite).__module__ == get_engine("tensorflow").__name__
+    assert get_op("tensorflow", "correlate", finite, nan).__module__ == numpy_module
+    assert get_op("scipy", "correlate", nan).__module__ == get_engine("scipy").__name__  # direct sums
+    assert get_op("scipy", "correlate_input_grad", nan).__module__ == numpy_module
+    assert get_op("tensorflow", "pool2d", nan).__module__ == get_engine("tensorflow").__name__
+    for backend in BACKENDS:
+        assert set(get_engine(backend).NON_FINITE_EXACT) <= set(OPS)
