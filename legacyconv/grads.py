@@ -28,6 +28,7 @@ import numpy as np
 from ._errors import LegacyconvError
 from ._params import (
     Pads,
+    _is_int,
     as_array,
     check_filter_flip,
     check_hint,
@@ -75,10 +76,6 @@ def _check_unshared(unshared: Any) -> None:
         raise NotImplementedError(
             "unshared=True (Theano's locally connected convolution) is not implemented in legacyconv."
         )
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def prepare_weight_grad(
