@@ -272,8 +272,9 @@ def correlate_input_grad(
 ) -> np.ndarray:
     """The gradient of :func:`correlate` wrt its input: ``y`` is ``(batch, out, *top)``, ``w``
     the correlation kernel ``(out, channels // groups, *kernel)``; the result is ``(batch,
-    channels, *out_spatial)``. col2im: ``cols = w.T @ y`` per group, then one strided add per
-    kernel offset (Theano's ``CorrMM_gradInputs`` arithmetic)."""
+    channels, *out_spatial)``. col2im: ``cols = w.T @ y`` per group (one GEMM for a chunk of
+    images side by side), then one strided add per kernel offset (Theano's ``CorrMM_gradInputs``
+    arithmetic)."""
     wc = w
     n, n_in = y.shape[:2]
     kernel = wc.shape[2:]
@@ -286,6 +287,7 @@ def correlate_input_grad(
     # a contiguous copy: OpenBLAS multiplies it about twice as fast as the transposed view
     wt = np.ascontiguousarray(np.ascontiguousarray(wc).reshape(groups, og, k_len).transpose(0, 2, 1))
     out = np.zeros(out_shape, dtype=y.dtype)
+    out_t = out.swapaxes(0, 1)
     inner = math.prod(top[1:])
     per_row = n_out * math.prod(kernel) * inner * y.dtype.itemsize
     limit = get_workspace_limit()
@@ -298,14 +300,21 @@ def correlate_input_grad(
         b1 = min(b0 + images, n)
         for r0 in range(0, top[0], rows):
             r1 = min(r0 + rows, top[0])
-            ys = y[b0:b1, :, r0:r1].reshape(b1 - b0, groups, og, (r1 - r0) * inner)
-            (cols,) = scratch([(b1 - b0, groups, k_len, (r1 - r0) * inner)], y.dtype)
+            # the chunk's images side by side: one GEMM per group for all of them
+            nb, span = b1 - b0, (r1 - r0) * inner
+            ys = (
+                y[b0:b1, :, r0:r1]
+                .reshape(nb, groups, og, span)
+                .transpose(1, 2, 0, 3)
+                .reshape(groups, og, nb * span)
+            )
+            (cols,) = scratch([(groups, k_len, nb * span)], y.dtype)
             with np.errstate(invalid="ignore", over="ignore"):
                 np.matmul(wt, ys, out=cols)
-            cols = cols.reshape(b1 - b0, n_out, *kernel, r1 - r0, *top[1:])
+            cols = cols.reshape(n_out, *kernel, nb, r1 - r0, *top[1:])
             for off in offsets:
-                dst: list[slice] = [slice(b0, b1), slice(None)]
-                src: list[Any] = [slice(None), slice(None), *off]
+                dst: list[slice] = [slice(None), slice(b0, b1)]  # into out_t: (channels, batch, ...)
+                src: list[Any] = [slice(None), *off, slice(None)]
                 for axis, k in enumerate(off):
                     start, stop = (r0, r1) if axis == 0 else (0, top[axis])
                     shift = r0 if axis == 0 else 0
@@ -323,7 +332,7 @@ def correlate_input_grad(
                     dst.append(sl)
                 else:
                     with np.errstate(invalid="ignore", over="ignore"):
-                        out[tuple(dst)] += cols[tuple(src)]
+                        out_t[tuple(dst)] += cols[tuple(src)]
     return out
 
 
