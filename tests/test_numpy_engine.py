@@ -53,10 +53,10 @@ def test_row_chunking_when_one_image_exceeds_the_limit():
 
 
 def test_per_image_gemm_path_equals_reference():
-    # 68x62 outputs: at or above numpy_gemm._MERGE_BELOW, one GEMM per image (and group)
+    # 68x62 outputs, 18 multiply-adds each: one GEMM per image (and group)
     x = RNG.standard_normal((2, 4, 70, 64))
     w = RNG.standard_normal((6, 2, 3, 3))
-    assert 68 * 62 >= numpy_gemm._MERGE_BELOW
+    assert 68 * 62 >= numpy_gemm._MERGE_BELOW and 2 * 9 < numpy_gemm._MERGE_MIN_K
     out = conv2d(x, w, num_groups=2)
     np.testing.assert_allclose(out, naive_conv2d(x, w, ((0, 0), (0, 0)), groups=2), rtol=1e-12, atol=1e-12)
 

@@ -45,11 +45,15 @@ NON_FINITE_EXACT = ("correlate", "correlate_input_grad", "correlate_weight_grad"
 # Below this many multiply-adds per output element and with several groups, one small
 # GEMM per group costs more in call overhead than K broadcasted multiply-adds.
 _SMALL_GROUP_K = 32
-# Below this many output pixels per image, the columns of several images share one GEMM: one
-# large GEMM instead of one per image also keeps the BLAS threads from stalling when the cores
-# are shared (measured on 2 shared cores: AlexNet conv1 (16, 3, 227, 227) 396 -> 68 ms,
-# (8, 256, 28, 28) * (256, 256, 3, 3) 216 -> 128 ms, a (16, 64, 1024) 1-D conv 8.2 -> 3.8 ms).
-_MERGE_BELOW = 4096
+# Below this many output pixels per image, the columns of several images share one GEMM.
+_MERGE_BELOW = 256
+# ... and below this many with at least _MERGE_MIN_K multiply-adds per output: one large GEMM
+# instead of one per image keeps the BLAS threads from stalling when the cores are shared
+# (measured on 2 shared cores: (8, 64, 56, 56) * (64, 64, 3, 3) 140-241 -> 57-60 ms, AlexNet
+# conv1 350-533 -> 75-142 ms, a (16, 64, 1024) 1-D conv 8.2 -> 3.8 ms); with a short
+# contraction (LeNet's conv1, 25) the wide merged GEMM is the slower one (1.5-2.4 -> 29 ms).
+_MERGE_BELOW_LARGE_K = 4096
+_MERGE_MIN_K = 128
 
 
 def axis_range(o_start: int, o_stop: int, size: int, offset: int, stride: int) -> tuple[int, int, slice]:
@@ -151,7 +155,8 @@ def correlate(
         _gemm(wm, x.reshape(n, groups, cg, p_len), out)
         return out.reshape((n, n_out) + out_sp)
 
-    if p_len < _MERGE_BELOW and not (groups > 1 and k_len <= _SMALL_GROUP_K):
+    merge = p_len < _MERGE_BELOW or (p_len < _MERGE_BELOW_LARGE_K and k_len >= _MERGE_MIN_K)
+    if merge and not (groups > 1 and k_len <= _SMALL_GROUP_K):
         _correlate_merged(x, wm, kernel, pads, strides, dilations, out_sp, out)
         return out.reshape((n, n_out) + out_sp)
 
