@@ -10,7 +10,7 @@ here imports legacyconv: a bug in the package cannot hide in its own reference.
 - :func:`conv_transpose` — the gradient of :func:`conv` wrt its input, by scattering (the
   adjoint's definition); Theano's ``conv2d_transpose`` / ``conv2d_grad_wrt_inputs``.
 - :func:`conv_weight_grad` — the gradient of :func:`conv` wrt its filters.
-- :func:`pool` — Theano's ``Pool.perform``, one window at a time.
+- :func:`pool` — Theano's ``Pool.perform``, one window at a time; :func:`pool_3d` in 3-D.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import itertools
 
 import numpy as np
 
-__all__ = ["conv", "conv_transpose", "conv_weight_grad", "correlate", "n_windows", "pads", "pool"]
+__all__ = ["conv", "conv_transpose", "conv_weight_grad", "correlate", "n_windows", "pads", "pool", "pool_3d"]
 
 
 def pads(border_mode, kernel, dilation):
@@ -192,4 +192,31 @@ def pool(x, ws, ignore_border, stride, pad, mode):
                     out[idx + (i, j)] = region.sum()
                 else:
                     out[idx + (i, j)] = region.mean()
+    return out
+
+
+def pool_3d(x, ws, stride, pad, ignore_border, mode):
+    """Theano's pool_3d, every window by hand: Theano's window geometry, padding excluded from
+    max/sum."""
+    xp = np.pad(x.astype(np.float64), [(0, 0)] * (x.ndim - 3) + [(p, p) for p in pad], constant_values=np.nan)
+    sizes = xp.shape[-3:]
+    outs = []
+    for n, w, s in zip(sizes, ws, stride):
+        if ignore_border:
+            outs.append((n - w) // s + 1)
+        else:
+            outs.append(max(0, (n - 1 - w + s) // s) + 1 if s < w else (n - 1) // s + 1)
+    out = np.zeros(x.shape[:-3] + tuple(outs))
+    for idx in itertools.product(*(range(o) for o in outs)):
+        sl = tuple(slice(i * s, min(i * s + w, n)) for i, s, w, n in zip(idx, stride, ws, sizes))
+        win = xp[(Ellipsis,) + sl].reshape(x.shape[:-3] + (-1,))
+        if mode == "max":
+            val = np.nanmax(win, axis=-1)
+        elif mode == "sum":
+            val = np.nansum(win, axis=-1)
+        elif mode == "average_exc_pad":
+            val = np.nanmean(win, axis=-1)
+        else:
+            val = np.nansum(win, axis=-1) / win.shape[-1]
+        out[(Ellipsis,) + idx] = val
     return out

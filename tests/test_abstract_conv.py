@@ -47,9 +47,9 @@ ENGINE_OPS = {
     "bilinear_upsampling": ac.bilinear_upsampling,
     "conv3d2d": conv3d2d.conv3d,
 }
-ENGINE_CASES = cases(*ENGINE_OPS, data=DATA)
-OTHER_CASES = cases("abstract_conv2d_positional", "frac_bilinear_upsampling", data=DATA)
-KERNEL_CASES = cases("bilinear_kernel_1D", "bilinear_kernel_2D", data=DATA)
+ENGINE_CASES = cases(*ENGINE_OPS, source=DATA)
+OTHER_CASES = cases("abstract_conv2d_positional", "frac_bilinear_upsampling", source=DATA)
+KERNEL_CASES = cases("bilinear_kernel_1D", "bilinear_kernel_2D", source=DATA)
 
 
 def _ids(cs):
