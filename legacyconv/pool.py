@@ -29,7 +29,6 @@ import numpy as np
 from ._errors import LegacyconvError
 from ._params import as_array
 from ._pool_plan import MODES, PoolPlan, first_cell_nan, pool_plan
-from ._pool_plan import _out_size as _out_size  # re-exported: legacyconv.graph.ops reads it here
 from .engines import get_op
 
 __all__ = ["MODES", "PoolPlan", "first_cell_nan", "pool_2d", "pool_plan"]
