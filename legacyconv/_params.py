@@ -21,6 +21,7 @@ __all__ = [
     "all_finite",
     "Pads",
     "as_array",
+    "border_mode_to_pad",
     "check_conv_shapes",
     "check_filter_flip",
     "check_hint",
@@ -29,6 +30,10 @@ __all__ = [
     "compute_dtype",
     "conv_out_size",
     "explicit_pads",
+    "get_conv_gradinputs_shape",
+    "get_conv_gradinputs_shape_1axis",
+    "get_conv_gradweights_shape",
+    "get_conv_gradweights_shape_1axis",
     "get_conv_output_shape",
     "get_conv_shape_1axis",
     "normalize_border_mode",
@@ -278,6 +283,190 @@ def get_conv_output_shape(
         for i in range(len(subsample))
     )
     return (bsize, nkern) + out
+
+
+def _axis_pads(border_mode: Any, dil_kernel: int) -> tuple[int, int]:
+    """``(low, high)`` padding of one axis for Theano's shape helpers (they validate nothing else)."""
+    if border_mode == "half":
+        return dil_kernel // 2, dil_kernel // 2
+    if border_mode == "full":
+        return dil_kernel - 1, dil_kernel - 1
+    if border_mode == "valid":
+        return 0, 0
+    pad_l, pad_r = border_mode if isinstance(border_mode, (tuple, list)) else (border_mode, border_mode)
+    if pad_l < 0 or pad_r < 0:
+        raise LegacyconvError(f"border_mode must be >= 0. Received: border_mode={border_mode!r}")
+    return pad_l, pad_r
+
+
+def _per_axis(border_mode: Any, n: int) -> tuple[Any, ...]:
+    return tuple(border_mode) if isinstance(border_mode, (tuple, list)) else (border_mode,) * n
+
+
+def get_conv_gradweights_shape_1axis(
+    image_shape: int | None,
+    top_shape: int | None,
+    border_mode: Any,
+    subsample: int | None,
+    dilation: int | None,
+) -> int | float | None:
+    """Theano's ``get_conv_gradweights_shape_1axis``: the kernel size of one axis, or ``None``
+    where it cannot be known (unknown sizes, a stride above 1, or 'half').
+
+    Like Theano under Python 3, a dilated size that does not divide evenly comes out as a
+    float (Theano divided with ``/``).
+
+    >>> get_conv_gradweights_shape_1axis(7, 5, "valid", 1, 1)
+    3
+    >>> get_conv_gradweights_shape_1axis(7, 3, "valid", 2, 1) is None
+    True
+    """
+    if None in (image_shape, top_shape, border_mode, subsample, dilation):
+        return None
+    assert image_shape is not None and top_shape is not None and dilation is not None
+    if subsample != 1 or border_mode == "half":
+        return None
+    if border_mode == "full":
+        kernel: int | float = top_shape - image_shape
+    elif border_mode == "valid":
+        kernel = image_shape - top_shape
+    else:
+        pad_l, pad_r = _axis_pads(border_mode, 0)
+        kernel = image_shape + pad_l + pad_r - top_shape
+    if dilation > 1:
+        kernel = kernel / dilation
+        if float(kernel).is_integer():
+            kernel = int(kernel)
+    return kernel + 1
+
+
+def get_conv_gradweights_shape(
+    image_shape: Sequence[int | None],
+    top_shape: Sequence[int | None],
+    border_mode: Any,
+    subsample: Sequence[int],
+    filter_dilation: Sequence[int] | None = None,
+    num_groups: int = 1,
+    unshared: bool = False,
+) -> tuple[Any, ...]:
+    """Theano's ``abstract_conv.get_conv_gradweights_shape``: the filter shape that a
+    gradient with respect to the weights has, ``None`` where it cannot be known.
+
+    >>> get_conv_gradweights_shape((2, 3, 7, 7), (2, 4, 5, 5), "valid", (1, 1))
+    (4, 3, 3, 3)
+    >>> get_conv_gradweights_shape((2, 3, 7, 7), (2, 4, 3, 3), "valid", (2, 2))
+    (4, 3, None, None)
+    """
+    nkern, imshp = image_shape[1], tuple(image_shape[2:])
+    nchan, topshp = top_shape[1], tuple(top_shape[2:])
+    if filter_dilation is None:
+        filter_dilation = (1,) * len(subsample)
+    if num_groups > 1 and nchan is not None:
+        nchan = nchan // num_groups
+    modes = _per_axis(border_mode, len(subsample))
+    out = tuple(
+        get_conv_gradweights_shape_1axis(imshp[i], topshp[i], modes[i], subsample[i], filter_dilation[i])
+        for i in range(len(subsample))
+    )
+    if unshared:
+        return (nchan,) + tuple(top_shape[2:]) + (nkern,) + out
+    return (nchan, nkern) + out
+
+
+def get_conv_gradinputs_shape_1axis(
+    kernel_shape: int | None,
+    top_shape: int | None,
+    border_mode: Any,
+    subsample: int | None,
+    dilation: int | None,
+) -> int | None:
+    """Theano's ``get_conv_gradinputs_shape_1axis``: the image size of one axis, or ``None``
+    where it cannot be known (unknown sizes, or a stride above 1: then several image sizes
+    give the same output).
+
+    >>> get_conv_gradinputs_shape_1axis(3, 5, "valid", 1, 1)
+    7
+    >>> get_conv_gradinputs_shape_1axis(3, 5, "valid", 2, 1) is None
+    True
+    """
+    if None in (kernel_shape, top_shape, border_mode, subsample, dilation):
+        return None
+    assert kernel_shape is not None and top_shape is not None and dilation is not None
+    if subsample != 1:
+        return None
+    dil_kernel = (kernel_shape - 1) * dilation + 1
+    pad_l, pad_r = _axis_pads(border_mode, dil_kernel)
+    return top_shape + dil_kernel - 1 - pad_l - pad_r
+
+
+def get_conv_gradinputs_shape(
+    kernel_shape: Sequence[int | None],
+    top_shape: Sequence[int | None],
+    border_mode: Any,
+    subsample: Sequence[int],
+    filter_dilation: Sequence[int] | None = None,
+    num_groups: int = 1,
+) -> tuple[int | None, ...]:
+    """Theano's ``abstract_conv.get_conv_gradinputs_shape``: the image shape a gradient with
+    respect to the inputs has, ``None`` where it cannot be known.
+
+    >>> get_conv_gradinputs_shape((4, 3, 3, 3), (2, 4, 5, 5), "valid", (1, 1))
+    (2, 3, 7, 7)
+    >>> get_conv_gradinputs_shape((4, 3, 3, 3), (2, 4, 5, 5), "half", (2, 1))
+    (2, 3, None, 5)
+    """
+    convdim = len(top_shape) - 2
+    bsize, topshp = top_shape[0], tuple(top_shape[2:])
+    nkern, kshp = kernel_shape[1], tuple(kernel_shape[-convdim:])
+    if filter_dilation is None:
+        filter_dilation = (1,) * len(subsample)
+    if num_groups > 1 and nkern is not None:
+        nkern = nkern * num_groups
+    modes = _per_axis(border_mode, len(subsample))
+    out = tuple(
+        get_conv_gradinputs_shape_1axis(kshp[i], topshp[i], modes[i], subsample[i], filter_dilation[i])
+        for i in range(len(subsample))
+    )
+    return (bsize, nkern) + out
+
+
+def border_mode_to_pad(mode: Any, convdim: int, kshp: Sequence[int]) -> Pads:
+    """Theano's ``abstract_conv.border_mode_to_pad``: ``(low, high)`` padding per axis.
+
+    ``kshp`` is the (dilated) kernel size per axis. Raises :class:`LegacyconvError` where
+    Theano raised ValueError, and NotImplementedError for a pair that is not of length 2, as
+    Theano did.
+
+    >>> border_mode_to_pad("half", 2, (3, 5))
+    ((1, 1), (2, 2))
+    >>> border_mode_to_pad((1, (2, 0)), 2, (3, 3))
+    ((1, 1), (2, 0))
+    """
+    if isinstance(mode, tuple):
+        if len(mode) != convdim:
+            raise LegacyconvError(
+                f"border_mode must be a tuple of length {convdim}. Received: border_mode={mode!r}"
+            )
+        border: list[tuple[int, int]] = []
+        for m in mode:
+            if _is_int(m) and m >= 0:
+                border.append((int(m), int(m)))
+            elif isinstance(m, tuple) and m and all(_is_int(b) for b in m) and min(m) >= 0:
+                if len(m) != 2:
+                    raise NotImplementedError(f"Asymmetric padding not implemented for {len(m)}d")
+                border.append((int(m[0]), int(m[1])))
+            else:
+                raise LegacyconvError(
+                    "border_mode tuples can only contain non-negative integers or (low, high) pairs "
+                    f"of them. Received: border_mode={mode!r}"
+                )
+        return tuple(border)
+    if mode in _NAMED_MODES:
+        return explicit_pads(mode, tuple(kshp[:convdim]), (1,) * convdim)
+    raise LegacyconvError(
+        "border_mode must be one of {'valid', 'full', 'half'}, an integer or a tuple of length "
+        f"{convdim}. Received: border_mode={mode!r}"
+    )
 
 
 def as_array(value: Any, name: str) -> np.ndarray:

@@ -13,7 +13,6 @@ import numpy as np
 from ._errors import LegacyconvError
 from ._params import (
     Pads,
-    all_finite,
     as_array,
     check_conv_shapes,
     check_filter_flip,
@@ -27,9 +26,9 @@ from ._params import (
     normalize_int_tuple,
     positive_int,
 )
-from .engines import get_engine
+from .engines import get_op
 
-__all__ = ["ConvArgs", "conv2d", "conv3d", "prepare_conv", "run_conv"]
+__all__ = ["ConvArgs", "causal_conv1d", "conv2d", "conv3d", "prepare_conv", "run_conv"]
 
 _AXES = {2: "(batch, channels, rows, cols)", 3: "(batch, channels, depth, rows, cols)"}
 _KAXES = {
@@ -115,16 +114,16 @@ def prepare_conv(
 def run_conv(args: ConvArgs, backend: str) -> np.ndarray:
     """Run a validated convolution on ``backend`` and return it in the result dtype.
 
-    Non-finite data runs on the NumPy engine whatever ``backend`` says: TensorFlow's kernels
-    skip the padding (Theano's CorrMM multiplied it: 0 * Inf = NaN) and may reorder sums, so
-    only Theano's own im2col GEMM arithmetic puts NaN and Inf where Theano put them.
+    Non-finite data runs on the numpy engine when ``backend``'s correlation does not place NaN
+    and Inf as Theano did (see :func:`legacyconv.engines.get_op`): TensorFlow's kernels skip
+    the padding (Theano's CorrMM multiplied it: 0 * Inf = NaN) and may reorder sums, so only
+    Theano's own im2col GEMM arithmetic (or scipy's direct sums) put NaN and Inf where Theano
+    put them.
     """
-    if backend == "tensorflow" and not all_finite(args.x, args.w):
-        backend = "numpy"
-    engine = get_engine(backend)
+    correlate = get_op(backend, "correlate", args.x, args.w)
     if math.prod(args.out_shape) == 0:
         return np.zeros(args.out_shape, dtype=args.result_dtype)
-    out = engine.correlate(args.x, args.w, args.pads, args.strides, args.dilations, args.groups)
+    out = correlate(args.x, args.w, args.pads, args.strides, args.dilations, args.groups)
     return out.astype(args.result_dtype, copy=False)
 
 
@@ -260,3 +259,71 @@ def conv3d(
         num_groups,
     )
     return run_conv(args, backend)
+
+
+def causal_conv1d(
+    input: Any,
+    filters: Any,
+    filter_shape: Any,
+    input_shape: Any = None,
+    subsample: Any = 1,
+    filter_flip: bool = True,
+    filter_dilation: Any = 1,
+    num_groups: int = 1,
+    unshared: bool = False,
+    *,
+    backend: str = "numpy",
+) -> np.ndarray:
+    """What Theano's ``abstract_conv.causal_conv1d`` computed: a 1-D convolution padded
+    ``filter_dilation * (length - 1)`` on the left only, so output ``t`` sees inputs ``<= t``.
+
+    ``input`` is ``(batch, channels, length)``, ``filters`` ``(out, channels // num_groups,
+    length)``; ``filter_shape`` (required, as in Theano: the padding comes from it) must agree
+    with them. Theano ran it as a 2-D convolution over a trailing axis of one column; so does
+    this.
+
+    >>> import numpy as np
+    >>> causal_conv1d(np.arange(5.0).reshape(1, 1, 5), np.ones((1, 1, 2)), (1, 1, 2))[0, 0]
+    array([0., 1., 3., 5., 7.])
+    """
+    x = as_array(input, "input")
+    w = as_array(filters, "filters")
+    if x.ndim != 3:
+        raise LegacyconvError(
+            f"Input should be 3D for causal convolution: (batch, channels, length). Received: input.shape={x.shape}"
+        )
+    if w.ndim != 3:
+        raise LegacyconvError(
+            "Filters should be 3D for causal convolution: (out_channels, in_channels // num_groups, "
+            f"length). Received: filters.shape={w.shape}"
+        )
+    if not isinstance(filter_shape, (tuple, list)) or len(filter_shape) != 3:
+        raise LegacyconvError(
+            "filter_shape must be a tuple of 3 (out_channels, in_channels // num_groups, length): "
+            f"the left padding comes from its length. Received: filter_shape={filter_shape!r}"
+        )
+    if input_shape is not None and (not isinstance(input_shape, (tuple, list)) or len(input_shape) != 3):
+        raise LegacyconvError(
+            f"input_shape must be a tuple of 3 or None. Received: input_shape={input_shape!r}"
+        )
+    check_hint(filter_shape, w.shape, "filter_shape", "filters")
+    if unshared:
+        raise NotImplementedError(
+            "unshared=True (Theano's locally connected convolution) is not implemented in legacyconv."
+        )
+    stride = positive_int(subsample, "subsample")
+    dilation = positive_int(filter_dilation, "filter_dilation")
+    left = dilation * (w.shape[2] - 1)
+    args = prepare_conv(
+        x[..., None],
+        w[..., None],
+        2,
+        None if input_shape is None else (*input_shape, 1),
+        None,
+        ((left, 0), (0, 0)),
+        (stride, 1),
+        filter_flip,
+        (dilation, 1),
+        num_groups,
+    )
+    return run_conv(args, backend)[..., 0]

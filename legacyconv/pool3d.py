@@ -16,8 +16,9 @@ import numpy as np
 
 from ._errors import LegacyconvError
 from ._params import as_array, normalize_int_tuple
+from ._pool_plan import _axis, accumulator_dtype, normalize_pool_args
 from .engines.numpy_gemm import axis_range
-from .pool import _accumulator_dtype, _axis, normalize_pool_args, pool_2d
+from .pool import pool_2d
 
 __all__ = ["max_pool_2d_same_size", "pool_3d"]
 
@@ -105,7 +106,7 @@ def pool_3d(
     if x.dtype.kind == "b":
         raise TypeError(f"pool_3d needs a numeric input (int or float). Received: input.dtype={x.dtype}")
 
-    acc_dtype = _accumulator_dtype(x.dtype, mode)
+    acc_dtype = accumulator_dtype(x.dtype, mode)
     axes = [_axis(int(n), w, s, p, ignore, mode) for n, w, s, p in zip(x.shape[-3:], ws_t, st_t, pad_t)]
     if not ignore and any(a.out <= 0 for a in axes):
         raise LegacyconvError(

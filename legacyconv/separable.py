@@ -1,4 +1,5 @@
-"""``separable_conv2d``: Theano 1.0's ``theano.tensor.nnet.abstract_conv.separable_conv2d``.
+"""``separable_conv2d`` and ``separable_conv3d``: Theano 1.0's
+``theano.tensor.nnet.abstract_conv.separable_conv2d`` / ``separable_conv3d``.
 
 A depthwise step, ``conv2d(input, depthwise_filters, num_groups=num_channels)`` with the
 caller's border mode, stride and dilation, then a pointwise step,
@@ -16,7 +17,7 @@ from ._errors import LegacyconvError
 from ._params import as_array, check_hint, positive_int
 from .conv import prepare_conv, run_conv
 
-__all__ = ["separable_conv2d"]
+__all__ = ["separable_conv2d", "separable_conv3d"]
 
 
 def separable_conv2d(
@@ -65,21 +66,94 @@ def separable_conv2d(
     >>> float(separable_conv2d(x, np.ones((4, 1, 3, 3)), np.ones((3, 4, 1, 1)), 2)[0, 0, 0, 0])
     36.0
     """
+    return _separable(
+        2,
+        input,
+        depthwise_filters,
+        pointwise_filters,
+        num_channels,
+        input_shape,
+        depthwise_filter_shape,
+        pointwise_filter_shape,
+        border_mode,
+        subsample,
+        filter_flip,
+        filter_dilation,
+        backend,
+    )
+
+
+def separable_conv3d(
+    input: Any,
+    depthwise_filters: Any,
+    pointwise_filters: Any,
+    num_channels: int,
+    input_shape: Any = None,
+    depthwise_filter_shape: Any = None,
+    pointwise_filter_shape: Any = None,
+    border_mode: Any = "valid",
+    subsample: Any = (1, 1, 1),
+    filter_flip: bool = True,
+    filter_dilation: Any = (1, 1, 1),
+    *,
+    backend: str = "numpy",
+) -> np.ndarray:
+    """:func:`separable_conv2d` in three dimensions (NCDHW), as Theano's ``separable_conv3d``.
+
+    >>> import numpy as np
+    >>> x = np.ones((1, 2, 4, 5, 5))
+    >>> separable_conv3d(x, np.ones((4, 1, 2, 3, 3)), np.ones((3, 4, 1, 1, 1)), 2).shape
+    (1, 3, 3, 3, 3)
+    """
+    return _separable(
+        3,
+        input,
+        depthwise_filters,
+        pointwise_filters,
+        num_channels,
+        input_shape,
+        depthwise_filter_shape,
+        pointwise_filter_shape,
+        border_mode,
+        subsample,
+        filter_flip,
+        filter_dilation,
+        backend,
+    )
+
+
+def _separable(
+    nd: int,
+    input: Any,
+    depthwise_filters: Any,
+    pointwise_filters: Any,
+    num_channels: Any,
+    input_shape: Any,
+    depthwise_filter_shape: Any,
+    pointwise_filter_shape: Any,
+    border_mode: Any,
+    subsample: Any,
+    filter_flip: Any,
+    filter_dilation: Any,
+    backend: str,
+) -> np.ndarray:
+    sp = ", ".join(["depth", "rows", "cols"][3 - nd :])
+    ones = ", ".join(["1"] * nd)
     x = as_array(input, "input")
     dw = as_array(depthwise_filters, "depthwise_filters")
     pw = as_array(pointwise_filters, "pointwise_filters")
-    if x.ndim != 4:
+    if x.ndim != nd + 2:
         raise LegacyconvError(
-            f"input must be a 4-d array (batch, channels, rows, cols). Received: input.shape={x.shape}"
+            f"input must be a {nd + 2}-d array (batch, channels, {sp}). Received: input.shape={x.shape}"
         )
-    if dw.ndim != 4:
+    if dw.ndim != nd + 2:
         raise LegacyconvError(
-            "depthwise_filters must be a 4-d array (channels * multiplier, 1, rows, cols). "
+            f"depthwise_filters must be a {nd + 2}-d array (channels * multiplier, 1, {sp}). "
             f"Received: depthwise_filters.shape={dw.shape}"
         )
-    if pw.ndim != 4:
+    if pw.ndim != nd + 2:
         raise LegacyconvError(
-            "pointwise_filters must be a 4-d array (out_channels, channels * multiplier, 1, 1). "
+            f"pointwise_filters must be a {nd + 2}-d array (out_channels, channels * multiplier, {ones}). "
             f"Received: pointwise_filters.shape={pw.shape}"
         )
     check_hint(input_shape, x.shape, "input_shape", "input")
@@ -103,7 +177,7 @@ def separable_conv2d(
             f"gives {dw.shape[0]} channels, pointwise_filters.shape={pw.shape} expects {pw.shape[1]}"
         )
     depthwise = run_conv(
-        prepare_conv(x, dw, 2, None, None, border_mode, subsample, filter_flip, filter_dilation, groups),
+        prepare_conv(x, dw, nd, None, None, border_mode, subsample, filter_flip, filter_dilation, groups),
         backend,
     )
-    return run_conv(prepare_conv(depthwise, pw, 2, None, None, "valid", 1, filter_flip, 1, 1), backend)
+    return run_conv(prepare_conv(depthwise, pw, nd, None, None, "valid", 1, filter_flip, 1, 1), backend)

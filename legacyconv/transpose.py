@@ -7,15 +7,15 @@ forward ``subsample``, ``border_mode`` the forward padding, and ``output_shape``
 input's shape, which the caller must give because several shapes give the same forward output.
 So ``<conv2d(x, w), y> == <x, conv2d_transpose(y, w, x.shape)>`` for every mode.
 
-The NumPy path is the exact adjoint of the im2col GEMM: one GEMM ``w.T @ y`` gives each
-input pixel's contributions (col2im columns), which are scattered back with one strided add
-per kernel offset. Other engines correlate the stride-dilated input with the flipped,
-in/out-swapped kernel, or call ``tf.nn.conv2d_transpose``.
+Each engine computes it as ``correlate_input_grad`` (the engine contract): the numpy engine
+as the exact adjoint of its im2col GEMM (one GEMM ``w.T @ y`` gives each input pixel's
+contributions, scattered back with one strided add per kernel offset); scipy correlates the
+stride-dilated input with the flipped, in/out-swapped kernel; tensorflow calls
+``tf.nn.conv2d_transpose``.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 import numbers
 from dataclasses import dataclass
@@ -23,11 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from ._config import get_workspace_limit, scratch
 from ._errors import LegacyconvError
 from ._params import (
     Pads,
-    all_finite,
     as_array,
     check_filter_flip,
     check_hint,
@@ -40,8 +38,7 @@ from ._params import (
     normalize_int_tuple,
     positive_int,
 )
-from .engines import BACKENDS, get_engine
-from .engines.numpy_gemm import axis_range
+from .engines import get_op
 
 __all__ = ["TransposeArgs", "conv2d_transpose", "prepare_transpose", "transpose_input_size"]
 
@@ -70,9 +67,14 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
-def _normalize_output_shape(output_shape: Any, nd: int) -> tuple[Any, ...]:
-    """``(batch or None, channels or None, *spatial)`` or just ``spatial``, as a full tuple."""
-    ok = isinstance(output_shape, (tuple, list)) and len(output_shape) in (nd, nd + 2)
+def _normalize_output_shape(
+    output_shape: Any, nd: int, name: str = "output_shape", full_only: bool = False
+) -> tuple[Any, ...]:
+    """``(batch or None, channels or None, *spatial)`` or (unless ``full_only``) just
+    ``spatial``, as a full tuple."""
+    ok = isinstance(output_shape, (tuple, list)) and len(output_shape) in (
+        (nd + 2,) if full_only else (nd, nd + 2)
+    )
     if ok:
         full = tuple(output_shape) if len(output_shape) == nd + 2 else (None, None, *output_shape)
         ok = all(v is None or (_is_int(v) and v >= 0) for v in full[:2]) and all(
@@ -80,9 +82,9 @@ def _normalize_output_shape(output_shape: Any, nd: int) -> tuple[Any, ...]:
         )
     if not ok:
         raise LegacyconvError(
-            f"output_shape must be (batch, channels, {', '.join(['rows', 'cols', 'depth'][:nd])}) "
-            "with positive spatial sizes (batch and channels may be None), or the spatial sizes "
-            f"alone. Received: output_shape={output_shape!r}"
+            f"{name} must be (batch, channels, {', '.join(['depth', 'rows', 'cols'][3 - nd :])}) "
+            "with positive spatial sizes (batch and channels may be None)"
+            f"{'' if full_only else ', or the spatial sizes alone'}. Received: {name}={output_shape!r}"
         )
     return tuple(None if v is None else int(v) for v in full)
 
@@ -113,14 +115,21 @@ def prepare_transpose(
     filter_flip: bool = True,
     filter_dilation: Any = 1,
     num_groups: Any = 1,
+    *,
+    names: tuple[str, str, str] = ("input", "output_shape", "input_dilation"),
 ) -> TransposeArgs:
-    """Validate Theano-style ``conv2d_transpose`` arguments (``nd`` spatial axes)."""
-    y = as_array(input, "input")
+    """Validate Theano-style ``conv2d_transpose`` arguments (``nd`` spatial axes).
+
+    ``names`` are the caller's names of the input, the output shape and the stride
+    (``conv2d_grad_wrt_inputs`` calls them ``output_grad``, ``input_shape`` and
+    ``subsample``, and needs the full output shape), so that errors use the caller's words."""
+    inp, shp, std = names
+    y = as_array(input, inp)
     w = as_array(filters, "filters")
-    axes = ", ".join(["rows", "cols", "depth"][:nd])
+    axes = ", ".join(["depth", "rows", "cols"][3 - nd :])
     if y.ndim != nd + 2:
         raise LegacyconvError(
-            f"input must be a {nd + 2}-d array (batch, in_channels, {axes}). Received: input.shape={y.shape}"
+            f"{inp} must be a {nd + 2}-d array (batch, in_channels, {axes}). Received: {inp}.shape={y.shape}"
         )
     if w.ndim != nd + 2:
         raise LegacyconvError(
@@ -128,16 +137,16 @@ def prepare_transpose(
             f"Received: filters.shape={w.shape}"
         )
     check_hint(filter_shape, w.shape, "filter_shape", "filters")
-    full = _normalize_output_shape(output_shape, nd)
+    full = _normalize_output_shape(output_shape, nd, shp, full_only=shp != "output_shape")
     mode = normalize_border_mode(border_mode, nd)
-    strides = normalize_int_tuple(input_dilation, nd, "input_dilation")
+    strides = normalize_int_tuple(input_dilation, nd, std)
     dilations = normalize_int_tuple(filter_dilation, nd, "filter_dilation")
     groups = positive_int(num_groups, "num_groups")
     check_filter_flip(filter_flip)
     check_kernel_sizes(w.shape)
     if y.shape[1] != w.shape[0]:
         raise LegacyconvError(
-            f"input and filters must agree on the input channels: input.shape={y.shape} has "
+            f"{inp} and filters must agree on the channels: {inp}.shape={y.shape} has "
             f"{y.shape[1]} channels, filters.shape={w.shape} expects {w.shape[0]} "
             "(filters are (in_channels, out_channels // num_groups, ...), as in Theano)"
         )
@@ -149,12 +158,11 @@ def prepare_transpose(
     n_out = w.shape[1] * groups
     if full[0] is not None and full[0] != y.shape[0]:
         raise LegacyconvError(
-            f"output_shape and input must have the same batch size: output_shape={full}, "
-            f"input.shape={y.shape}"
+            f"{shp} and {inp} must have the same batch size: {shp}={full}, {inp}.shape={y.shape}"
         )
     if full[1] is not None and full[1] != n_out:
         raise LegacyconvError(
-            f"output_shape does not match the filters: output_shape={full} has {full[1]} channels, "
+            f"{shp} does not match the filters: {shp}={full} has {full[1]} channels, "
             f"filters.shape={w.shape} with num_groups={groups} give {n_out}"
         )
     out_sp = full[2:]
@@ -175,11 +183,11 @@ def prepare_transpose(
             else str(forward)
         )
         raise LegacyconvError(
-            f"output_shape is inconsistent with the input: conv2d of an image of size {out_sp} "
+            f"{shp} is inconsistent with the {inp}: the convolution of an image of size {out_sp} "
             f"with filters.shape={w.shape}, border_mode={border_mode!r}, "
-            f"subsample=input_dilation={strides}, filter_dilation={dilations} would give "
-            f"{would_give}, but input.shape={y.shape} has "
-            f"{y.shape[2:]}. output_shape={full}; sizes consistent with the input: "
+            f"{'subsample' if std == 'subsample' else 'subsample=' + std}={strides}, "
+            f"filter_dilation={dilations} would give {would_give}, but {inp}.shape={y.shape} has "
+            f"{y.shape[2:]}. {shp}={full}; sizes consistent with the {inp}: "
             f"({', '.join(lows)})"
         )
     compute, result = compute_dtype(y, w)
@@ -257,10 +265,7 @@ def conv2d_transpose(
     >>> conv2d_transpose(y, np.ones((1, 3, 3, 3)), (None, None, 2, 2), border_mode="half").shape
     (1, 3, 2, 2)
     """
-    if backend not in BACKENDS:
-        raise LegacyconvError(
-            f"backend must be one of {{'numpy', 'scipy', 'tensorflow'}}. Received: backend={backend!r}"
-        )
+    get_op(backend, "correlate_input_grad")  # an unknown backend fails first
     args = prepare_transpose(
         input,
         filters,
@@ -277,119 +282,20 @@ def conv2d_transpose(
 
 
 def run_transpose(args: TransposeArgs, backend: str) -> np.ndarray:
-    """Run a validated transposed convolution and return it in the result dtype.
+    """Run a validated transposed convolution and return it in the result dtype: the engine's
+    ``correlate_input_grad`` with the forward correlation kernel.
 
-    Non-finite data always takes the NumPy col2im path, Theano's ``CorrMM_gradInputs``
-    arithmetic (``w.T @ y``, then one add per kernel offset): correlating the zero-dilated input
-    multiplies the inserted zeros by the kernel (0 * Inf = NaN where Theano had none), and an
-    FFT would spread one NaN over a whole plane.
+    Non-finite data takes the numpy engine's col2im, Theano's ``CorrMM_gradInputs`` arithmetic
+    (``w.T @ y``, then one add per kernel offset), whatever ``backend`` says (see
+    :func:`legacyconv.engines.get_op`): correlating the zero-dilated input multiplies the
+    inserted zeros by the kernel (0 * Inf = NaN where Theano had none), and an FFT would spread
+    one NaN over a whole plane.
     """
+    get_op(backend, "correlate_input_grad")  # an unknown backend fails first
     if math.prod(args.out_shape) == 0 or args.y.size == 0:
         return np.zeros(args.out_shape, dtype=args.result_dtype)
-    if not all_finite(args.y, args.w):
-        backend = "numpy"
-    if backend == "numpy":
-        out = _transpose_numpy(args)
-    elif backend == "tensorflow":
-        from .engines import tensorflow_family
-
-        out = tensorflow_family.conv2d_transpose(args)
-    else:
-        out = _transpose_by_correlation(args, get_engine(backend))
+    input_grad = get_op(backend, "correlate_input_grad", args.y, args.w)
+    nd = args.w.ndim - 2
+    wc = args.w[(slice(None), slice(None)) + (slice(None, None, -1),) * nd] if args.filter_flip else args.w
+    out = input_grad(args.y, wc, args.out_shape[2:], args.pads, args.strides, args.dilations, args.groups)
     return out.astype(args.result_dtype, copy=False)
-
-
-def _flipped(w: np.ndarray, flip: bool) -> np.ndarray:
-    nd = w.ndim - 2
-    return w[(slice(None), slice(None)) + (slice(None, None, -1),) * nd] if flip else w
-
-
-def _transpose_numpy(args: TransposeArgs) -> np.ndarray:
-    """col2im: ``cols = w.T @ y`` per group, then one strided add per kernel offset."""
-    y, groups = args.y, args.groups
-    wc = _flipped(args.w, args.filter_flip)  # the forward correlation kernel
-    n, n_in = y.shape[:2]
-    kernel = wc.shape[2:]
-    top = y.shape[2:]
-    n_out = args.out_shape[1]
-    cg, og = n_out // groups, n_in // groups
-    k_len = cg * math.prod(kernel)
-    # (groups, cg * K, og): column c*K + k of group g receives sum_f w[g*og + f, c, k] * y[f]
-    wt = np.ascontiguousarray(wc).reshape(groups, og, k_len).transpose(0, 2, 1)
-    out = np.zeros(args.out_shape, dtype=y.dtype)
-    inner = math.prod(top[1:])
-    per_row = n_out * math.prod(kernel) * inner * y.dtype.itemsize
-    limit = get_workspace_limit()
-    if per_row * top[0] <= limit:
-        images, rows = max(1, min(n, limit // max(per_row * top[0], 1))), top[0]
-    else:
-        images, rows = 1, max(1, limit // max(per_row, 1))
-    offsets = list(itertools.product(*(range(k) for k in kernel)))
-    for b0 in range(0, n, images):
-        b1 = min(b0 + images, n)
-        for r0 in range(0, top[0], rows):
-            r1 = min(r0 + rows, top[0])
-            ys = y[b0:b1, :, r0:r1].reshape(b1 - b0, groups, og, (r1 - r0) * inner)
-            (cols,) = scratch([(b1 - b0, groups, k_len, (r1 - r0) * inner)], y.dtype)
-            with np.errstate(invalid="ignore", over="ignore"):
-                np.matmul(wt, ys, out=cols)
-            cols = cols.reshape(b1 - b0, n_out, *kernel, r1 - r0, *top[1:])
-            for off in offsets:
-                dst: list[slice] = [slice(b0, b1), slice(None)]
-                src: list[Any] = [slice(None), slice(None), *off]
-                for axis, k in enumerate(off):
-                    start, stop = (r0, r1) if axis == 0 else (0, top[axis])
-                    shift = r0 if axis == 0 else 0
-                    # output index t * stride + k * dilation - pad_low lies inside the image
-                    lo, hi, sl = axis_range(
-                        start,
-                        stop,
-                        args.out_shape[2 + axis],
-                        k * args.dilations[axis] - args.pads[axis][0],
-                        args.strides[axis],
-                    )
-                    if hi <= lo:
-                        break
-                    src.append(slice(lo - shift, hi - shift))
-                    dst.append(sl)
-                else:
-                    with np.errstate(invalid="ignore", over="ignore"):
-                        out[tuple(dst)] += cols[tuple(src)]
-    return out
-
-
-def transposed_kernel(w: np.ndarray, groups: int, filter_flip: bool) -> np.ndarray:
-    """The forward-convolution kernel of the transpose: ``(out, in // groups, *kernel)``,
-    in/out swapped within each group and spatially reversed relative to the forward
-    correlation kernel."""
-    wc = _flipped(w, filter_flip)
-    n_in, cg = wc.shape[:2]
-    og = n_in // groups
-    kernel = wc.shape[2:]
-    swapped = wc.reshape(groups, og, cg, *kernel).swapaxes(1, 2).reshape(groups * cg, og, *kernel)
-    return np.ascontiguousarray(_flipped(swapped, True))
-
-
-def _transpose_by_correlation(args: TransposeArgs, engine: Any) -> np.ndarray:
-    """Dilate the input by the stride (zeros between pixels), pad by ``dilated_kernel - 1 -
-    pad``, and correlate with :func:`transposed_kernel`; negative pads become crops."""
-    y = args.y
-    nd = y.ndim - 2
-    kernel = args.w.shape[2:]
-    top = y.shape[2:]
-    if any(s > 1 for s in args.strides):
-        dilated = np.zeros(
-            y.shape[:2] + tuple((t - 1) * s + 1 for t, s in zip(top, args.strides)), dtype=y.dtype
-        )
-        dilated[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in args.strides)] = y
-        y = dilated
-    pads, crops = [], []
-    for axis in range(nd):
-        dk = (kernel[axis] - 1) * args.dilations[axis] + 1
-        lo = dk - 1 - args.pads[axis][0]
-        hi = args.out_shape[2 + axis] + dk - 1 - lo - y.shape[2 + axis]
-        pads.append((max(lo, 0), max(hi, 0)))
-        crops.append(slice(max(-lo, 0), max(-lo, 0) + args.out_shape[2 + axis]))
-    wt = transposed_kernel(args.w, args.groups, args.filter_flip)
-    full = engine.correlate(y, wt, tuple(pads), (1,) * nd, args.dilations, args.groups)
-    return full[(slice(None), slice(None)) + tuple(crops)]

@@ -20,9 +20,12 @@ the peak extra memory of one numpy-engine call on (64, 256, 28, 28) * (256, 256,
 ``/usr/bin/time -v``, against the same process without the call.
 
 A second table times the rest of the family (conv2d_transpose, conv3d, pool_2d) on every
-engine against the closest bare TensorFlow op on pre-converted data.
+engine against the closest bare TensorFlow op on pre-converted data; a third the ops of
+issue 13 (the gradients, causal_conv1d, conv3d2d, bilinear upsampling) the same way: the
+gradients against ``Conv2DBackpropInput``/``Conv2DBackpropFilter`` (and their 3-D twins) with
+'VALID' padding on pre-padded data, bilinear upsampling against ``tf.image.resize``.
 
-    python scripts/bench_conv.py [--repeats 7] [--cases 0,2] [--no-family] [--json bench_conv.json]
+    python scripts/bench_conv.py [--repeats 7] [--cases 0,2] [--no-family] [--no-new-ops] [--json bench_conv.json]
     python scripts/bench_conv.py --memory
 """
 
@@ -67,6 +70,19 @@ FAMILY = [
     "pool_2d max (32,64,56,56) ws2 ignore_border",
     "pool_2d max (32,64,55,55) ws2 ceil mode (ignore_border=False)",
     "pool_2d average_exc_pad (32,64,56,56) ws3 s2 pad1",
+]
+
+# The ops of issue 13, each against the closest bare TensorFlow op on pre-converted data.
+NEW_OPS = [
+    "conv2d_grad_wrt_inputs (16,128,14,14)->(16,64,28,28) k3 s2 half",
+    "conv2d_grad_wrt_weights (16,64,28,28),(16,128,14,14) k3 s2 half",
+    "conv2d_grad_wrt_weights (32,64,28,28),(32,64,28,28) k3 half",
+    "conv3d_grad_wrt_inputs (4,32,16,32,32)->(4,16,16,32,32) k3 half",
+    "conv3d_grad_wrt_weights (4,16,16,32,32),(4,32,16,32,32) k3 half",
+    "causal_conv1d (16,64,1024)*(64,64,3) dilation 2",
+    "conv3d2d (4,16,16,32,32)*(32,3,16,3,3) valid",
+    "bilinear_upsampling (8,64,32,32) ratio 2",
+    "frac_bilinear_upsampling (8,64,32,32) 3/2",
 ]
 
 
@@ -177,7 +193,10 @@ def main_table(args) -> int:
         tf.config.threading.set_inter_op_parallelism_threads(1)
     with_scipy = _engine_available("scipy")
     with_tf_engine = with_tf and _engine_available("tensorflow")
-    selected = [CASES[int(i)] for i in args.cases.split(",")] if args.cases else CASES
+    if args.cases == "none":
+        selected = []
+    else:
+        selected = [CASES[int(i)] for i in args.cases.split(",")] if args.cases else CASES
     print(f"threads: OpenBLAS/OMP=2, TF intra=2 inter=1; repeats={args.repeats}; numpy {np.__version__}")
     if with_tf:
         print(f"tensorflow {tf.__version__}")
@@ -204,13 +223,18 @@ def main_table(args) -> int:
             ratios["tf_engine/tf"] = res["tf_engine"] / res["tf"]
         print(f"{'':<44} ratios: " + ", ".join(f"{k}={v:.2f}" for k, v in ratios.items()))
         rows.append({"case": label, "gflop": fl / 1e9, "ms": res, "ratios": ratios})
-    if "tf" in rows[0]["ms"]:
+    if rows and "tf" in rows[0]["ms"]:
         med = statistics.median(r["ratios"]["numpy/tf"] for r in rows)
         print(f"median numpy/tf over the cases: {med:.2f}")
     family = main_family(args, with_tf) if not args.no_family else []
+    new_ops = main_new_ops(args, with_tf) if not args.no_new_ops else []
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"threads": 2, "repeats": args.repeats, "rows": rows, "family": family}, fh, indent=1)
+            json.dump(
+                {"threads": 2, "repeats": args.repeats, "rows": rows, "family": family, "new_ops": new_ops},
+                fh,
+                indent=1,
+            )
         print(f"wrote {args.json}")
     return 0
 
@@ -269,35 +293,172 @@ def family_columns(index: int, with_tf: bool):
 
 
 def main_family(args, with_tf: bool) -> list:
+    return _table("family case", "the family cases", FAMILY, family_columns, args, with_tf)
+
+
+def new_op_columns(index: int, with_tf: bool):
+    """Columns {name: callable} and GFLOP for NEW_OPS[index]."""
+    from legacyconv.nnet import abstract_conv as ac
+    from legacyconv.nnet import conv3d2d
+
+    rng = np.random.default_rng(0)
+    cols: dict = {}
+    gflop = None
+    tf = None
+    if with_tf:
+        import tensorflow as tf
+
+    def nhwc(a):
+        return tf.constant(np.ascontiguousarray(np.moveaxis(a, 1, -1)))
+
+    if index in (0, 1, 2):
+        stride, n = ((2, 2), 16) if index < 2 else ((1, 1), 32)
+        out_c = 128 if index < 2 else 64
+        x = rng.standard_normal((n, 64, 28, 28), dtype=np.float32)
+        w = rng.standard_normal((out_c, 64, 3, 3), dtype=np.float32)
+        top = legacyconv.get_conv_output_shape(x.shape, w.shape, "half", stride)
+        y = rng.standard_normal(top, dtype=np.float32)
+        kw = {"border_mode": "half", "subsample": stride}
+        for backend in ("numpy", "tensorflow"):
+            if index == 0:
+                cols[backend] = lambda b=backend: ac.conv2d_grad_wrt_inputs(y, w, x.shape, **kw, backend=b)
+            else:
+                cols[backend] = lambda b=backend: ac.conv2d_grad_wrt_weights(x, y, w.shape, **kw, backend=b)
+        gflop = 2 * np.prod(top) * 64 * 9 / 1e9
+        if tf is not None:
+            y_t = nhwc(y)
+            w_t = tf.constant(legacyconv.layouts.theano_kernel_to_tf(w))
+            if index == 0:  # the padded input's gradient, then the crop
+                cols["tf"] = lambda: tf.raw_ops.Conv2DBackpropInput(
+                    input_sizes=[n, 30, 30, 64],
+                    filter=w_t,
+                    out_backprop=y_t,
+                    strides=[1, *stride, 1],
+                    padding="VALID",
+                )[:, 1:29, 1:29, :].numpy()
+            else:
+                x_t = nhwc(
+                    np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))[
+                        :, :, : 28 + 2 - (stride[0] - 1), : 28 + 2 - (stride[1] - 1)
+                    ]
+                )
+                cols["tf"] = lambda: tf.raw_ops.Conv2DBackpropFilter(
+                    input=x_t,
+                    filter_sizes=[3, 3, 64, out_c],
+                    out_backprop=y_t,
+                    strides=[1, *stride, 1],
+                    padding="VALID",
+                ).numpy()
+    elif index in (3, 4):
+        x = rng.standard_normal((4, 16, 16, 32, 32), dtype=np.float32)
+        w = rng.standard_normal((32, 16, 3, 3, 3), dtype=np.float32)
+        y = rng.standard_normal((4, 32, 16, 32, 32), dtype=np.float32)
+        for backend in ("numpy", "tensorflow"):
+            if index == 3:
+                cols[backend] = lambda b=backend: ac.conv3d_grad_wrt_inputs(
+                    y, w, x.shape, border_mode="half", backend=b
+                )
+            else:
+                cols[backend] = lambda b=backend: ac.conv3d_grad_wrt_weights(
+                    x, y, w.shape, border_mode="half", backend=b
+                )
+        gflop = 2 * 4 * 32 * 16 * 32 * 32 * 16 * 27 / 1e9
+        if tf is not None:
+            y_t = nhwc(y)
+            if index == 3:
+                w_t = tf.constant(legacyconv.layouts.theano_kernel3d_to_tf(w))
+                cols["tf"] = lambda: tf.raw_ops.Conv3DBackpropInputV2(
+                    input_sizes=[4, 18, 34, 34, 16],
+                    filter=w_t,
+                    out_backprop=y_t,
+                    strides=[1, 1, 1, 1, 1],
+                    padding="VALID",
+                )[:, 1:17, 1:33, 1:33, :].numpy()
+            else:
+                x_t = nhwc(np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1), (1, 1))))
+                cols["tf"] = lambda: tf.raw_ops.Conv3DBackpropFilterV2(
+                    input=x_t,
+                    filter_sizes=[3, 3, 3, 16, 32],
+                    out_backprop=y_t,
+                    strides=[1, 1, 1, 1, 1],
+                    padding="VALID",
+                ).numpy()
+    elif index == 5:
+        x = rng.standard_normal((16, 64, 1024), dtype=np.float32)
+        w = rng.standard_normal((64, 64, 3), dtype=np.float32)
+        for backend in ("numpy", "tensorflow"):
+            cols[backend] = lambda b=backend: ac.causal_conv1d(x, w, w.shape, filter_dilation=2, backend=b)
+        gflop = 2 * 16 * 64 * 1024 * 64 * 3 / 1e9
+        if tf is not None:
+            x_t = nhwc(np.pad(x, ((0, 0), (0, 0), (4, 0))))
+            w_t = tf.constant(np.ascontiguousarray(w[:, :, ::-1].transpose(2, 1, 0)))
+            cols["tf"] = lambda: tf.nn.conv1d(x_t, w_t, 1, "VALID", dilations=2).numpy()
+    elif index == 6:
+        s_ = rng.standard_normal((4, 16, 16, 32, 32), dtype=np.float32)  # (batch, time, in, rows, cols)
+        f_ = rng.standard_normal((32, 3, 16, 3, 3), dtype=np.float32)
+        for backend in ("numpy", "tensorflow"):
+            cols[backend] = lambda b=backend: conv3d2d.conv3d(s_, f_, backend=b)
+        gflop = 2 * 4 * 14 * 32 * 30 * 30 * 16 * 27 / 1e9
+        if tf is not None:
+            x_t = tf.constant(np.ascontiguousarray(s_.transpose(0, 1, 3, 4, 2)))
+            w_t = tf.constant(np.ascontiguousarray(f_[:, ::-1, :, ::-1, ::-1].transpose(1, 3, 4, 2, 0)))
+            cols["tf"] = lambda: tf.nn.conv3d(x_t, w_t, (1, 1, 1, 1, 1), "VALID").numpy()
+    else:
+        x = rng.standard_normal((8, 64, 32, 32), dtype=np.float32)
+        if index == 7:
+            for backend in ("numpy", "tensorflow"):
+                cols[backend] = lambda b=backend: ac.bilinear_upsampling(x, 2, backend=b)
+            size = 64
+        else:
+            cols["numpy"] = lambda: ac.frac_bilinear_upsampling(x, (3, 2))
+            size = 48
+        if tf is not None:
+            x_t = nhwc(x)
+            cols["tf"] = lambda: tf.image.resize(x_t, (size, size), method="bilinear").numpy()
+    return cols, gflop
+
+
+def main_new_ops(args, with_tf: bool) -> list:
+    return _table("issue 13 op", "the issue 13 ops", NEW_OPS, new_op_columns, args, with_tf)
+
+
+def _table(title: str, what: str, labels: list, columns, args, with_tf: bool) -> list:
+    """Time ``columns(index, with_tf)`` for every label; print ms, GFLOP/s and ratios to 'tf'."""
+    width = max(len(label) for label in labels) + 2
     rows = []
-    print(f"\n{'family case':<62} {'column':<11} {'ms':>9} {'GFLOP/s':>8}")
-    for index, label in enumerate(FAMILY):
-        cols, gflop = family_columns(index, with_tf)
-        times: dict = {name: [] for name in cols}
-        for fn in cols.values():
-            fn()
-            time.sleep(PAUSE)
-        for _ in range(args.repeats):
-            for name, fn in cols.items():
-                t0 = time.perf_counter()
-                fn()
-                times[name].append(time.perf_counter() - t0)
-                time.sleep(PAUSE)
-        res = {name: statistics.median(ts) * 1e3 for name, ts in times.items()}
+    print(f"\n{title:<{width}} {'column':<11} {'ms':>9} {'GFLOP/s':>8}")
+    for index, label in enumerate(labels):
+        cols, gflop = columns(index, with_tf)
+        res = _time_columns(cols, args.repeats)
         for name, ms in res.items():
             rate = f"{gflop / ms * 1e3:>8.1f}" if gflop else f"{'-':>8}"
-            print(f"{label:<62} {name:<11} {ms:>9.2f} {rate}")
+            print(f"{label:<{width}} {name:<11} {ms:>9.2f} {rate}")
         ratios = {
             f"{b}/tf": res[b] / res["tf"]
             for b in ("numpy", "scipy", "tensorflow")
             if b in res and "tf" in res
         }
-        print(f"{'':<62} ratios: " + ", ".join(f"{k}={v:.2f}" for k, v in ratios.items()))
+        print(f"{'':<{width}} ratios: " + ", ".join(f"{k}={v:.2f}" for k, v in ratios.items()))
         rows.append({"case": label, "ms": res, "ratios": ratios})
     if with_tf:
         med = statistics.median(r["ratios"]["numpy/tf"] for r in rows)
-        print(f"median numpy/tf over the family cases: {med:.2f}")
+        print(f"median numpy/tf over {what}: {med:.2f}")
     return rows
+
+
+def _time_columns(cols: dict, repeats: int) -> dict:
+    """Median ms of each column, timed interleaved after one warm-up call each."""
+    times: dict = {name: [] for name in cols}
+    for fn in cols.values():
+        fn()
+        time.sleep(PAUSE)
+    for _ in range(repeats):
+        for name, fn in cols.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+            time.sleep(PAUSE)
+    return {name: statistics.median(ts) * 1e3 for name, ts in times.items()}
 
 
 def _engine_available(name: str) -> bool:
@@ -344,10 +505,11 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--cases", help="comma-separated case indices (default: all)")
+    parser.add_argument("--cases", help="comma-separated case indices (default: all; 'none' for none)")
     parser.add_argument("--json", help="write the results to this JSON file")
     parser.add_argument("--no-tf", action="store_true", help="skip TensorFlow even if installed")
     parser.add_argument("--no-family", action="store_true", help="skip the transpose/conv3d/pool table")
+    parser.add_argument("--no-new-ops", action="store_true", help="skip the table of issue 13's ops")
     parser.add_argument("--memory", action="store_true", help="measure peak extra memory instead")
     parser.add_argument("--memory-probe", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--memory-baseline", action="store_true", help=argparse.SUPPRESS)

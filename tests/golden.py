@@ -1,5 +1,6 @@
-"""Load the outputs recorded from real Theano 1.0.5 (tests/data/theano_reference.*; see
-tests/data/README.md for their origin and format)."""
+"""Load the outputs recorded from real Theano 1.0.5 (tests/data/theano_reference.* and the
+other ``*_reference.{json,npz}`` pairs in the same format; see tests/data/README.md for their
+origin and format)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,10 @@ def cases(*ops: str, source: str = "theano_reference") -> list[dict]:
             "op": case["op"],
             "kwargs": {k: as_tuples(v) for k, v in case["kwargs"].items()},
             "inputs": [arrays[k] for k in case["inputs"]],
+            "floatX": case.get("floatX"),
         }
+        if "note" in case:  # legacyconv deliberately differs from Theano here (the note says why)
+            item["note"] = case["note"]
         if "error" in case:
             item["error"] = case["error"]
         elif "outputs" in case:
@@ -59,6 +63,15 @@ def cases(*ops: str, source: str = "theano_reference") -> list[dict]:
 
 def output_shape_cases() -> list[dict]:
     return _load()[0]["output_shapes"]
+
+
+def shape_function_cases(source: str) -> list[dict]:
+    """Recorded calls of Theano's pure-Python shape helpers: 'fn', 'args' (tuples restored)
+    and 'result' (tuples restored) or 'error'."""
+    return [
+        {**c, "args": as_tuples(c["args"]), **({"result": as_tuples(c["result"])} if "result" in c else {})}
+        for c in _load(source)[0]["shape_functions"]
+    ]
 
 
 def tolerance(dtype: np.dtype, expected: np.ndarray) -> dict:

@@ -1,11 +1,9 @@
 """Property tests over random small problems: the numpy engine, the scipy engine (auto, and
-each of its FFT and direct paths) and a naive loop reference written here all agree, for every
+each of its FFT and direct paths) and the naive reference (tests/reference.py) all agree, for every
 kind of border mode, stride, dilation, group count, flip and dtype; flipping and linearity
 hold. The reference is the textbook definition, independent of legacyconv's code."""
 
 from __future__ import annotations
-
-import itertools
 
 import numpy as np
 from hypothesis import assume, given, settings
@@ -15,56 +13,11 @@ from legacyconv import conv2d, conv3d
 from legacyconv.conv import prepare_conv
 from legacyconv.engines import scipy_fft
 
+from reference import conv as reference_conv
+from reference import pads as reference_pads
+
 CONV = {2: conv2d, 3: conv3d}
 TOL = {np.dtype(np.float32): 2e-5, np.dtype(np.float64): 1e-11}
-
-
-# --- the reference -------------------------------------------------------------------------------
-
-
-def reference_pads(border_mode, kernel, dilation):
-    """Theano's border modes as (low, high) zero padding per axis; 'half' and 'full' count the
-    dilated kernel."""
-    dk = [(k - 1) * d + 1 for k, d in zip(kernel, dilation)]
-    if border_mode == "valid":
-        return [(0, 0)] * len(dk)
-    if border_mode == "full":
-        return [(k - 1, k - 1) for k in dk]
-    if border_mode == "half":
-        return [(k // 2, k // 2) for k in dk]
-    if isinstance(border_mode, int):
-        return [(border_mode, border_mode)] * len(dk)
-    return [(p, p) if isinstance(p, int) else (p[0], p[1]) for p in border_mode]
-
-
-def reference_conv(x, w, border_mode, subsample, filter_flip, dilation, groups):
-    """Theano's convN: out[b, o, i] = sum over the group's channels c and taps j of
-    xpad[b, c, i * subsample + j * dilation] * w'[o, c, j], where w' is w flipped along every
-    spatial axis when filter_flip. One output position at a time, in float64."""
-    x = np.asarray(x, np.float64)
-    w = np.asarray(w, np.float64)
-    nd = x.ndim - 2
-    if filter_flip:
-        w = w[(slice(None), slice(None)) + (slice(None, None, -1),) * nd]
-    kernel = w.shape[2:]
-    pads = reference_pads(border_mode, kernel, dilation)
-    padded_shape = [s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads)]
-    xp = np.zeros(x.shape[:2] + tuple(padded_shape))
-    xp[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape[2:], pads))] = x
-    out_sp = [(p - (k - 1) * d - 1) // s + 1 for p, k, d, s in zip(padded_shape, kernel, dilation, subsample)]
-    n, o, cg = x.shape[0], w.shape[0], w.shape[1]
-    og = o // groups
-    out = np.zeros((n, o, *out_sp))
-    for pos in itertools.product(*(range(t) for t in out_sp)):
-        for g in range(groups):
-            total = np.zeros((n, og))
-            for tap in itertools.product(*(range(k) for k in kernel)):
-                idx = tuple(i * s + j * d for i, s, j, d in zip(pos, subsample, tap, dilation))
-                pixel = xp[(slice(None), slice(g * cg, (g + 1) * cg)) + idx]  # (n, cg)
-                weight = w[(slice(g * og, (g + 1) * og), slice(None)) + tap]  # (og, cg)
-                total += (pixel[:, None, :] * weight[None, :, :]).sum(-1)
-            out[(slice(None), slice(g * og, (g + 1) * og)) + pos] = total
-    return out
 
 
 # --- random problems -----------------------------------------------------------------------------

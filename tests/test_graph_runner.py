@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 import pytest
 
@@ -11,6 +9,8 @@ from legacyconv import LegacyconvError
 from legacyconv.graph import Graph
 from legacyconv.graph.numpy_runner import EVALUATORS, activation, run_graph
 from legacyconv.graph.ops import OPS
+
+import reference
 
 RNG = np.random.default_rng(1234)
 
@@ -35,74 +35,23 @@ def one_op(op, x, attrs=None, weights=None, dtype="float32"):
 
 
 def naive_conv(x, w, b, strides, dilations, pads, groups):
-    """Cross-correlation, one output element at a time (float64)."""
-    x = np.pad(x.astype(np.float64), [(0, 0), (0, 0), *pads])
-    n, c = x.shape[:2]
-    o = w.shape[0]
-    k = w.shape[2:]
-    rank = len(k)
-    out_sp = [(x.shape[2 + i] - ((k[i] - 1) * dilations[i] + 1)) // strides[i] + 1 for i in range(rank)]
-    y = np.zeros((n, o, *out_sp))
-    cin = c // groups
-    opg = o // groups
-    for oc in range(o):
-        g = oc // opg
-        for pos in itertools.product(*(range(s) for s in out_sp)):
-            acc = np.zeros(n)
-            for ic in range(cin):
-                for kk in itertools.product(*(range(s) for s in k)):
-                    idx = tuple(p * st + q * d for p, st, q, d in zip(pos, strides, kk, dilations))
-                    acc += x[(slice(None), g * cin + ic, *idx)] * w[(oc, ic, *kk)]
-            y[(slice(None), oc, *pos)] = acc + (0 if b is None else b[oc])
-    return y
+    y = reference.correlate(x, w, [tuple(p) for p in pads], strides, dilations, groups)
+    return y if b is None else y + b.reshape((-1,) + (1,) * (y.ndim - 2))
 
 
 def naive_conv_transpose(x, w, b, strides, dilations, pads, out_size):
-    """The adjoint of naive_conv: scatter every input element through the kernel (groups=1)."""
-    n, ci = x.shape[:2]
-    co = w.shape[1]
-    k = w.shape[2:]
-    full = [o + lo + hi for o, (lo, hi) in zip(out_size, pads)]
-    y = np.zeros((n, co, *full))
-    for i in range(ci):
-        for pos in itertools.product(*(range(s) for s in x.shape[2:])):
-            for kk in itertools.product(*(range(s) for s in k)):
-                idx = tuple(p * st + q * d for p, st, q, d in zip(pos, strides, kk, dilations))
-                y[(slice(None), slice(None), *idx)] += (
-                    x[(slice(None), i, *pos)][:, None] * w[(i, slice(None), *kk)][None, :]
-                )
-    crop = tuple(slice(lo, lo + o) for o, (lo, hi) in zip(out_size, pads))
-    y = y[(slice(None), slice(None), *crop)]
-    return y if b is None else y + b.reshape((-1,) + (1,) * len(k))
+    y = reference.conv_transpose(x, w, out_size, tuple(tuple(p) for p in pads), strides, dilations, 1, False)
+    return y if b is None else y + b.reshape((-1,) + (1,) * len(w.shape[2:]))
 
 
 def naive_pool(x, ws, strides, pads, mode, ignore_border=True):
-    """Theano's pool_2d/pool_3d rules, one window at a time."""
-    sp = x.shape[2:]
-    rank = len(ws)
-    outs = []
-    for s, w, st, p in zip(sp, ws, strides, pads):
-        if ignore_border:
-            outs.append((s + 2 * p - w) // st + 1)
-        else:
-            outs.append((s - 1) // st + 1 if st >= w else max(0, (s - 1 - w + st) // st) + 1)
-    y = np.zeros(x.shape[:2] + tuple(outs))
-    for pos in itertools.product(*(range(o) for o in outs)):
-        lo = [q * st - p for q, st, p in zip(pos, strides, pads)]
-        hi = [min(a + w, s + p) if ignore_border else min(a + w, s) for a, w, s, p in zip(lo, ws, sp, pads)]
-        real = tuple(slice(max(a, 0), min(h, s)) for a, h, s in zip(lo, hi, sp))
-        win = x[(slice(None), slice(None), *real)].reshape(x.shape[0], x.shape[1], -1).astype(np.float64)
-        if mode == "max":
-            v = win.max(-1)
-        elif mode == "sum":
-            v = win.sum(-1)
-        elif mode == "average_exc_pad":
-            v = win.mean(-1)
-        else:  # average_inc_pad: the window as clipped by the padded image
-            v = win.sum(-1) / np.prod([h - a for a, h in zip(lo, hi)])
-        y[(slice(None), slice(None), *pos)] = v
-    assert rank == len(outs)
-    return y
+    if len(ws) == 1:  # a trailing axis of one column
+        return reference.pool(x[..., None], (ws[0], 1), ignore_border, (strides[0], 1), (pads[0], 0), mode)[
+            ..., 0
+        ]
+    if len(ws) == 2:
+        return reference.pool(x, tuple(ws), ignore_border, tuple(strides), tuple(pads), mode)
+    return reference.pool_3d(x, tuple(ws), tuple(strides), tuple(pads), ignore_border, mode)
 
 
 # --- ops ---------------------------------------------------------------------------------

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_pool import naive_pool
-from test_transpose import naive_transpose
 
 from legacyconv import LegacyconvError
 from legacyconv._tf import import_keras
@@ -15,6 +13,8 @@ from legacyconv.keras.pool import to_keras_pool2d
 from legacyconv.keras.transpose import to_keras_conv2d_transpose
 
 from golden import cases
+from reference import conv_transpose as naive_transpose
+from reference import pool as naive_pool
 
 keras = import_keras()
 

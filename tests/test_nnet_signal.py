@@ -3,7 +3,6 @@ against real Theano 1.0.5 (tests/data/theano_nnet_reference.*) and independent N
 
 from __future__ import annotations
 
-import itertools
 import warnings
 
 import numpy as np
@@ -13,6 +12,8 @@ from legacyconv import LegacyconvError, pool_2d
 from legacyconv.signal import conv, downsample, pool
 
 from golden import assert_matches_theano, cases, tight_tolerance, tolerance
+from reference import conv as reference_conv
+from reference import pool_3d as naive_pool_3d
 
 SOURCE = "theano_nnet_reference"
 
@@ -48,32 +49,6 @@ def test_downsample_max_pool_2d_matches_theano(case):
 @pytest.mark.parametrize("case", SCONV, ids=_ids(SCONV))
 def test_signal_conv2d_matches_theano(case):
     assert_matches_theano(conv.conv2d, case, tol=tolerance)
-
-
-def naive_pool_3d(x, ws, stride, pad, ignore_border, mode):
-    """Every window by hand: Theano's window geometry, padding excluded from max/sum."""
-    xp = np.pad(x.astype(np.float64), [(0, 0)] * (x.ndim - 3) + [(p, p) for p in pad], constant_values=np.nan)
-    sizes = xp.shape[-3:]
-    outs = []
-    for n, w, s in zip(sizes, ws, stride):
-        if ignore_border:
-            outs.append((n - w) // s + 1)
-        else:
-            outs.append(max(0, (n - 1 - w + s) // s) + 1 if s < w else (n - 1) // s + 1)
-    out = np.zeros(x.shape[:-3] + tuple(outs))
-    for idx in itertools.product(*(range(o) for o in outs)):
-        sl = tuple(slice(i * s, min(i * s + w, n)) for i, s, w, n in zip(idx, stride, ws, sizes))
-        win = xp[(Ellipsis,) + sl].reshape(x.shape[:-3] + (-1,))
-        if mode == "max":
-            val = np.nanmax(win, axis=-1)
-        elif mode == "sum":
-            val = np.nansum(win, axis=-1)
-        elif mode == "average_exc_pad":
-            val = np.nanmean(win, axis=-1)
-        else:
-            val = np.nansum(win, axis=-1) / win.shape[-1]
-        out[(Ellipsis,) + idx] = val
-    return out
 
 
 @pytest.mark.parametrize("mode", ["max", "sum", "average_inc_pad", "average_exc_pad"])
@@ -152,9 +127,7 @@ def test_downsample_max_pool_2d_is_pool_2d_under_the_old_names():
 def test_signal_conv2d_shapes_and_independent_values():
     rng = np.random.default_rng(8)
     im, k = rng.standard_normal((6, 5)), rng.standard_normal((2, 3))
-    full = np.zeros((7, 7))
-    for i, j in itertools.product(range(2), range(3)):  # true convolution: scatter the kernel
-        full[i : i + 6, j : j + 5] += k[i, j] * im
+    full = reference_conv(im[None, None], k[None, None], "full")[0, 0]  # true convolution
     np.testing.assert_allclose(conv.conv2d(im, k, border_mode="full"), full, rtol=1e-13, atol=1e-13)
     np.testing.assert_allclose(conv.conv2d(im, k), full[1:6, 2:5], rtol=1e-13, atol=1e-13)
     assert conv.conv2d(np.stack([im] * 3), k).shape == (3, 5, 3)

@@ -1,5 +1,5 @@
 """The numpy engine's behaviour beyond Theano's cases: memory bounds, strided views, dtypes,
-empty batches, immutability. Expected values come from a naive loop reference in this file."""
+empty batches, immutability. Expected values come from the naive reference (tests/reference.py)."""
 
 from __future__ import annotations
 
@@ -10,42 +10,11 @@ import legacyconv
 from legacyconv import conv2d, conv3d, workspace_limit
 from legacyconv.engines import numpy_gemm
 
+import reference
+
 
 def naive_conv2d(x, w, pads, strides=(1, 1), dil=(1, 1), groups=1, flip=True):
-    """Theano's conv2d written as the textbook loop, independent of legacyconv."""
-    x = np.asarray(x, np.float64)
-    w = np.asarray(w, np.float64)
-    if flip:
-        w = w[:, :, ::-1, ::-1]
-    n, c, h, wd = x.shape
-    o, cg, kh, kw = w.shape
-    xp = np.zeros((n, c, h + pads[0][0] + pads[0][1], wd + pads[1][0] + pads[1][1]))
-    xp[:, :, pads[0][0] : pads[0][0] + h, pads[1][0] : pads[1][0] + wd] = x
-    oh = (xp.shape[2] - (kh - 1) * dil[0] - 1) // strides[0] + 1
-    ow = (xp.shape[3] - (kw - 1) * dil[1] - 1) // strides[1] + 1
-    out = np.zeros((n, o, oh, ow))
-    og = o // groups
-    for b in range(n):
-        for f in range(o):
-            g = f // og
-            for i in range(oh):
-                for j in range(ow):
-                    acc = 0.0
-                    for ci in range(cg):
-                        for a in range(kh):
-                            for bb in range(kw):
-                                with np.errstate(invalid="ignore"):
-                                    acc += (
-                                        w[f, ci, a, bb]
-                                        * xp[
-                                            b,
-                                            g * cg + ci,
-                                            i * strides[0] + a * dil[0],
-                                            j * strides[1] + bb * dil[1],
-                                        ]
-                                    )
-                    out[b, f, i, j] = acc
-    return out
+    return reference.correlate(x, w[:, :, ::-1, ::-1] if flip else w, pads, strides, dil, groups)
 
 
 RNG = np.random.default_rng(0)
@@ -81,6 +50,15 @@ def test_row_chunking_when_one_image_exceeds_the_limit():
     np.testing.assert_allclose(chunked, conv2d(x, w, border_mode="half"), rtol=1e-12, atol=1e-12)
     ref = naive_conv2d(x[:1, :, :12, :12], w, ((2, 2), (2, 2)))
     np.testing.assert_allclose(conv2d(x[:1, :, :12, :12], w, border_mode="half"), ref, rtol=1e-10, atol=1e-10)
+
+
+def test_per_image_gemm_path_equals_reference():
+    # 68x62 outputs, 18 multiply-adds each: one GEMM per image (and group)
+    x = RNG.standard_normal((2, 4, 70, 64))
+    w = RNG.standard_normal((6, 2, 3, 3))
+    assert 68 * 62 >= numpy_gemm._MERGE_BELOW and 2 * 9 < numpy_gemm._MERGE_MIN_K
+    out = conv2d(x, w, num_groups=2)
+    np.testing.assert_allclose(out, naive_conv2d(x, w, ((0, 0), (0, 0)), groups=2), rtol=1e-12, atol=1e-12)
 
 
 def test_workspace_buffer_respects_the_limit(monkeypatch):
@@ -234,7 +212,8 @@ def test_non_finite_values_propagate_like_the_direct_sum():
 
 
 def test_nnet_mirror_is_the_same_function():
-    assert legacyconv.nnet.conv2d is legacyconv.conv2d is legacyconv.nnet.abstract_conv.conv2d
+    # abstract_conv.conv2d has its own positional order (tests/test_abstract_conv.py)
+    assert legacyconv.nnet.conv2d is legacyconv.conv2d
 
 
 @pytest.mark.parametrize("groups", [1, 2])

@@ -1,5 +1,5 @@
-"""pool_2d against real Theano 1.0.5 (golden) on every backend, and against a naive loop
-reference written here from Theano's definition (``Pool.out_shape`` and ``Pool.perform``)."""
+"""pool_2d against real Theano 1.0.5 (golden) on every backend, and against the naive loop
+reference (tests/reference.py) written from Theano's definition (``Pool.out_shape`` and ``Pool.perform``)."""
 
 from __future__ import annotations
 
@@ -18,60 +18,11 @@ from legacyconv.pool import pool_2d
 from legacyconv.signal import pool as signal_pool
 
 from golden import cases, tolerance
+from reference import pool as naive_pool
 
 BACKENDS = ["numpy", "scipy", "tensorflow"]
 MODES = ["max", "sum", "average_inc_pad", "average_exc_pad"]
 CASES = cases("pool_2d")
-
-
-def n_windows(size: int, ws: int, stride: int, pad: int, ignore_border: bool) -> int:
-    """Count Theano's windows by walking them (not by the closed formula)."""
-    img = size + 2 * pad
-    count, start = 0, 0
-    if ignore_border:  # only whole windows
-        while start + ws <= img:
-            count, start = count + 1, start + stride
-    elif stride >= ws:  # every window that starts inside the image
-        while start < img:
-            count, start = count + 1, start + stride
-    else:  # windows until one reaches the end
-        while True:
-            count += 1
-            if start + ws >= img:
-                break
-            start += stride
-    return count
-
-
-def naive_pool(x, ws, ignore_border, stride, pad, mode):
-    """Theano's Pool.perform, one window at a time (float64 sums and means)."""
-    stride = ws if stride is None else stride
-    rows, cols = x.shape[-2:]
-    img = (rows + 2 * pad[0], cols + 2 * pad[1])
-    padded = np.zeros(x.shape[:-2] + img, dtype=np.float64)
-    padded[..., pad[0] : pad[0] + rows, pad[1] : pad[1] + cols] = x
-    out_shape = tuple(
-        n_windows(n, w, s, p, ignore_border) for n, w, s, p in zip((rows, cols), ws, stride, pad)
-    )
-    out = np.zeros(x.shape[:-2] + out_shape)
-    for idx in np.ndindex(*x.shape[:-2]):
-        for i in range(out_shape[0]):
-            for j in range(out_shape[1]):
-                bounds = []
-                for axis, o in enumerate((i, j)):
-                    start = o * stride[axis]
-                    end = min(start + ws[axis], img[axis])
-                    if mode != "average_inc_pad":  # padding excluded
-                        start, end = max(start, pad[axis]), min(end, img[axis] - pad[axis])
-                    bounds.append(slice(start, end))
-                region = padded[idx][tuple(bounds)]
-                if mode == "max":
-                    out[idx + (i, j)] = region.max()
-                elif mode == "sum":
-                    out[idx + (i, j)] = region.sum()
-                else:
-                    out[idx + (i, j)] = region.mean()
-    return out
 
 
 # --------------------------------------------------------------------------- golden

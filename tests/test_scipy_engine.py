@@ -1,11 +1,10 @@
 """The scipy engine (``backend='scipy'``): every conv2d / legacy conv2d / conv3d case recorded
 from real Theano 1.0.5, both of its paths (FFT and direct) forced on them, the NaN/Inf pattern
 of non-finite data, strided views, immutability and batch chunking. Expected values come from
-Theano (golden) or from the naive loop reference in this file."""
+Theano (golden) or from the naive reference (tests/reference.py)."""
 
 from __future__ import annotations
 
-import itertools
 import zlib
 
 import numpy as np
@@ -18,6 +17,8 @@ from legacyconv.conv import prepare_conv
 from legacyconv.engines import get_engine, scipy_fft
 
 from golden import assert_matches_theano, cases, tolerance
+from reference import correlate as naive_correlate
+from reference import pads as theano_pads
 
 OPS = {
     "conv2d": conv2d,
@@ -28,51 +29,6 @@ CASES = cases(*OPS)
 VALUE_CASES = [c for c in CASES if "error" not in c]
 ERROR_CASES = [c for c in CASES if "error" in c]
 RNG = np.random.default_rng(20240611)
-
-
-def naive_correlate(x, w, pads, strides, dilations, groups):
-    """Grouped N-d cross-correlation of the zero-padded input, one output position at a time,
-    with plain elementwise products (so 0 * inf gives NaN exactly where the definition has it).
-    Computed in float64, independent of legacyconv."""
-    x = np.asarray(x, np.float64)
-    w = np.asarray(w, np.float64)
-    nd = x.ndim - 2
-    n, c = x.shape[:2]
-    o, cg = w.shape[:2]
-    kernel = w.shape[2:]
-    xp = np.zeros((n, c) + tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads)))
-    xp[(slice(None), slice(None)) + tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape[2:], pads))] = x
-    out_sp = tuple(
-        (p - (k - 1) * d - 1) // s + 1 for p, k, d, s in zip(xp.shape[2:], kernel, dilations, strides)
-    )
-    out = np.zeros((n, o) + out_sp)
-    og = o // groups
-    with np.errstate(invalid="ignore", over="ignore"):
-        for pos in itertools.product(*(range(t) for t in out_sp)):
-            window = tuple(
-                slice(i * s, i * s + (k - 1) * d + 1, d)
-                for i, s, k, d in zip(pos, strides, kernel, dilations)
-            )
-            for g in range(groups):
-                patch = xp[(slice(None), slice(g * cg, (g + 1) * cg)) + window]  # (n, cg, *k)
-                prods = patch[:, None] * w[None, g * og : (g + 1) * og]  # (n, og, cg, *k)
-                out[(slice(None), slice(g * og, (g + 1) * og)) + pos] = prods.reshape(n, og, -1).sum(-1)
-    assert nd == len(out_sp)
-    return out
-
-
-def theano_pads(border_mode, kernel, dilations):
-    """(low, high) padding per axis for Theano's border modes, written out independently."""
-    dk = [(k - 1) * d + 1 for k, d in zip(kernel, dilations)]
-    if border_mode == "valid":
-        return tuple((0, 0) for _ in dk)
-    if border_mode == "full":
-        return tuple((k - 1, k - 1) for k in dk)
-    if border_mode == "half":
-        return tuple((k // 2, k // 2) for k in dk)
-    if isinstance(border_mode, int):
-        return tuple((border_mode, border_mode) for _ in dk)
-    return tuple((p, p) if isinstance(p, int) else tuple(p) for p in border_mode)
 
 
 def assert_same_nonfinite_pattern(got, expected):

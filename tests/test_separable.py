@@ -12,6 +12,7 @@ import legacyconv
 from legacyconv import LegacyconvError
 from legacyconv.separable import separable_conv2d
 
+import reference
 from golden import assert_matches_theano, cases
 
 BACKENDS = ["numpy", "scipy", "tensorflow"]
@@ -19,38 +20,9 @@ CASES = cases("separable_conv2d")
 
 
 def naive_separable(x, dw, pw, num_channels, mode, stride, dilation, flip):
-    """Depthwise step (filter k*m+q reads channel k), then a valid pointwise step, as loops
-    over output pixels."""
-    if flip:
-        dw, pw = dw[:, :, ::-1, ::-1], pw[:, :, ::-1, ::-1]
-    kr, kc = dw.shape[2:]
-    dk = [(k - 1) * d + 1 for k, d in zip((kr, kc), dilation)]
-    pads = {"valid": [0, 0], "full": [k - 1 for k in dk], "half": [k // 2 for k in dk]}[mode]
-    xp = np.pad(x, ((0, 0), (0, 0), (pads[0],) * 2, (pads[1],) * 2))
-    rows = (xp.shape[2] - dk[0]) // stride[0] + 1
-    cols = (xp.shape[3] - dk[1]) // stride[1] + 1
-    per_group = x.shape[1] // num_channels
-    mult = dw.shape[0] // num_channels
-    depth = np.zeros((x.shape[0], dw.shape[0], rows, cols))
-    for f in range(dw.shape[0]):
-        group = f // mult
-        chans = slice(group * per_group, (group + 1) * per_group)
-        for i in range(rows):
-            for j in range(cols):
-                patch = xp[
-                    :,
-                    chans,
-                    i * stride[0] : i * stride[0] + dk[0] : dilation[0],
-                    j * stride[1] : j * stride[1] + dk[1] : dilation[1],
-                ]
-                depth[:, f, i, j] = np.sum(patch * dw[f], axis=(1, 2, 3))
-    pr, pc = pw.shape[2:]
-    out = np.zeros((x.shape[0], pw.shape[0], rows - pr + 1, cols - pc + 1))
-    for o in range(pw.shape[0]):
-        for i in range(out.shape[2]):
-            for j in range(out.shape[3]):
-                out[:, o, i, j] = np.sum(depth[:, :, i : i + pr, j : j + pc] * pw[o], axis=(1, 2, 3))
-    return out
+    """Depthwise step (filter k*m+q reads channel k), then a valid pointwise step."""
+    depth = reference.conv(x, dw, mode, stride, flip, dilation, num_channels)
+    return reference.conv(depth, pw, "valid", (1, 1), flip, (1, 1), 1)
 
 
 def test_golden_file_has_the_cases():

@@ -1,5 +1,6 @@
 """conv2d_transpose against real Theano 1.0.5 (golden) on every engine, as the adjoint of
-conv2d, and against a naive scatter loop written here."""
+conv2d, and against the naive scatter
+loop of tests/reference.py."""
 
 from __future__ import annotations
 
@@ -14,53 +15,11 @@ from legacyconv.layouts import nchw_to_nhwc, nhwc_to_nchw, theano_transpose_kern
 from legacyconv.transpose import conv2d_transpose
 
 from golden import assert_matches_theano, cases
+from reference import conv_transpose as naive_transpose
+from reference import pads as pads_of
 
 BACKENDS = ["numpy", "scipy", "tensorflow"]
 CASES = cases("conv2d_transpose")
-
-
-def pads_of(mode, kernel, dilation):
-    """Theano's (low, high) padding per axis, from the border_mode documentation."""
-    out = []
-    for axis, (k, d) in enumerate(zip(kernel, dilation)):
-        dk = (k - 1) * d + 1
-        if mode == "valid":
-            out.append((0, 0))
-        elif mode == "full":
-            out.append((dk - 1, dk - 1))
-        elif mode == "half":
-            out.append((dk // 2, dk // 2))
-        elif isinstance(mode, int):
-            out.append((mode, mode))
-        else:
-            item = mode[axis]
-            out.append((item, item) if isinstance(item, int) else tuple(item))
-    return out
-
-
-def naive_transpose(y, w, out_hw, mode, stride, dilation, groups, flip):
-    """Scatter every input pixel times the forward kernel into the padded output, then crop:
-    the gradient of conv2d with respect to its input, written as loops."""
-    wc = w[:, :, ::-1, ::-1] if flip else w
-    n, n_in, top_r, top_c = y.shape
-    cg = w.shape[1]
-    og = n_in // groups
-    pads = pads_of(mode, w.shape[2:], dilation)
-    size = [
-        max(h + p[0] + p[1], (t - 1) * s + (k - 1) * d + 1)
-        for h, p, t, s, k, d in zip(out_hw, pads, (top_r, top_c), stride, w.shape[2:], dilation)
-    ]
-    out = np.zeros((n, cg * groups, *size))
-    for f in range(n_in):
-        g = f // og
-        for tr in range(top_r):
-            for tc in range(top_c):
-                for i in range(w.shape[2]):
-                    for j in range(w.shape[3]):
-                        r = tr * stride[0] + i * dilation[0]
-                        c = tc * stride[1] + j * dilation[1]
-                        out[:, g * cg : (g + 1) * cg, r, c] += y[:, f, tr, tc, None] * wc[f, :, i, j]
-    return out[:, :, pads[0][0] : pads[0][0] + out_hw[0], pads[1][0] : pads[1][0] + out_hw[1]]
 
 
 # --------------------------------------------------------------------------- golden

@@ -1,28 +1,59 @@
 """The numpy engine: im2col by kernel-offset slab copies, then one BLAS GEMM per chunk.
 
-Every engine module exposes the same function, :func:`correlate`, over validated arguments:
-``x`` is ``(batch, channels, *spatial)``, ``w`` is ``(out, channels // groups, *kernel)``,
-both already in the compute dtype; it returns the N-d cross-correlation (no kernel flip, the
-public op flips) of the zero-padded input. Pure NumPy: no other framework is called.
+It implements every op of the engine contract (:data:`legacyconv.engines.OPS`) over validated
+arguments in the compute dtype; kernels arrive as *correlation* kernels (the public ops apply
+``filter_flip``):
+
+- :func:`correlate` — ``x`` ``(batch, channels, *spatial)`` with ``w`` ``(out, channels //
+  groups, *kernel)``: the N-d cross-correlation of the zero-padded input;
+- :func:`correlate_input_grad` — its gradient wrt ``x`` (col2im; Theano's transposed conv);
+- :func:`correlate_weight_grad` — its gradient wrt ``w``;
+- :func:`pool2d` — Theano's pooling of the last two axes by a :class:`PoolPlan`;
+- :func:`separable_matmul` — a matrix on each axis of every plane (bilinear upsampling).
+
+Pure NumPy: no other framework is called.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from typing import Any
 
 import numpy as np
 
 from .._config import get_workspace_limit, scratch
 from .._params import Pads, conv_out_size
+from .._pool_plan import PoolPlan, accumulator_dtype, finish_pool, first_cell_nan
+from .._threads import parallel_ranges
 
-__all__ = ["axis_range", "correlate", "im2col_plan"]
+__all__ = [
+    "axis_range",
+    "correlate",
+    "correlate_input_grad",
+    "correlate_weight_grad",
+    "im2col_plan",
+    "pool2d",
+    "separable_matmul",
+]
+
+#: This engine's arithmetic is Theano's im2col / col2im, the reference for NaN and Inf; not so
+#: :func:`separable_matmul`, a dense product (``bilinear_upsampling`` of non-finite data takes
+#: Theano's transposed convolutions instead).
+NON_FINITE_EXACT = ("correlate", "correlate_input_grad", "correlate_weight_grad", "pool2d")
 
 # Below this many multiply-adds per output element and with several groups, one small
 # GEMM per group costs more in call overhead than K broadcasted multiply-adds.
 _SMALL_GROUP_K = 32
 # Below this many output pixels per image, the columns of several images share one GEMM.
 _MERGE_BELOW = 256
+# ... and below this many with at least _MERGE_MIN_K multiply-adds per output: one large GEMM
+# instead of one per image keeps the BLAS threads from stalling when the cores are shared
+# (measured on 2 shared cores: (8, 64, 56, 56) * (64, 64, 3, 3) 140-241 -> 57-60 ms, AlexNet
+# conv1 350-533 -> 75-142 ms, a (16, 64, 1024) 1-D conv 8.2 -> 3.8 ms); with a short
+# contraction (LeNet's conv1, 25) the wide merged GEMM is the slower one (1.5-2.4 -> 29 ms).
+_MERGE_BELOW_LARGE_K = 4096
+_MERGE_MIN_K = 128
 
 
 def axis_range(o_start: int, o_stop: int, size: int, offset: int, stride: int) -> tuple[int, int, slice]:
@@ -124,7 +155,8 @@ def correlate(
         _gemm(wm, x.reshape(n, groups, cg, p_len), out)
         return out.reshape((n, n_out) + out_sp)
 
-    if p_len < _MERGE_BELOW and not (groups > 1 and k_len <= _SMALL_GROUP_K):
+    merge = p_len < _MERGE_BELOW or (p_len < _MERGE_BELOW_LARGE_K and k_len >= _MERGE_MIN_K)
+    if merge and not (groups > 1 and k_len <= _SMALL_GROUP_K):
         _correlate_merged(x, wm, kernel, pads, strides, dilations, out_sp, out)
         return out.reshape((n, n_out) + out_sp)
 
@@ -189,3 +221,190 @@ def _gemm(wm: np.ndarray, cols: np.ndarray, out: np.ndarray) -> None:
                 out += wm[None, :, :, k, None] * cols[:, :, None, k, :]
         else:
             np.matmul(wm, cols, out=out)
+
+
+def correlate_weight_grad(
+    x: np.ndarray,
+    y: np.ndarray,
+    kernel: tuple[int, ...],
+    pads: Pads,
+    strides: tuple[int, ...],
+    dilations: tuple[int, ...],
+    groups: int,
+) -> np.ndarray:
+    """The gradient of :func:`correlate` with respect to its kernel: ``dw[o, c, k] =
+    sum_{n, p} y[n, o, p] * x_padded[n, g(o) * cg + c, p * stride + k * dilation]``.
+
+    ``x`` is ``(batch, channels, *spatial)`` and ``y`` ``(batch, out, *out_spatial)``, the
+    output's shape for this kernel; the result is ``(out, channels // groups, *kernel)``.
+    The im2col columns of a chunk of images (laid out image-major, as for small outputs) meet
+    ``y`` in one GEMM per group that also sums over the images.
+    """
+    n, channels = x.shape[:2]
+    n_out = y.shape[1]
+    out_sp = y.shape[2:]
+    cg, og = channels // groups, n_out // groups
+    k_len = cg * math.prod(kernel)
+    # accumulated transposed, (groups, k_len, og): OpenBLAS is several times faster with the
+    # long contraction against the tall columns matrix than against the short output_grad one
+    dwt = np.zeros((groups, k_len, og), dtype=x.dtype)
+    if dwt.size == 0 or y.size == 0:
+        return dwt.reshape((n_out, cg) + tuple(kernel))
+    inner = math.prod(out_sp[1:])
+    images, rows = im2col_plan(x.shape, kernel, out_sp, x.dtype.itemsize, reserved=y.nbytes // max(n, 1))
+    padded = any(p != (0, 0) for p in pads)
+    yv = y.reshape(n, groups, og, out_sp[0], inner)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for b0 in range(0, n, images):
+            nb = min(images, n - b0)
+            for r0 in range(0, out_sp[0], rows):
+                r1 = min(r0 + rows, out_sp[0])
+                (buf,) = scratch([(channels, *kernel, nb, r1 - r0, *out_sp[1:])], x.dtype)
+                if padded:
+                    buf.fill(0)  # cells that read padding are never written: they must be zero
+                _fill_cols(buf, x[b0 : b0 + nb], pads, strides, dilations, (r0, r1), merged=True)
+                cols = buf.reshape(groups, k_len, nb * (r1 - r0) * inner)
+                ys = yv[b0 : b0 + nb, :, :, r0:r1].transpose(1, 2, 0, 3, 4).reshape(groups, og, -1)
+                dwt += np.matmul(cols, ys.transpose(0, 2, 1))
+    return np.ascontiguousarray(dwt.transpose(0, 2, 1)).reshape((n_out, cg) + tuple(kernel))
+
+
+def correlate_input_grad(
+    y: np.ndarray,
+    w: np.ndarray,
+    out_spatial: tuple[int, ...],
+    pads: Pads,
+    strides: tuple[int, ...],
+    dilations: tuple[int, ...],
+    groups: int,
+) -> np.ndarray:
+    """The gradient of :func:`correlate` wrt its input: ``y`` is ``(batch, out, *top)``, ``w``
+    the correlation kernel ``(out, channels // groups, *kernel)``; the result is ``(batch,
+    channels, *out_spatial)``. col2im: ``cols = w.T @ y`` per group (one GEMM for a chunk of
+    images side by side), then one strided add per kernel offset (Theano's ``CorrMM_gradInputs``
+    arithmetic)."""
+    wc = w
+    n, n_in = y.shape[:2]
+    kernel = wc.shape[2:]
+    top = y.shape[2:]
+    n_out = wc.shape[1] * groups
+    out_shape = (n, n_out) + tuple(out_spatial)
+    cg, og = n_out // groups, n_in // groups
+    k_len = cg * math.prod(kernel)
+    # (groups, cg * K, og): column c*K + k of group g receives sum_f w[g*og + f, c, k] * y[f]
+    # a contiguous copy: OpenBLAS multiplies it about twice as fast as the transposed view
+    wt = np.ascontiguousarray(np.ascontiguousarray(wc).reshape(groups, og, k_len).transpose(0, 2, 1))
+    out = np.zeros(out_shape, dtype=y.dtype)
+    out_t = out.swapaxes(0, 1)
+    inner = math.prod(top[1:])
+    per_row = n_out * math.prod(kernel) * inner * y.dtype.itemsize
+    limit = get_workspace_limit()
+    if per_row * top[0] <= limit:
+        images, rows = max(1, min(n, limit // max(per_row * top[0], 1))), top[0]
+    else:
+        images, rows = 1, max(1, limit // max(per_row, 1))
+    offsets = list(itertools.product(*(range(k) for k in kernel)))
+    for b0 in range(0, n, images):
+        b1 = min(b0 + images, n)
+        for r0 in range(0, top[0], rows):
+            r1 = min(r0 + rows, top[0])
+            # the chunk's images side by side: one GEMM per group for all of them
+            nb, span = b1 - b0, (r1 - r0) * inner
+            ys = (
+                y[b0:b1, :, r0:r1]
+                .reshape(nb, groups, og, span)
+                .transpose(1, 2, 0, 3)
+                .reshape(groups, og, nb * span)
+            )
+            (cols,) = scratch([(groups, k_len, nb * span)], y.dtype)
+            with np.errstate(invalid="ignore", over="ignore"):
+                np.matmul(wt, ys, out=cols)
+            cols = cols.reshape(n_out, *kernel, nb, r1 - r0, *top[1:])
+            for off in offsets:
+                dst: list[slice] = [slice(None), slice(b0, b1)]  # into out_t: (channels, batch, ...)
+                src: list[Any] = [slice(None), *off, slice(None)]
+                for axis, k in enumerate(off):
+                    start, stop = (r0, r1) if axis == 0 else (0, top[axis])
+                    shift = r0 if axis == 0 else 0
+                    # output index t * stride + k * dilation - pad_low lies inside the image
+                    lo, hi, sl = axis_range(
+                        start,
+                        stop,
+                        out_shape[2 + axis],
+                        k * dilations[axis] - pads[axis][0],
+                        strides[axis],
+                    )
+                    if hi <= lo:
+                        break
+                    src.append(slice(lo - shift, hi - shift))
+                    dst.append(sl)
+                else:
+                    with np.errstate(invalid="ignore", over="ignore"):
+                        out_t[tuple(dst)] += cols[tuple(src)]
+    return out
+
+
+def pool2d(x: np.ndarray, plan: PoolPlan) -> np.ndarray:
+    """Pool the last two axes of ``x`` with ``plan``: one vectorised max/add per window offset,
+    straight from ``x`` into the output (no padded copy of the input), the leading axes shared
+    out over the cores."""
+    rows, cols = plan.axes
+    acc_dtype = accumulator_dtype(x.dtype, plan.mode)
+    out = np.empty(x.shape[:-2] + plan.out_shape, dtype=acc_dtype)
+    if out.size == 0:
+        return out.astype(x.dtype, copy=False)
+    flat_x = x.reshape((-1,) + x.shape[-2:])
+    flat_out = out.reshape((-1,) + plan.out_shape)
+    ranges = {}
+    for i in range(rows.ws):
+        for j in range(cols.ws):
+            r = axis_range(0, rows.out, rows.size, i - rows.pad, rows.stride)
+            c = axis_range(0, cols.out, cols.size, j - cols.pad, cols.stride)
+            if r[1] > r[0] and c[1] > c[0]:
+                ranges[i, j] = (r, c)
+    # an offset whose windows all lie inside the image initialises the output (no fill pass)
+    full = next(
+        (k for k, (r, c) in ranges.items() if (r[0], r[1], c[0], c[1]) == (0, rows.out, 0, cols.out)),
+        None,
+    )
+
+    def run(lo: int, hi: int) -> None:
+        dst_all = flat_out[lo:hi]
+        src_all = flat_x[lo:hi]
+        if full is None:
+            init: float = 0
+            if plan.mode == "max":
+                init = -np.inf if acc_dtype.kind == "f" else np.iinfo(acc_dtype).min
+            dst_all.fill(init)
+        else:
+            (_, _, r_src), (_, _, c_src) = ranges[full]
+            np.copyto(dst_all, src_all[:, r_src, c_src], casting="unsafe")
+        for key, ((r_lo, r_hi, r_src), (c_lo, c_hi, c_src)) in ranges.items():
+            if key == full:
+                continue
+            dst = dst_all[:, r_lo:r_hi, c_lo:c_hi]
+            src = src_all[:, r_src, c_src]
+            if plan.mode == "max":  # NaN-skipping; first_cell_nan restores Theano's NaNs
+                np.fmax(dst, src, out=dst)
+            else:
+                np.add(dst, src, out=dst, casting="unsafe")
+
+    parallel_ranges(flat_x.shape[0], run, min_items=max(1, 2**16 // max(1, math.prod(plan.out_shape))))
+    if plan.mode == "max":
+        nan = first_cell_nan(x, plan)
+        if nan is not None:
+            out[nan] = np.nan
+    return finish_pool(out, plan, x.dtype)
+
+
+def separable_matmul(planes: np.ndarray, a_rows: np.ndarray, a_cols: np.ndarray) -> np.ndarray:
+    """``a_rows @ plane @ a_cols.T`` for every plane of ``planes`` ``(B, rows, cols)``: one GEMM
+    over all planes for the columns, one batched product for the rows.
+
+    >>> separable_matmul(np.ones((2, 1, 2)), np.ones((3, 1)), np.eye(2)).shape
+    (2, 3, 2)
+    """
+    b, rows, cols = planes.shape
+    with np.errstate(invalid="ignore", over="ignore"):
+        t = (planes.reshape(b * rows, cols) @ a_cols.T).reshape(b, rows, a_cols.shape[0])
+        return np.matmul(a_rows, t)

@@ -4,6 +4,9 @@
 Same contract as every engine (see :mod:`legacyconv.engines.numpy_gemm`): :func:`correlate`
 returns the N-d grouped cross-correlation of the zero-padded ``x`` with ``w``, in ``x``'s dtype.
 No NumPy GEMM is used: the channel sums happen in the frequency domain or in ``scipy.signal``.
+Both gradients are correlations too (:mod:`legacyconv.engines._by_correlation`). SciPy has no
+pooling and no use for an FFT in a product of small matrices: :func:`pool2d` and
+:func:`separable_matmul` are the numpy engine's.
 
 How strides and dilations are handled (both paths)
 --------------------------------------------------
@@ -69,8 +72,23 @@ import scipy.signal
 from .._config import get_workspace_limit
 from .._errors import LegacyconvError
 from .._params import Pads, conv_out_size
+from ._by_correlation import input_grad_by_correlation, weight_grad_by_correlation
+from .numpy_gemm import pool2d, separable_matmul
 
-__all__ = ["METHODS", "choose_method", "correlate", "estimate_seconds"]
+__all__ = [
+    "METHODS",
+    "choose_method",
+    "correlate",
+    "correlate_input_grad",
+    "correlate_weight_grad",
+    "estimate_seconds",
+    "pool2d",
+    "separable_matmul",
+]
+
+#: The direct path of :func:`correlate` places NaN and Inf as the definition does; the gradients
+#: correlate zero-dilated or zero-padded arrays (0 * Inf = NaN where Theano had none).
+NON_FINITE_EXACT = ("correlate", "pool2d")
 
 #: Values accepted by ``correlate(..., method=...)``.
 METHODS = ("auto", "fft", "direct")
@@ -526,3 +544,31 @@ def _valid_sum(
                 res = scipy.signal.correlate2d(plane, kern[lead], mode="valid")
                 res = res.reshape(image_shape[:-1] + (counts[-1],))[keep]
                 acc += res[(slice(None),) + tuple(slice(j, j + c) for j, c in zip(lead, counts[:-2]))]
+
+
+def correlate_weight_grad(
+    x: np.ndarray,
+    y: np.ndarray,
+    kernel: tuple[int, ...],
+    pads: Pads,
+    strides: tuple[int, ...],
+    dilations: tuple[int, ...],
+    groups: int,
+) -> np.ndarray:
+    """The kernel gradient of :func:`correlate` (see
+    :func:`legacyconv.engines.numpy_gemm.correlate_weight_grad`), as a correlation."""
+    return weight_grad_by_correlation(correlate, x, y, kernel, pads, strides, dilations, groups)
+
+
+def correlate_input_grad(
+    y: np.ndarray,
+    w: np.ndarray,
+    out_spatial: tuple[int, ...],
+    pads: Pads,
+    strides: tuple[int, ...],
+    dilations: tuple[int, ...],
+    groups: int,
+) -> np.ndarray:
+    """The input gradient of :func:`correlate` (see
+    :func:`legacyconv.engines.numpy_gemm.correlate_input_grad`), as a correlation."""
+    return input_grad_by_correlation(correlate, y, w, out_spatial, pads, strides, dilations, groups)

@@ -239,7 +239,7 @@ def _conv_transpose(node: Node, shapes: list[Shape]) -> Shape:
 
 @register_op("pool", doc="Theano's pool_2d / pool_3d")
 def _pool(node: Node, shapes: list[Shape]) -> Shape:
-    from ..pool import _out_size
+    from .._pool_plan import _out_size
 
     x = _one(node, shapes)
     ws = tuple(int(v) for v in node.attrs["ws"])

@@ -14,7 +14,7 @@ Otherwise (e.g. Theano's ceil mode with 'max' where TF's 'same' would pad the fi
 the padding Keras 1 used for ``border_mode='same'`` pooling on Theano) no standard layer has
 Theano's windows, and the builder returns :class:`TheanoPool2D`, a small registered Keras
 layer that pads explicitly and runs ``tf.nn`` pooling (see
-:mod:`legacyconv.engines.tensorflow_family`). The class is created and registered with Keras
+:mod:`legacyconv.engines.tensorflow`). The class is created and registered with Keras
 (as ``'legacyconv>TheanoPool2D'``) the first time ``legacyconv.keras.pool.TheanoPool2D`` is
 looked up or a builder returns it: do that before ``keras.models.load_model`` in a fresh process.
 """
@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from .._errors import LegacyconvError
+from .._pool_plan import PoolPlan, normalize_pool_args, pool_plan
 from .._tf import import_keras
-from ..pool import PoolPlan, normalize_pool_args, pool_plan
 from ._checks import check_name
 
 __all__ = ["to_keras_pool2d"]  # and TheanoPool2D, created on first lookup (needs Keras)
@@ -218,7 +218,7 @@ def _layer_class() -> type:
             )
 
         def call(self, inputs):
-            from ..engines.tensorflow_family import pool2d_nhwc
+            from ..engines.tensorflow import pool2d_nhwc
 
             return pool2d_nhwc(inputs, self._plan(inputs.shape))
 

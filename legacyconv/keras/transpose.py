@@ -25,7 +25,7 @@ from .._params import (
     positive_int,
 )
 from .._tf import import_keras
-from ..engines.tensorflow_family import dilate_kernel
+from ..engines.tensorflow import dilate_kernel
 from ..layouts import theano_transpose_kernel_to_tf
 from ..transpose import _normalize_output_shape, transpose_input_size
 from ._checks import check_bias, check_name, check_nchw_shape, check_transpose_input, restrict_input

@@ -1,9 +1,11 @@
 """Mirror of ``theano.tensor.nnet``: porting is ``theano.tensor.nnet`` -> ``legacyconv.nnet``."""
 
 from ..conv import conv2d, conv3d
+from ..grads import conv2d_grad_wrt_inputs
 from ..separable import separable_conv2d
 from ..transpose import conv2d_transpose
-from . import abstract_conv, activations, bn, conv, losses, neighbours
+from . import abstract_conv, activations, bn, conv, conv3d2d, losses, neighbours
+from .abstract_conv import conv2d as abstract_conv2d
 from .activations import (
     elu,
     hard_sigmoid,
@@ -22,6 +24,7 @@ from .neighbours import images2neibs, neibs2images
 
 __all__ = [
     "abstract_conv",
+    "abstract_conv2d",
     "activations",
     "batch_normalization",
     "binary_crossentropy",
@@ -29,8 +32,10 @@ __all__ = [
     "categorical_crossentropy",
     "conv",
     "conv2d",
+    "conv2d_grad_wrt_inputs",
     "conv2d_transpose",
     "conv3d",
+    "conv3d2d",
     "elu",
     "hard_sigmoid",
     "images2neibs",

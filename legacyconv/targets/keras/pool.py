@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from ..._pool_plan import _axis
 from ...graph import Node
-from ...pool import _axis
 from ._context import KerasBuild, Perm, channels_last_perm, emits, refuses
 from .conv import crop_layer, pad_layer
 

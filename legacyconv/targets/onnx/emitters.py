@@ -93,7 +93,7 @@ def _conv_transpose(b: OnnxBuilder, node: Node, xs: list[str]) -> None:
 
 def _pool_pads(node: Node, sizes: tuple[int, ...]) -> tuple[list[int], list[int], list[int], list[int]]:
     """Theano's windows as floor-mode ONNX geometry: ``(ws, strides, pads_lo, pads_hi)``."""
-    from ...pool import _out_size
+    from ..._pool_plan import _out_size
 
     ws = [int(v) for v in node.attrs["ws"]]
     rank = len(ws)
