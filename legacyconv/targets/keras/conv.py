@@ -143,8 +143,8 @@ def subsample(b: KerasBuild, node: Node, y: Any, steps: tuple[int, ...], name: s
 
 @emits("conv")
 def emit_conv(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
-    """``conv`` → [ZeroPadding] + Conv{r}D / DepthwiseConv{1,2}D ('valid') + [the exact
-    :func:`subsample` taking the strides a one-channel convolution cannot run at on oneDNN]."""
+    """``conv`` → [ZeroPadding] + Conv{r}D / DepthwiseConv{1,2}D ('valid') [+ a Reshape /
+    Cropping3D subsample: one input channel with unequal strides runs at their gcd (oneDNN)]."""
     w, bias, rank, strides, dilations, pads = _geometry(node)
     groups = int(node.attrs.get("groups", 1))
     x = b.channels_last(node.inputs[0])
