@@ -415,6 +415,7 @@ def _scatter_transpose(x: np.ndarray, w: np.ndarray, strides, dilations, pads, o
         ((2, 1, 2), (1, 1, 1), ((0, 0), (1, 0), (1, 1)), (7, 3, 5)),
         ((1, 2, 1), (2, 1, 1), ((1, 1), (0, 0), (0, 1)), (3, 7, 3)),
         ((2, 2, 2), (1, 1, 1), ((1, 0), (0, 0), (0, 0)), (6, 7, 7)),  # rows past the full adjoint
+        ((3, 1, 2), (1, 1, 1), ((0, 0), (0, 0), (0, 0)), (8, 4, 6)),  # stride 3 > kernel 2
     ],
 )
 def test_conv_transpose_3d_against_a_scatter_reference(strides, dilations, pads, out_size) -> None:

@@ -6,10 +6,15 @@ with a dilation; the dilated kernel with its zeros written out (size ``(k - 1) *
 same sum with extra zero products, so that case uses it. A transposed convolution is Keras'
 ``'valid'`` ``Conv{1,2,3}DTranspose`` (the full adjoint) followed by the crop of the legacy
 ``pads`` and zero rows where ``output_size`` asks for more than the full adjoint covers.
+
+oneDNN, which runs the saved model on users' CPUs, computes a convolution with one input channel
+per group and unequal strides wrong (:func:`onednn_safe_strides`): such a convolution runs at the
+gcd of its strides, followed by an exact :func:`subsample` (reshapes and crops, no pooling).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -18,7 +23,14 @@ from ...graph import Node
 from ._context import KerasBuild, Perm, channels_last_perm, emits, refuses
 from .activation import fuse_activation
 
-__all__ = ["channel_bias", "crop_layer", "dilate_kernel", "pad_layer"]
+__all__ = [
+    "channel_bias",
+    "crop_layer",
+    "dilate_kernel",
+    "onednn_safe_strides",
+    "pad_layer",
+    "subsample",
+]
 
 
 def dilate_kernel(w: np.ndarray, dilations: tuple[int, ...]) -> np.ndarray:
@@ -80,23 +92,76 @@ def _conv_refusal(node: Node) -> str | None:
     return None
 
 
+def onednn_safe_strides(strides: tuple[int, ...], in_per_group: int) -> tuple[int, ...]:
+    """The strides the convolution layer itself may use; the rest is an exact subsample after it.
+
+    oneDNN's CPU kernels (which run a saved model on users' machines) compute a convolution with
+    one input channel per group and unequal strides wrong: Conv2D returns uninitialised memory
+    (row stride 1, column stride >= 2, one output column), Conv3D wrong numbers (e.g. strides
+    (1, 1, 2) with a kernel 2 wide on the last axis). Such a convolution runs at the gcd of its
+    strides instead. Keras runs a Conv1D as a Conv2D of one row with strides ``(1, s)``, so a
+    one-channel 1-D convolution with ``s > 1`` runs at stride 1.
+
+    >>> onednn_safe_strides((1, 2), 1), onednn_safe_strides((2, 4, 2), 1), onednn_safe_strides((1, 2), 3)
+    ((1, 1), (2, 2, 2), (1, 2))
+    >>> onednn_safe_strides((3,), 1), onednn_safe_strides((3,), 2)
+    ((1,), (3,))
+    """
+    runs_as = (1, *strides) if len(strides) == 1 else strides  # the strides TensorFlow's kernel sees
+    if in_per_group != 1 or len(set(runs_as)) == 1:
+        return strides
+    step = math.gcd(*runs_as)
+    return (step,) * len(strides)
+
+
+def subsample(b: KerasBuild, node: Node, y: Any, steps: tuple[int, ...], name: str) -> Any:
+    """Keep every ``steps[i]``-th cell of the channels-last ``y`` along spatial axis ``i``, exactly.
+
+    Per subsampled axis (``n`` cells, step ``a``, ``m = ceil(n / a)`` kept): ``ZeroPadding`` to
+    ``m * a`` cells, ``Reshape`` to ``(before, m, a, after * channels)``, ``Cropping3D`` of the
+    ``a`` axis to its first cell, ``Reshape`` back. Only copies, so every value (NaN, infinities,
+    -0.0, subnormals) survives bit for bit; a ``MaxPooling`` of size 1 would not: TensorFlow's
+    turns NaN and -inf into -3.4e38. The last layer is called ``name``.
+    """
+    axes = [i for i, a in enumerate(steps) if a > 1]
+    rank = len(steps)
+    for i in axes:
+        a = steps[i]
+        sizes, channels = [int(v) for v in y.shape[1:-1]], int(y.shape[-1])
+        m = -(-sizes[i] // a)
+        if m * a > sizes[i]:
+            pads = tuple((0, m * a - sizes[i]) if j == i else (0, 0) for j in range(rank))
+            y = pad_layer(b, b.name(node, "subsample_pad"), pads)(y)
+        before, after = math.prod(sizes[:i]), math.prod(sizes[i + 1 :]) * channels
+        y = b.layers.Reshape((before, m, a, after), name=b.name(node, "subsample_split"))(y)
+        y = b.layers.Cropping3D(((0, 0), (0, 0), (0, a - 1)), name=b.name(node, "subsample_take"))(y)
+        sizes[i] = m
+        last = b.name(node, "subsample") if i != axes[-1] else name
+        y = b.layers.Reshape((*sizes, channels), name=last)(y)
+    return y
+
+
 @emits("conv")
 def emit_conv(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
-    """``conv`` → [ZeroPadding] + Conv{r}D / DepthwiseConv{1,2}D ('valid')."""
+    """``conv`` → [ZeroPadding] + Conv{r}D / DepthwiseConv{1,2}D ('valid') [+ a Reshape /
+    Cropping3D subsample: one input channel with unequal strides runs at their gcd (oneDNN)]."""
     w, bias, rank, strides, dilations, pads = _geometry(node)
     groups = int(node.attrs.get("groups", 1))
     x = b.channels_last(node.inputs[0])
     if any(p for pair in pads for p in pair):
         x = pad_layer(b, b.name(node, "pad"), pads)(x)
     n_out, n_in = int(w.shape[0]), int(w.shape[1]) * groups
-    activation, name = fuse_activation(b, node)
+    activation, name = fuse_activation(b, node)  # the last layer (the node's output) gets ``name``
+    conv_strides = onednn_safe_strides(strides, int(w.shape[1]))
+    after = tuple(s // c for s, c in zip(strides, conv_strides))
+    subsampled = any(a > 1 for a in after)
     common = dict(
-        strides=strides,
+        strides=conv_strides,
         padding="valid",
         dilation_rate=dilations,
         use_bias=bias is not None,
-        activation=activation,
-        name=name,
+        activation=activation,  # elementwise: commutes with the subsample
+        name=b.name(node, "conv") if subsampled else name,
     )
     spatial_first = (*range(2, 2 + rank), 1, 0)
     if groups > 1 and groups == n_in and w.shape[1] == 1 and rank in (1, 2):
@@ -110,7 +175,10 @@ def emit_conv(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
         layer = cls(n_out, w.shape[2:], groups=groups, **common)
         kernel = w.transpose(spatial_first)
     weights = [kernel] if bias is None else [kernel, bias]
-    return b.apply(layer, x, weights), channels_last_perm(rank + 2)
+    y = b.apply(layer, x, weights)
+    if subsampled:
+        y = subsample(b, node, y, after, name)
+    return y, channels_last_perm(rank + 2)
 
 
 @emits("conv_transpose")
@@ -121,11 +189,12 @@ def emit_conv_transpose(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
     in_sizes = b.legacy_shape(node.inputs[0])[2:]
     x = b.channels_last(node.inputs[0])
     cls = {1: b.layers.Conv1DTranspose, 2: b.layers.Conv2DTranspose, 3: b.layers.Conv3DTranspose}[rank]
-    # legacy output = the full adjoint, zero-extended to o + lo + hi rows, then rows [lo, lo + o)
+    # legacy output = the full adjoint, zero-extended to o + lo + hi rows, then rows [lo, lo + o);
+    # Keras' 'valid' output has max(full adjoint, n * s) rows (zero rows past the adjoint, + bias)
     crops, extend = [], []
     for i, (n, k, d) in enumerate(zip(in_sizes, w.shape[2:], dilations)):
         assert n is not None
-        full = (n - 1) * strides[i] + (k - 1) * d + 1
+        full = max((n - 1) * strides[i] + (k - 1) * d + 1, n * strides[i])
         hi = full - out_size[i] - pads[i][0]  # rows past the legacy output (negative: zero rows)
         crops.append((pads[i][0], max(hi, 0)))
         extend.append((0, max(-hi, 0)))
