@@ -73,8 +73,17 @@ def test_one_channel_unequal_strides_are_sliced():
     stride 2 and one output column; the builder takes the column stride apart."""
     x = np.arange(1, 13, dtype=np.float32).reshape(2, 1, 2, 3)
     layers = to_keras_conv2d(np.ones((1, 1, 1, 2), np.float32), subsample=(1, 2), filter_flip=False)
-    assert _kinds(layers) == ["Conv2D", "MaxPooling2D"]
+    assert _kinds(layers) == ["Conv2D", "AveragePooling2D"]
     np.testing.assert_array_equal(_apply(layers, x), [[[[3], [9]]], [[[15], [21]]]])
+
+
+def test_the_stride_taken_apart_keeps_nan_and_inf():
+    # A size-1 MaxPooling2D turned NaN and -Inf into -3.4e38 on TensorFlow's CPU kernels.
+    x = np.array([np.nan, np.inf, -np.inf, 2.0, -3.0, np.nan], np.float32).reshape(1, 1, 1, 6)
+    x = np.concatenate([x, x[..., ::-1]])
+    layers = to_keras_conv2d(np.ones((1, 1, 1, 1), np.float32), subsample=(1, 2))
+    assert _kinds(layers) == ["Conv2D", "AveragePooling2D"]
+    np.testing.assert_array_equal(_apply(layers, x), x[:, :, :, ::2])
 
 
 def _output_ignoring_hint(name):
@@ -105,15 +114,15 @@ PLANS = [
     (3, (4, 3, 3, 3), dict(border_mode="valid"), ["Conv2D"]),
     (3, (4, 3, 3, 3), dict(border_mode="half", subsample=(2, 2)), ["ZeroPadding2D", "Conv2D"]),
     (3, (4, 3, 3, 2), dict(border_mode=((1, 0), (2, 1))), ["ZeroPadding2D", "Conv2D"]),
-    (3, (4, 3, 3, 3), dict(subsample=(2, 1), filter_dilation=(1, 2)), ["Conv2D", "MaxPooling2D"]),
+    (3, (4, 3, 3, 3), dict(subsample=(2, 1), filter_dilation=(1, 2)), ["Conv2D", "AveragePooling2D"]),
     (4, (6, 2, 3, 3), dict(num_groups=2, border_mode="full", subsample=(1, 2)), ["ZeroPadding2D", "Conv2D"]),
     (3, (6, 1, 3, 3), dict(num_groups=3, border_mode="half"), ["ZeroPadding2D", "DepthwiseConv2D"]),
-    (3, (3, 1, 2, 3), dict(num_groups=3, subsample=(2, 3)), ["DepthwiseConv2D", "MaxPooling2D"]),
+    (3, (3, 1, 2, 3), dict(num_groups=3, subsample=(2, 3)), ["DepthwiseConv2D", "AveragePooling2D"]),
     (
         2,
         (4, 1, 3, 3),
         dict(num_groups=2, subsample=(2, 2), filter_dilation=(2, 2), border_mode=1),
-        ["ZeroPadding2D", "DepthwiseConv2D", "MaxPooling2D"],
+        ["ZeroPadding2D", "DepthwiseConv2D", "AveragePooling2D"],
     ),
     (2, (4, 1, 3, 2), dict(num_groups=2, subsample=(3, 3), filter_flip=False), ["DepthwiseConv2D"]),
 ]

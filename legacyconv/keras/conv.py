@@ -6,7 +6,8 @@ of a ``'valid'`` convolution. Keras also refuses ``strides > 1`` together with
 ``dilation_rate > 1`` in ``Conv2D``, TensorFlow's depthwise kernel wants equal row/column
 strides, and oneDNN's one-input-channel ``Conv2D`` returns uninitialised memory for row stride 1,
 column stride >= 2 and one output column: those strides are then taken after the convolution by
-a ``MaxPooling2D`` of size 1, which picks every ``s``-th output exactly.
+an ``AveragePooling2D`` of size 1, which picks every ``s``-th output (NaN and +-Inf included; a
+``MaxPooling2D`` of size 1 would turn NaN and -Inf into -3.4e38 on TensorFlow's CPU kernels).
 
 Shape errors are legacyconv's, never TensorFlow's: given ``input_shape``, the builder raises
 where Theano raised (:func:`legacyconv._params.check_conv_shapes`) and the layers accept that
@@ -84,7 +85,7 @@ def to_keras_conv2d(
     -------
     list of keras.layers.Layer
         ``[ZeroPadding2D]`` (if Theano padded), then ``Conv2D`` or ``DepthwiseConv2D``, then
-        ``[MaxPooling2D]`` (if the stride had to be taken apart); built, weights set.
+        ``[AveragePooling2D]`` (if the stride had to be taken apart); built, weights set.
 
     Examples
     --------
@@ -171,7 +172,7 @@ def to_keras_conv2d(
     layers.append(conv)
 
     if after != (1, 1):
-        pool = keras.layers.MaxPooling2D(
+        pool = keras.layers.AveragePooling2D(
             pool_size=(1, 1),
             strides=after,
             padding="valid",
