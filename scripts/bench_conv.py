@@ -83,6 +83,14 @@ NEW_OPS = [
     "conv3d2d (4,16,16,32,32)*(32,3,16,3,3) valid",
     "bilinear_upsampling (8,64,32,32) ratio 2",
     "frac_bilinear_upsampling (8,64,32,32) 3/2",
+    "softmax (256,1000)",
+    "sigmoid (32,64,56,56)",
+    "softplus (32,64,56,56)",
+    "batch_normalization_train spatial (32,64,56,56)",
+    "batch_normalization_test spatial (32,64,56,56)",
+    "images2neibs (64,3,64,64) 8x8 step 4",
+    "pool_3d max (8,16,16,56,56) ws2",
+    "pool_3d average_inc_pad (8,16,16,56,56) ws2",
 ]
 
 
@@ -403,7 +411,7 @@ def new_op_columns(index: int, with_tf: bool):
             x_t = tf.constant(np.ascontiguousarray(s_.transpose(0, 1, 3, 4, 2)))
             w_t = tf.constant(np.ascontiguousarray(f_[:, ::-1, :, ::-1, ::-1].transpose(1, 3, 4, 2, 0)))
             cols["tf"] = lambda: tf.nn.conv3d(x_t, w_t, (1, 1, 1, 1, 1), "VALID").numpy()
-    else:
+    elif index in (7, 8):
         x = rng.standard_normal((8, 64, 32, 32), dtype=np.float32)
         if index == 7:
             for backend in ("numpy", "tensorflow"):
@@ -415,6 +423,57 @@ def new_op_columns(index: int, with_tf: bool):
         if tf is not None:
             x_t = nhwc(x)
             cols["tf"] = lambda: tf.image.resize(x_t, (size, size), method="bilinear").numpy()
+    elif index in (9, 10, 11):
+        from legacyconv import nnet
+
+        x = rng.standard_normal((256, 1000) if index == 9 else (32, 64, 56, 56), dtype=np.float32)
+        ours, theirs = {
+            9: ("softmax", "nn.softmax"),
+            10: ("sigmoid", "math.sigmoid"),
+            11: ("softplus", "math.softplus"),
+        }[index]
+        cols["numpy"] = lambda: getattr(nnet, ours)(x)
+        if tf is not None:
+            x_t = tf.constant(x)
+            fn = getattr(getattr(tf, theirs.split(".")[0]), theirs.split(".")[1])
+            cols["tf"] = lambda: fn(x_t).numpy()
+    elif index in (12, 13):
+        from legacyconv.nnet import bn
+
+        x = rng.standard_normal((32, 64, 56, 56), dtype=np.float32)
+        g, b = np.ones(64, np.float32), np.zeros(64, np.float32)
+        mean, var = np.zeros(64, np.float32), np.ones(64, np.float32)
+        if index == 12:
+            cols["numpy"] = lambda: bn.batch_normalization_train(x, g, b, "spatial")
+        else:
+            cols["numpy"] = lambda: bn.batch_normalization_test(x, g, b, mean, var, "spatial")
+        if tf is not None:
+            x_t = nhwc(x)
+
+            def tf_bn():
+                m, v = tf.nn.moments(x_t, axes=[0, 1, 2]) if index == 12 else (mean, var)
+                return tf.nn.batch_normalization(x_t, m, v, b, g, 1e-4).numpy()
+
+            cols["tf"] = tf_bn
+    elif index == 14:
+        from legacyconv.nnet import neighbours
+
+        x = rng.standard_normal((64, 3, 64, 64), dtype=np.float32)
+        cols["numpy"] = lambda: neighbours.images2neibs(x, (8, 8), (4, 4))
+        if tf is not None:
+            x_t = nhwc(x)
+            cols["tf"] = lambda: tf.image.extract_patches(
+                x_t, [1, 8, 8, 1], [1, 4, 4, 1], [1, 1, 1, 1], "VALID"
+            ).numpy()
+    else:
+        x = rng.standard_normal((8, 16, 16, 56, 56), dtype=np.float32)
+        mode = "max" if index == 15 else "average_inc_pad"
+        for backend in ("numpy", "tensorflow"):
+            cols[backend] = lambda b=backend: legacyconv.pool_3d(x, (2, 2, 2), True, mode=mode, backend=b)
+        if tf is not None:
+            x_t = nhwc(x)
+            op = tf.nn.max_pool3d if index == 15 else tf.nn.avg_pool3d
+            cols["tf"] = lambda: op(x_t, 2, 2, "VALID").numpy()
     return cols, gflop
 
 
