@@ -66,6 +66,14 @@ def check_filter_flip(filter_flip: Any) -> bool:
     return bool(filter_flip)
 
 
+def check_unshared(unshared: Any) -> None:
+    """Raise NotImplementedError for Theano's ``unshared=True`` (locally connected convolution)."""
+    if unshared:
+        raise NotImplementedError(
+            "unshared=True (Theano's locally connected convolution) is not implemented in legacyconv."
+        )
+
+
 def check_kernel_sizes(shape: tuple[int, ...]) -> None:
     """Filters ``(out, in, *kernel)`` need every kernel size >= 1."""
     if any(k < 1 for k in shape[2:]):

@@ -19,6 +19,7 @@ from ._params import (
     check_hint,
     check_kernel_sizes,
     check_result_size,
+    check_unshared,
     compute_dtype,
     conv_out_size,
     explicit_pads,
@@ -203,10 +204,7 @@ def conv2d(
             stacklevel=2,
         )
         input_shape = image_shape
-    if unshared:
-        raise NotImplementedError(
-            "unshared=True (Theano's locally connected convolution) is not implemented in legacyconv."
-        )
+    check_unshared(unshared)
     args = prepare_conv(
         input,
         filters,
@@ -307,10 +305,7 @@ def causal_conv1d(
             f"input_shape must be a tuple of 3 or None. Received: input_shape={input_shape!r}"
         )
     check_hint(filter_shape, w.shape, "filter_shape", "filters")
-    if unshared:
-        raise NotImplementedError(
-            "unshared=True (Theano's locally connected convolution) is not implemented in legacyconv."
-        )
+    check_unshared(unshared)
     stride = positive_int(subsample, "subsample")
     dilation = positive_int(filter_dilation, "filter_dilation")
     left = dilation * (w.shape[2] - 1)

@@ -32,6 +32,7 @@ from ._params import (
     as_array,
     check_filter_flip,
     check_hint,
+    check_unshared,
     compute_dtype,
     conv_out_size,
     explicit_pads,
@@ -53,6 +54,8 @@ __all__ = [
 ]
 
 _SPATIAL = {2: "rows, cols", 3: "depth, rows, cols"}
+# prepare_transpose's names of the input, the output shape and the stride, as the gradient calls them
+_GRAD_NAMES = ("output_grad", "input_shape", "subsample")
 
 
 @dataclass(frozen=True)
@@ -69,13 +72,6 @@ class WeightGradArgs:
     groups: int
     filter_flip: bool
     result_dtype: np.dtype
-
-
-def _check_unshared(unshared: Any) -> None:
-    if unshared:
-        raise NotImplementedError(
-            "unshared=True (Theano's locally connected convolution) is not implemented in legacyconv."
-        )
 
 
 def prepare_weight_grad(
@@ -178,35 +174,6 @@ def run_weight_grad(args: WeightGradArgs, backend: str) -> np.ndarray:
     return np.ascontiguousarray(dw).astype(args.result_dtype, copy=False)
 
 
-def _grad_wrt_inputs(
-    nd: int,
-    output_grad: Any,
-    filters: Any,
-    input_shape: Any,
-    filter_shape: Any,
-    border_mode: Any,
-    subsample: Any,
-    filter_flip: bool,
-    filter_dilation: Any,
-    num_groups: Any,
-    backend: str,
-) -> np.ndarray:
-    args = prepare_transpose(
-        output_grad,
-        filters,
-        input_shape,
-        nd,
-        filter_shape,
-        border_mode,
-        subsample,
-        filter_flip,
-        filter_dilation,
-        num_groups,
-        names=("output_grad", "input_shape", "subsample"),
-    )
-    return run_transpose(args, backend)
-
-
 def conv2d_grad_wrt_inputs(
     output_grad: Any,
     filters: Any,
@@ -260,20 +227,21 @@ def conv2d_grad_wrt_inputs(
     >>> conv2d_grad_wrt_inputs(g, np.ones((1, 1, 3, 3)), (None, None, 5, 6), subsample=(2, 2)).shape
     (1, 1, 5, 6)
     """
-    _check_unshared(unshared)
-    return _grad_wrt_inputs(
-        2,
+    check_unshared(unshared)
+    args = prepare_transpose(
         output_grad,
         filters,
         input_shape,
+        2,
         filter_shape,
         border_mode,
         subsample,
         filter_flip,
         filter_dilation,
         num_groups,
-        backend,
+        names=_GRAD_NAMES,
     )
+    return run_transpose(args, backend)
 
 
 def conv3d_grad_wrt_inputs(
@@ -295,19 +263,20 @@ def conv3d_grad_wrt_inputs(
     >>> conv3d_grad_wrt_inputs(np.ones((1, 2, 2, 2, 2)), np.ones((2, 3, 2, 2, 2)), (1, 3, 3, 3, 3)).shape
     (1, 3, 3, 3, 3)
     """
-    return _grad_wrt_inputs(
-        3,
+    args = prepare_transpose(
         output_grad,
         filters,
         input_shape,
+        3,
         filter_shape,
         border_mode,
         subsample,
         filter_flip,
         filter_dilation,
         num_groups,
-        backend,
+        names=_GRAD_NAMES,
     )
+    return run_transpose(args, backend)
 
 
 def conv2d_grad_wrt_weights(
@@ -356,7 +325,7 @@ def conv2d_grad_wrt_weights(
     array([[ 8., 12.],
            [20., 24.]])
     """
-    _check_unshared(unshared)
+    check_unshared(unshared)
     args = prepare_weight_grad(
         input,
         output_grad,
