@@ -66,6 +66,24 @@ def check_filter_flip(filter_flip: Any) -> bool:
     return bool(filter_flip)
 
 
+def spatial_axes(nd: int) -> str:
+    """The names of ``nd`` spatial axes in error messages.
+
+    >>> spatial_axes(3)
+    'depth, rows, cols'
+    """
+    return ", ".join(["depth", "rows", "cols"][3 - nd :])
+
+
+def check_ndim(array: np.ndarray, name: str, ndim: int, layout: str) -> None:
+    """Raise :class:`LegacyconvError` unless ``array`` (the argument ``name``) has ``ndim`` axes,
+    naming the expected ``layout`` (e.g. ``'batch, channels, rows, cols'``)."""
+    if array.ndim != ndim:
+        raise LegacyconvError(
+            f"{name} must be a {ndim}-d array ({layout}). Received: {name}.shape={array.shape}"
+        )
+
+
 def check_unshared(unshared: Any) -> None:
     """Raise NotImplementedError for Theano's ``unshared=True`` (locally connected convolution)."""
     if unshared:

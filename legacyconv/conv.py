@@ -18,6 +18,7 @@ from ._params import (
     check_filter_flip,
     check_hint,
     check_kernel_sizes,
+    check_ndim,
     check_result_size,
     check_unshared,
     compute_dtype,
@@ -26,16 +27,11 @@ from ._params import (
     normalize_border_mode,
     normalize_int_tuple,
     positive_int,
+    spatial_axes,
 )
 from .engines import get_op
 
 __all__ = ["ConvArgs", "causal_conv1d", "conv2d", "conv3d", "prepare_conv", "run_conv"]
-
-_AXES = {2: "(batch, channels, rows, cols)", 3: "(batch, channels, depth, rows, cols)"}
-_KAXES = {
-    2: "(out_channels, in_channels // num_groups, rows, cols)",
-    3: "(out_channels, in_channels // num_groups, depth, rows, cols)",
-}
 
 
 @dataclass(frozen=True)
@@ -73,14 +69,8 @@ def prepare_conv(
     ``image_shape``), so that errors use the caller's words."""
     x = as_array(input, "input")
     w = as_array(filters, "filters")
-    if x.ndim != nd + 2:
-        raise LegacyconvError(
-            f"input must be a {nd + 2}-d array {_AXES[nd]}. Received: input.shape={x.shape}"
-        )
-    if w.ndim != nd + 2:
-        raise LegacyconvError(
-            f"filters must be a {nd + 2}-d array {_KAXES[nd]}. Received: filters.shape={w.shape}"
-        )
+    check_ndim(x, "input", nd + 2, f"batch, channels, {spatial_axes(nd)}")
+    check_ndim(w, "filters", nd + 2, f"out_channels, in_channels // num_groups, {spatial_axes(nd)}")
     check_hint(input_shape, x.shape, input_hint_name, "input")
     check_hint(filter_shape, w.shape, "filter_shape", "filters")
     mode = normalize_border_mode(border_mode, nd)

@@ -32,6 +32,7 @@ from ._params import (
     as_array,
     check_filter_flip,
     check_hint,
+    check_ndim,
     check_unshared,
     compute_dtype,
     conv_out_size,
@@ -39,6 +40,7 @@ from ._params import (
     normalize_border_mode,
     normalize_int_tuple,
     positive_int,
+    spatial_axes,
 )
 from .engines import get_op
 from .transpose import prepare_transpose, run_transpose
@@ -53,7 +55,6 @@ __all__ = [
     "run_weight_grad",
 ]
 
-_SPATIAL = {2: "rows, cols", 3: "depth, rows, cols"}
 # prepare_transpose's names of the input, the output shape and the stride, as the gradient calls them
 _GRAD_NAMES = ("output_grad", "input_shape", "subsample")
 
@@ -89,16 +90,9 @@ def prepare_weight_grad(
     """Validate Theano-style ``conv{nd}d_grad_wrt_weights`` arguments."""
     x = as_array(input, "input")
     y = as_array(output_grad, "output_grad")
-    sp = _SPATIAL[nd]
-    if x.ndim != nd + 2:
-        raise LegacyconvError(
-            f"input must be a {nd + 2}-d array (batch, channels, {sp}). Received: input.shape={x.shape}"
-        )
-    if y.ndim != nd + 2:
-        raise LegacyconvError(
-            f"output_grad must be a {nd + 2}-d array (batch, out_channels, {sp}). "
-            f"Received: output_grad.shape={y.shape}"
-        )
+    sp = spatial_axes(nd)
+    check_ndim(x, "input", nd + 2, f"batch, channels, {sp}")
+    check_ndim(y, "output_grad", nd + 2, f"batch, out_channels, {sp}")
     if (
         not isinstance(filter_shape, (tuple, list))
         or len(filter_shape) != nd + 2
