@@ -75,6 +75,15 @@ def spatial_axes(nd: int) -> str:
     return ", ".join(["depth", "rows", "cols"][3 - nd :])
 
 
+def flip_spatial(array: np.ndarray) -> np.ndarray:
+    """A view of ``array`` with every axis after the first two reversed (Theano's ``filter_flip``).
+
+    >>> flip_spatial(np.arange(4).reshape(1, 1, 4))
+    array([[[3, 2, 1, 0]]])
+    """
+    return array[(slice(None), slice(None)) + (slice(None, None, -1),) * (array.ndim - 2)]
+
+
 def check_ndim(array: np.ndarray, name: str, ndim: int, layout: str) -> None:
     """Raise :class:`LegacyconvError` unless ``array`` (the argument ``name``) has ``ndim`` axes,
     naming the expected ``layout`` (e.g. ``'batch, channels, rows, cols'``)."""

@@ -24,6 +24,7 @@ from ._params import (
     compute_dtype,
     conv_out_size,
     explicit_pads,
+    flip_spatial,
     normalize_border_mode,
     normalize_int_tuple,
     positive_int,
@@ -98,7 +99,7 @@ def prepare_conv(
     x = x.astype(compute, copy=False)
     w = w.astype(compute, copy=False)
     if filter_flip:
-        w = w[(slice(None), slice(None)) + (slice(None, None, -1),) * nd]
+        w = flip_spatial(w)
     return ConvArgs(x, w, pads, strides, dilations, groups, (x.shape[0], w.shape[0]) + out_sp, result)
 
 

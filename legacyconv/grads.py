@@ -37,6 +37,7 @@ from ._params import (
     compute_dtype,
     conv_out_size,
     explicit_pads,
+    flip_spatial,
     normalize_border_mode,
     normalize_int_tuple,
     positive_int,
@@ -164,7 +165,7 @@ def run_weight_grad(args: WeightGradArgs, backend: str) -> np.ndarray:
     weight_grad = get_op(backend, "correlate_weight_grad", args.x, args.y)  # non-finite: numpy
     dw = weight_grad(args.x, args.y, args.kernel, args.pads, args.strides, args.dilations, args.groups)
     if args.filter_flip:
-        dw = dw[(slice(None), slice(None)) + (slice(None, None, -1),) * len(args.kernel)]
+        dw = flip_spatial(dw)
     return np.ascontiguousarray(dw).astype(args.result_dtype, copy=False)
 
 

@@ -35,6 +35,7 @@ from ._params import (
     compute_dtype,
     conv_out_size,
     explicit_pads,
+    flip_spatial,
     normalize_border_mode,
     normalize_int_tuple,
     positive_int,
@@ -290,7 +291,6 @@ def run_transpose(args: TransposeArgs, backend: str) -> np.ndarray:
     if math.prod(args.out_shape) == 0 or args.y.size == 0:
         return np.zeros(args.out_shape, dtype=args.result_dtype)
     input_grad = get_op(backend, "correlate_input_grad", args.y, args.w)
-    nd = args.w.ndim - 2
-    wc = args.w[(slice(None), slice(None)) + (slice(None, None, -1),) * nd] if args.filter_flip else args.w
+    wc = flip_spatial(args.w) if args.filter_flip else args.w
     out = input_grad(args.y, wc, args.out_shape[2:], args.pads, args.strides, args.dilations, args.groups)
     return out.astype(args.result_dtype, copy=False)
