@@ -66,6 +66,41 @@ def check_filter_flip(filter_flip: Any) -> bool:
     return bool(filter_flip)
 
 
+def spatial_axes(nd: int) -> str:
+    """The names of ``nd`` spatial axes in error messages.
+
+    >>> spatial_axes(3)
+    'depth, rows, cols'
+    """
+    return ", ".join(["depth", "rows", "cols"][3 - nd :])
+
+
+def flip_spatial(array: np.ndarray) -> np.ndarray:
+    """A view of ``array`` with every axis after the first two reversed (Theano's ``filter_flip``).
+
+    >>> flip_spatial(np.arange(4).reshape(1, 1, 4))
+    array([[[3, 2, 1, 0]]])
+    """
+    return array[(slice(None), slice(None)) + (slice(None, None, -1),) * (array.ndim - 2)]
+
+
+def check_ndim(array: np.ndarray, name: str, ndim: int, layout: str) -> None:
+    """Raise :class:`LegacyconvError` unless ``array`` (the argument ``name``) has ``ndim`` axes,
+    naming the expected ``layout`` (e.g. ``'batch, channels, rows, cols'``)."""
+    if array.ndim != ndim:
+        raise LegacyconvError(
+            f"{name} must be a {ndim}-d array ({layout}). Received: {name}.shape={array.shape}"
+        )
+
+
+def check_unshared(unshared: Any) -> None:
+    """Raise NotImplementedError for Theano's ``unshared=True`` (locally connected convolution)."""
+    if unshared:
+        raise NotImplementedError(
+            "unshared=True (Theano's locally connected convolution) is not implemented in legacyconv."
+        )
+
+
 def check_kernel_sizes(shape: tuple[int, ...]) -> None:
     """Filters ``(out, in, *kernel)`` need every kernel size >= 1."""
     if any(k < 1 for k in shape[2:]):

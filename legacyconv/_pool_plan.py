@@ -8,6 +8,8 @@ Array-free but for :func:`finish_pool` and :func:`first_cell_nan`, which every e
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +23,7 @@ __all__ = [
     "PoolAxis",
     "PoolPlan",
     "accumulator_dtype",
+    "deprecated_alias",
     "finish_pool",
     "first_cell_nan",
     "normalize_pool_args",
@@ -98,6 +101,30 @@ def _check_bool(value: Any, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise LegacyconvError(f"{name} must be True or False. Received: {name}={value!r}")
     return bool(value)
+
+
+def deprecated_alias(
+    func: str,
+    new: Any,
+    old: Any,
+    new_name: str,
+    old_name: str,
+    is_default: Callable[[Any], bool],
+    what: str = "",
+) -> Any:
+    """Resolve one of Theano's deprecated pooling names (``ds``, ``st``, ``padding``) for
+    ``func``: ``new`` when ``old`` is None, else ``old`` with a DeprecationWarning (at the
+    caller of ``func``). Both given raises, unless ``new`` is None or ``is_default(new)``.
+    ``what`` words the error ("give {what}{new_name} only ...")."""
+    if old is None:
+        return new
+    if new is not None and not is_default(new):
+        raise LegacyconvError(
+            f"give {what}{new_name} only ({old_name} is its deprecated name). "
+            f"Received: {new_name}={new!r}, {old_name}={old!r}"
+        )
+    warnings.warn(f"{func}: '{old_name}' is deprecated, use '{new_name}'", DeprecationWarning, stacklevel=3)
+    return old
 
 
 def normalize_pool_args(

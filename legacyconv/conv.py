@@ -18,23 +18,21 @@ from ._params import (
     check_filter_flip,
     check_hint,
     check_kernel_sizes,
+    check_ndim,
     check_result_size,
+    check_unshared,
     compute_dtype,
     conv_out_size,
     explicit_pads,
+    flip_spatial,
     normalize_border_mode,
     normalize_int_tuple,
     positive_int,
+    spatial_axes,
 )
 from .engines import get_op
 
 __all__ = ["ConvArgs", "causal_conv1d", "conv2d", "conv3d", "prepare_conv", "run_conv"]
-
-_AXES = {2: "(batch, channels, rows, cols)", 3: "(batch, channels, depth, rows, cols)"}
-_KAXES = {
-    2: "(out_channels, in_channels // num_groups, rows, cols)",
-    3: "(out_channels, in_channels // num_groups, depth, rows, cols)",
-}
 
 
 @dataclass(frozen=True)
@@ -72,14 +70,8 @@ def prepare_conv(
     ``image_shape``), so that errors use the caller's words."""
     x = as_array(input, "input")
     w = as_array(filters, "filters")
-    if x.ndim != nd + 2:
-        raise LegacyconvError(
-            f"input must be a {nd + 2}-d array {_AXES[nd]}. Received: input.shape={x.shape}"
-        )
-    if w.ndim != nd + 2:
-        raise LegacyconvError(
-            f"filters must be a {nd + 2}-d array {_KAXES[nd]}. Received: filters.shape={w.shape}"
-        )
+    check_ndim(x, "input", nd + 2, f"batch, channels, {spatial_axes(nd)}")
+    check_ndim(w, "filters", nd + 2, f"out_channels, in_channels // num_groups, {spatial_axes(nd)}")
     check_hint(input_shape, x.shape, input_hint_name, "input")
     check_hint(filter_shape, w.shape, "filter_shape", "filters")
     mode = normalize_border_mode(border_mode, nd)
@@ -107,7 +99,7 @@ def prepare_conv(
     x = x.astype(compute, copy=False)
     w = w.astype(compute, copy=False)
     if filter_flip:
-        w = w[(slice(None), slice(None)) + (slice(None, None, -1),) * nd]
+        w = flip_spatial(w)
     return ConvArgs(x, w, pads, strides, dilations, groups, (x.shape[0], w.shape[0]) + out_sp, result)
 
 
@@ -203,10 +195,7 @@ def conv2d(
             stacklevel=2,
         )
         input_shape = image_shape
-    if unshared:
-        raise NotImplementedError(
-            "unshared=True (Theano's locally connected convolution) is not implemented in legacyconv."
-        )
+    check_unshared(unshared)
     args = prepare_conv(
         input,
         filters,
@@ -307,10 +296,7 @@ def causal_conv1d(
             f"input_shape must be a tuple of 3 or None. Received: input_shape={input_shape!r}"
         )
     check_hint(filter_shape, w.shape, "filter_shape", "filters")
-    if unshared:
-        raise NotImplementedError(
-            "unshared=True (Theano's locally connected convolution) is not implemented in legacyconv."
-        )
+    check_unshared(unshared)
     stride = positive_int(subsample, "subsample")
     dilation = positive_int(filter_dilation, "filter_dilation")
     left = dilation * (w.shape[2] - 1)

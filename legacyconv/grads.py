@@ -32,12 +32,16 @@ from ._params import (
     as_array,
     check_filter_flip,
     check_hint,
+    check_ndim,
+    check_unshared,
     compute_dtype,
     conv_out_size,
     explicit_pads,
+    flip_spatial,
     normalize_border_mode,
     normalize_int_tuple,
     positive_int,
+    spatial_axes,
 )
 from .engines import get_op
 from .transpose import prepare_transpose, run_transpose
@@ -52,7 +56,8 @@ __all__ = [
     "run_weight_grad",
 ]
 
-_SPATIAL = {2: "rows, cols", 3: "depth, rows, cols"}
+# prepare_transpose's names of the input, the output shape and the stride, as the gradient calls them
+_GRAD_NAMES = ("output_grad", "input_shape", "subsample")
 
 
 @dataclass(frozen=True)
@@ -71,13 +76,6 @@ class WeightGradArgs:
     result_dtype: np.dtype
 
 
-def _check_unshared(unshared: Any) -> None:
-    if unshared:
-        raise NotImplementedError(
-            "unshared=True (Theano's locally connected convolution) is not implemented in legacyconv."
-        )
-
-
 def prepare_weight_grad(
     input: Any,
     output_grad: Any,
@@ -93,16 +91,9 @@ def prepare_weight_grad(
     """Validate Theano-style ``conv{nd}d_grad_wrt_weights`` arguments."""
     x = as_array(input, "input")
     y = as_array(output_grad, "output_grad")
-    sp = _SPATIAL[nd]
-    if x.ndim != nd + 2:
-        raise LegacyconvError(
-            f"input must be a {nd + 2}-d array (batch, channels, {sp}). Received: input.shape={x.shape}"
-        )
-    if y.ndim != nd + 2:
-        raise LegacyconvError(
-            f"output_grad must be a {nd + 2}-d array (batch, out_channels, {sp}). "
-            f"Received: output_grad.shape={y.shape}"
-        )
+    sp = spatial_axes(nd)
+    check_ndim(x, "input", nd + 2, f"batch, channels, {sp}")
+    check_ndim(y, "output_grad", nd + 2, f"batch, out_channels, {sp}")
     if (
         not isinstance(filter_shape, (tuple, list))
         or len(filter_shape) != nd + 2
@@ -174,37 +165,8 @@ def run_weight_grad(args: WeightGradArgs, backend: str) -> np.ndarray:
     weight_grad = get_op(backend, "correlate_weight_grad", args.x, args.y)  # non-finite: numpy
     dw = weight_grad(args.x, args.y, args.kernel, args.pads, args.strides, args.dilations, args.groups)
     if args.filter_flip:
-        dw = dw[(slice(None), slice(None)) + (slice(None, None, -1),) * len(args.kernel)]
+        dw = flip_spatial(dw)
     return np.ascontiguousarray(dw).astype(args.result_dtype, copy=False)
-
-
-def _grad_wrt_inputs(
-    nd: int,
-    output_grad: Any,
-    filters: Any,
-    input_shape: Any,
-    filter_shape: Any,
-    border_mode: Any,
-    subsample: Any,
-    filter_flip: bool,
-    filter_dilation: Any,
-    num_groups: Any,
-    backend: str,
-) -> np.ndarray:
-    args = prepare_transpose(
-        output_grad,
-        filters,
-        input_shape,
-        nd,
-        filter_shape,
-        border_mode,
-        subsample,
-        filter_flip,
-        filter_dilation,
-        num_groups,
-        names=("output_grad", "input_shape", "subsample"),
-    )
-    return run_transpose(args, backend)
 
 
 def conv2d_grad_wrt_inputs(
@@ -260,20 +222,21 @@ def conv2d_grad_wrt_inputs(
     >>> conv2d_grad_wrt_inputs(g, np.ones((1, 1, 3, 3)), (None, None, 5, 6), subsample=(2, 2)).shape
     (1, 1, 5, 6)
     """
-    _check_unshared(unshared)
-    return _grad_wrt_inputs(
-        2,
+    check_unshared(unshared)
+    args = prepare_transpose(
         output_grad,
         filters,
         input_shape,
+        2,
         filter_shape,
         border_mode,
         subsample,
         filter_flip,
         filter_dilation,
         num_groups,
-        backend,
+        names=_GRAD_NAMES,
     )
+    return run_transpose(args, backend)
 
 
 def conv3d_grad_wrt_inputs(
@@ -295,19 +258,20 @@ def conv3d_grad_wrt_inputs(
     >>> conv3d_grad_wrt_inputs(np.ones((1, 2, 2, 2, 2)), np.ones((2, 3, 2, 2, 2)), (1, 3, 3, 3, 3)).shape
     (1, 3, 3, 3, 3)
     """
-    return _grad_wrt_inputs(
-        3,
+    args = prepare_transpose(
         output_grad,
         filters,
         input_shape,
+        3,
         filter_shape,
         border_mode,
         subsample,
         filter_flip,
         filter_dilation,
         num_groups,
-        backend,
+        names=_GRAD_NAMES,
     )
+    return run_transpose(args, backend)
 
 
 def conv2d_grad_wrt_weights(
@@ -356,7 +320,7 @@ def conv2d_grad_wrt_weights(
     array([[ 8., 12.],
            [20., 24.]])
     """
-    _check_unshared(unshared)
+    check_unshared(unshared)
     args = prepare_weight_grad(
         input,
         output_grad,

@@ -28,7 +28,7 @@ import numpy as np
 
 from ._errors import LegacyconvError
 from ._params import as_array
-from ._pool_plan import MODES, PoolPlan, first_cell_nan, pool_plan
+from ._pool_plan import MODES, PoolPlan, deprecated_alias, first_cell_nan, pool_plan
 from .engines import get_op
 
 __all__ = ["MODES", "PoolPlan", "first_cell_nan", "pool_2d", "pool_plan"]
@@ -39,6 +39,14 @@ _IGNORE_BORDER_WARNING = (
     "ignore_border=True. (legacyconv computes what Theano 1.0 did: ignore_border=False, the "
     "ceil mode that keeps partial windows at the end.)"
 )
+
+
+def _never(value: Any) -> bool:
+    return False
+
+
+def _is_zero_pad(pad: Any) -> bool:
+    return isinstance(pad, (tuple, list)) and tuple(pad) == (0, 0)
 
 
 def pool_2d(
@@ -101,29 +109,9 @@ def pool_2d(
     >>> pool_2d(np.array([[np.nan, 1, 1, np.nan], [2, 3, 2, 3]]), (2, 2), ignore_border=True)
     array([[nan,  3.]])
     """
-    if ds is not None:
-        if ws is not None:
-            raise LegacyconvError(
-                f"give the window size as ws only (ds is its deprecated name). Received: ws={ws!r}, ds={ds!r}"
-            )
-        warnings.warn("pool_2d: 'ds' is deprecated, use 'ws'", DeprecationWarning, stacklevel=2)
-        ws = ds
-    if st is not None:
-        if stride is not None:
-            raise LegacyconvError(
-                "give the stride as stride only (st is its deprecated name). "
-                f"Received: stride={stride!r}, st={st!r}"
-            )
-        warnings.warn("pool_2d: 'st' is deprecated, use 'stride'", DeprecationWarning, stacklevel=2)
-        stride = st
-    if padding is not None:
-        if pad is not None and not (isinstance(pad, (tuple, list)) and tuple(pad) == (0, 0)):
-            raise LegacyconvError(
-                "give the padding as pad only (padding is its deprecated name). "
-                f"Received: pad={pad!r}, padding={padding!r}"
-            )
-        warnings.warn("pool_2d: 'padding' is deprecated, use 'pad'", DeprecationWarning, stacklevel=2)
-        pad = padding
+    ws = deprecated_alias("pool_2d", ws, ds, "ws", "ds", _never, "the window size as ")
+    stride = deprecated_alias("pool_2d", stride, st, "stride", "st", _never, "the stride as ")
+    pad = deprecated_alias("pool_2d", pad, padding, "pad", "padding", _is_zero_pad, "the padding as ")
     pool2d = get_op(backend, "pool2d")
     x = as_array(input, "input")
     if x.dtype.kind == "b":

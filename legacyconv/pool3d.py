@@ -10,13 +10,14 @@ clipped windows included).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ._errors import LegacyconvError
 from ._params import as_array, normalize_int_tuple
-from ._pool_plan import _axis, accumulator_dtype, normalize_pool_args
+from ._pool_plan import _axis, accumulator_dtype, deprecated_alias, normalize_pool_args
 from .engines.numpy_gemm import axis_range
 from .pool import pool_2d
 
@@ -29,16 +30,9 @@ _IGNORE_BORDER_WARNING = (
 )
 
 
-def _deprecated(new: Any, old: Any, new_name: str, old_name: str, default: Any = None) -> Any:
-    if old is None:
-        return new
-    if new is not None and new != default:
-        raise LegacyconvError(
-            f"give {new_name} only ({old_name} is its deprecated name). "
-            f"Received: {new_name}={new!r}, {old_name}={old!r}"
-        )
-    warnings.warn(f"pool_3d: '{old_name}' is deprecated, use '{new_name}'", DeprecationWarning, stacklevel=3)
-    return old
+def _equals(default: Any) -> Callable[[Any], bool]:
+    # pool_3d compared with != (an array argument raised numpy's ambiguous-truth ValueError)
+    return lambda value: not value != default
 
 
 def pool_3d(
@@ -91,9 +85,9 @@ def pool_3d(
     >>> pool_3d(x, (2, 2, 2), ignore_border=False).shape
     (2, 2, 2)
     """
-    ws = _deprecated(ws, ds, "ws", "ds")
-    stride = _deprecated(stride, st, "stride", "st")
-    pad = _deprecated(pad, padding, "pad", "padding", default=(0, 0, 0))
+    ws = deprecated_alias("pool_3d", ws, ds, "ws", "ds", _equals(None))
+    stride = deprecated_alias("pool_3d", stride, st, "stride", "st", _equals(None))
+    pad = deprecated_alias("pool_3d", pad, padding, "pad", "padding", _equals((0, 0, 0)))
     x = as_array(input, "input")
     if x.ndim < 3:
         raise LegacyconvError(

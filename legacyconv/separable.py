@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ._errors import LegacyconvError
-from ._params import as_array, check_hint, positive_int
+from ._params import as_array, check_hint, check_ndim, positive_int, spatial_axes
 from .conv import prepare_conv, run_conv
 
 __all__ = ["separable_conv2d", "separable_conv3d"]
@@ -137,25 +137,15 @@ def _separable(
     filter_dilation: Any,
     backend: str,
 ) -> np.ndarray:
-    sp = ", ".join(["depth", "rows", "cols"][3 - nd :])
-    ones = ", ".join(["1"] * nd)
+    sp = spatial_axes(nd)
     x = as_array(input, "input")
     dw = as_array(depthwise_filters, "depthwise_filters")
     pw = as_array(pointwise_filters, "pointwise_filters")
-    if x.ndim != nd + 2:
-        raise LegacyconvError(
-            f"input must be a {nd + 2}-d array (batch, channels, {sp}). Received: input.shape={x.shape}"
-        )
-    if dw.ndim != nd + 2:
-        raise LegacyconvError(
-            f"depthwise_filters must be a {nd + 2}-d array (channels * multiplier, 1, {sp}). "
-            f"Received: depthwise_filters.shape={dw.shape}"
-        )
-    if pw.ndim != nd + 2:
-        raise LegacyconvError(
-            f"pointwise_filters must be a {nd + 2}-d array (out_channels, channels * multiplier, {ones}). "
-            f"Received: pointwise_filters.shape={pw.shape}"
-        )
+    check_ndim(x, "input", nd + 2, f"batch, channels, {sp}")
+    check_ndim(dw, "depthwise_filters", nd + 2, f"channels * multiplier, 1, {sp}")
+    check_ndim(
+        pw, "pointwise_filters", nd + 2, "out_channels, channels * multiplier, " + ", ".join(["1"] * nd)
+    )
     check_hint(input_shape, x.shape, "input_shape", "input")
     check_hint(depthwise_filter_shape, dw.shape, "depthwise_filter_shape", "depthwise_filters")
     check_hint(pointwise_filter_shape, pw.shape, "pointwise_filter_shape", "pointwise_filters")

@@ -30,13 +30,16 @@ from ._params import (
     check_filter_flip,
     check_hint,
     check_kernel_sizes,
+    check_ndim,
     check_result_size,
     compute_dtype,
     conv_out_size,
     explicit_pads,
+    flip_spatial,
     normalize_border_mode,
     normalize_int_tuple,
     positive_int,
+    spatial_axes,
 )
 from .engines import get_op
 
@@ -126,16 +129,9 @@ def prepare_transpose(
     inp, shp, std = names
     y = as_array(input, inp)
     w = as_array(filters, "filters")
-    axes = ", ".join(["depth", "rows", "cols"][3 - nd :])
-    if y.ndim != nd + 2:
-        raise LegacyconvError(
-            f"{inp} must be a {nd + 2}-d array (batch, in_channels, {axes}). Received: {inp}.shape={y.shape}"
-        )
-    if w.ndim != nd + 2:
-        raise LegacyconvError(
-            f"filters must be a {nd + 2}-d array (in_channels, out_channels // num_groups, {axes}). "
-            f"Received: filters.shape={w.shape}"
-        )
+    axes = spatial_axes(nd)
+    check_ndim(y, inp, nd + 2, f"batch, in_channels, {axes}")
+    check_ndim(w, "filters", nd + 2, f"in_channels, out_channels // num_groups, {axes}")
     check_hint(filter_shape, w.shape, "filter_shape", "filters")
     full = _normalize_output_shape(output_shape, nd, shp, full_only=shp != "output_shape")
     mode = normalize_border_mode(border_mode, nd)
@@ -295,7 +291,6 @@ def run_transpose(args: TransposeArgs, backend: str) -> np.ndarray:
     if math.prod(args.out_shape) == 0 or args.y.size == 0:
         return np.zeros(args.out_shape, dtype=args.result_dtype)
     input_grad = get_op(backend, "correlate_input_grad", args.y, args.w)
-    nd = args.w.ndim - 2
-    wc = args.w[(slice(None), slice(None)) + (slice(None, None, -1),) * nd] if args.filter_flip else args.w
+    wc = flip_spatial(args.w) if args.filter_flip else args.w
     out = input_grad(args.y, wc, args.out_shape[2:], args.pads, args.strides, args.dilations, args.groups)
     return out.astype(args.result_dtype, copy=False)
