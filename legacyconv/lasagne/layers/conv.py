@@ -196,23 +196,7 @@ class Conv1DLayer(BaseConvLayer):
         )
 
     def convolve(self, input: np.ndarray, backend: str = "numpy") -> np.ndarray:
-        mode = self._border_mode()
-        if isinstance(mode, tuple):
-            mode = (0, mode[0])
-        w = param_value(self.W)
-        hint = self._hint()
-        out = conv2d(
-            input[:, :, None, :],
-            w[:, :, None, :],
-            input_shape=(hint[0], hint[1], 1, hint[2]),
-            filter_shape=w.shape[:2] + (1,) + w.shape[2:],
-            border_mode=mode,
-            subsample=(1, self.stride[0]),
-            filter_flip=self.flip_filters,
-            num_groups=self.num_groups,
-            backend=backend,
-        )
-        return out[:, :, 0, :]
+        return _theano_convolve(self, input, backend)
 
 
 class Conv2DLayer(BaseConvLayer):
@@ -255,17 +239,7 @@ class Conv2DLayer(BaseConvLayer):
         )
 
     def convolve(self, input: np.ndarray, backend: str = "numpy") -> np.ndarray:
-        return conv2d(
-            input,
-            param_value(self.W),
-            input_shape=self._hint(),
-            filter_shape=self.get_W_shape(),
-            border_mode=self._border_mode(),
-            subsample=self.stride,
-            filter_flip=self.flip_filters,
-            num_groups=self.num_groups,
-            backend=backend,
-        )
+        return _theano_convolve(self, input, backend)
 
 
 class Conv3DLayer(BaseConvLayer):
@@ -303,17 +277,31 @@ class Conv3DLayer(BaseConvLayer):
         )
 
     def convolve(self, input: np.ndarray, backend: str = "numpy") -> np.ndarray:
-        return conv3d(
-            input,
-            param_value(self.W),
-            input_shape=self._hint(),
-            filter_shape=self.get_W_shape(),
-            border_mode=self._border_mode(),
-            subsample=self.stride,
-            filter_flip=self.flip_filters,
-            num_groups=self.num_groups,
-            backend=backend,
-        )
+        return _theano_convolve(self, input, backend)
+
+
+def _theano_convolve(layer: BaseConvLayer, input: np.ndarray, backend: str) -> np.ndarray:
+    """``Conv1D/2D/3DLayer.convolve``: Theano's ``conv2d`` (``conv3d`` for three spatial axes); one
+    spatial axis is Theano's ``conv1d_mc0``, a 2-D convolution of one-row images."""
+    w = param_value(layer.W)
+    hint, filter_shape, mode, stride = layer._hint(), layer.get_W_shape(), layer._border_mode(), layer.stride
+    if layer.n == 1:
+        input, w = input[:, :, None, :], w[:, :, None, :]
+        hint, filter_shape = hint[:2] + (1,) + hint[2:], w.shape
+        mode = (0, mode[0]) if isinstance(mode, tuple) else mode
+        stride = (1,) + stride
+    out = (conv3d if layer.n == 3 else conv2d)(
+        input,
+        w,
+        input_shape=hint,
+        filter_shape=filter_shape,
+        border_mode=mode,
+        subsample=stride,
+        filter_flip=layer.flip_filters,
+        num_groups=layer.num_groups,
+        backend=backend,
+    )
+    return out[:, :, 0, :] if layer.n == 1 else out
 
 
 def _no_convolution(convolution: Any, cls: str) -> None:
