@@ -74,6 +74,15 @@ def conv_input_length(output_length: Any, filter_size: int, stride: int, pad: An
     return (output_length - 1) * stride - 2 * pad + filter_size
 
 
+def _conv_shape(layer: BaseConvLayer, input_shape: Any, length: Any, pad: Any) -> Any:
+    """``(batch, num_filters, *spatial)`` with each spatial length ``length(i, f, s, p)`` of the
+    layer's filter size, stride and ``pad`` (``'full'``/``'same'`` stand for every axis)."""
+    pad = pad if isinstance(pad, tuple) else (pad,) * layer.n
+    return (input_shape[0], layer.num_filters) + tuple(
+        length(i, f, s, p) for i, f, s, p in zip(input_shape[2:], layer.filter_size, layer.stride, pad)
+    )
+
+
 class BaseConvLayer(Layer):
     """What every convolution layer shares: arguments, ``W``/``b``, bias and nonlinearity."""
 
@@ -133,11 +142,7 @@ class BaseConvLayer(Layer):
         return (self.num_filters, self.input_shape[1] // self.num_groups) + self.filter_size
 
     def get_output_shape_for(self, input_shape: Any) -> Any:
-        pad = self.pad if isinstance(self.pad, tuple) else (self.pad,) * self.n
-        return (input_shape[0], self.num_filters) + tuple(
-            conv_output_length(i, f, s, p)
-            for i, f, s, p in zip(input_shape[2:], self.filter_size, self.stride, pad)
-        )
+        return _conv_shape(self, input_shape, conv_output_length, self.pad)
 
     def get_output_for(self, input: Any, backend: str = "numpy", **kwargs: Any) -> np.ndarray:
         conved = self.convolve(np.asarray(input), backend=backend)
@@ -356,11 +361,8 @@ class _TransposedConvLayer(BaseConvLayer):
     def get_output_shape_for(self, input_shape: Any) -> Any:
         if self.output_size is not None:
             return (input_shape[0], self.num_filters) + tuple(self.output_size)
-        crop = getattr(self, "crop", getattr(self, "pad", None))
-        crop = crop if isinstance(crop, tuple) else (crop,) * self.n
-        return (input_shape[0], self.num_filters) + tuple(
-            conv_input_length(i, f, s, p)
-            for i, f, s, p in zip(input_shape[2:], self.filter_size, self.stride, crop)
+        return _conv_shape(
+            self, input_shape, conv_input_length, getattr(self, "crop", getattr(self, "pad", None))
         )
 
     def convolve(self, input: np.ndarray, backend: str = "numpy") -> np.ndarray:
