@@ -74,6 +74,15 @@ def conv_input_length(output_length: Any, filter_size: int, stride: int, pad: An
     return (output_length - 1) * stride - 2 * pad + filter_size
 
 
+def _conv_shape(layer: BaseConvLayer, input_shape: Any, length: Any, pad: Any) -> Any:
+    """``(batch, num_filters, *spatial)`` with each spatial length ``length(i, f, s, p)`` of the
+    layer's filter size, stride and ``pad`` (``'full'``/``'same'`` stand for every axis)."""
+    pad = pad if isinstance(pad, tuple) else (pad,) * layer.n
+    return (input_shape[0], layer.num_filters) + tuple(
+        length(i, f, s, p) for i, f, s, p in zip(input_shape[2:], layer.filter_size, layer.stride, pad)
+    )
+
+
 class BaseConvLayer(Layer):
     """What every convolution layer shares: arguments, ``W``/``b``, bias and nonlinearity."""
 
@@ -133,11 +142,7 @@ class BaseConvLayer(Layer):
         return (self.num_filters, self.input_shape[1] // self.num_groups) + self.filter_size
 
     def get_output_shape_for(self, input_shape: Any) -> Any:
-        pad = self.pad if isinstance(self.pad, tuple) else (self.pad,) * self.n
-        return (input_shape[0], self.num_filters) + tuple(
-            conv_output_length(i, f, s, p)
-            for i, f, s, p in zip(input_shape[2:], self.filter_size, self.stride, pad)
-        )
+        return _conv_shape(self, input_shape, conv_output_length, self.pad)
 
     def get_output_for(self, input: Any, backend: str = "numpy", **kwargs: Any) -> np.ndarray:
         conved = self.convolve(np.asarray(input), backend=backend)
@@ -196,23 +201,7 @@ class Conv1DLayer(BaseConvLayer):
         )
 
     def convolve(self, input: np.ndarray, backend: str = "numpy") -> np.ndarray:
-        mode = self._border_mode()
-        if isinstance(mode, tuple):
-            mode = (0, mode[0])
-        w = param_value(self.W)
-        hint = self._hint()
-        out = conv2d(
-            input[:, :, None, :],
-            w[:, :, None, :],
-            input_shape=(hint[0], hint[1], 1, hint[2]),
-            filter_shape=w.shape[:2] + (1,) + w.shape[2:],
-            border_mode=mode,
-            subsample=(1, self.stride[0]),
-            filter_flip=self.flip_filters,
-            num_groups=self.num_groups,
-            backend=backend,
-        )
-        return out[:, :, 0, :]
+        return _theano_convolve(self, input, backend)
 
 
 class Conv2DLayer(BaseConvLayer):
@@ -255,17 +244,7 @@ class Conv2DLayer(BaseConvLayer):
         )
 
     def convolve(self, input: np.ndarray, backend: str = "numpy") -> np.ndarray:
-        return conv2d(
-            input,
-            param_value(self.W),
-            input_shape=self._hint(),
-            filter_shape=self.get_W_shape(),
-            border_mode=self._border_mode(),
-            subsample=self.stride,
-            filter_flip=self.flip_filters,
-            num_groups=self.num_groups,
-            backend=backend,
-        )
+        return _theano_convolve(self, input, backend)
 
 
 class Conv3DLayer(BaseConvLayer):
@@ -303,17 +282,31 @@ class Conv3DLayer(BaseConvLayer):
         )
 
     def convolve(self, input: np.ndarray, backend: str = "numpy") -> np.ndarray:
-        return conv3d(
-            input,
-            param_value(self.W),
-            input_shape=self._hint(),
-            filter_shape=self.get_W_shape(),
-            border_mode=self._border_mode(),
-            subsample=self.stride,
-            filter_flip=self.flip_filters,
-            num_groups=self.num_groups,
-            backend=backend,
-        )
+        return _theano_convolve(self, input, backend)
+
+
+def _theano_convolve(layer: BaseConvLayer, input: np.ndarray, backend: str) -> np.ndarray:
+    """``Conv1D/2D/3DLayer.convolve``: Theano's ``conv2d`` (``conv3d`` for three spatial axes); one
+    spatial axis is Theano's ``conv1d_mc0``, a 2-D convolution of one-row images."""
+    w = param_value(layer.W)
+    hint, filter_shape, mode, stride = layer._hint(), layer.get_W_shape(), layer._border_mode(), layer.stride
+    if layer.n == 1:
+        input, w = input[:, :, None, :], w[:, :, None, :]
+        hint, filter_shape = hint[:2] + (1,) + hint[2:], w.shape
+        mode = (0, mode[0]) if isinstance(mode, tuple) else mode
+        stride = (1,) + stride
+    out = (conv3d if layer.n == 3 else conv2d)(
+        input,
+        w,
+        input_shape=hint,
+        filter_shape=filter_shape,
+        border_mode=mode,
+        subsample=stride,
+        filter_flip=layer.flip_filters,
+        num_groups=layer.num_groups,
+        backend=backend,
+    )
+    return out[:, :, 0, :] if layer.n == 1 else out
 
 
 def _no_convolution(convolution: Any, cls: str) -> None:
@@ -368,11 +361,8 @@ class _TransposedConvLayer(BaseConvLayer):
     def get_output_shape_for(self, input_shape: Any) -> Any:
         if self.output_size is not None:
             return (input_shape[0], self.num_filters) + tuple(self.output_size)
-        crop = getattr(self, "crop", getattr(self, "pad", None))
-        crop = crop if isinstance(crop, tuple) else (crop,) * self.n
-        return (input_shape[0], self.num_filters) + tuple(
-            conv_input_length(i, f, s, p)
-            for i, f, s, p in zip(input_shape[2:], self.filter_size, self.stride, crop)
+        return _conv_shape(
+            self, input_shape, conv_input_length, getattr(self, "crop", getattr(self, "pad", None))
         )
 
     def convolve(self, input: np.ndarray, backend: str = "numpy") -> np.ndarray:

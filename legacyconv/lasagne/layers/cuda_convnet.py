@@ -15,7 +15,7 @@ from ..utils import as_tuple
 from ._missing import missing_attribute
 from .base import GLOROT_UNIFORM, ZEROS
 from .conv import Conv2DLayer
-from .pool import MaxPool2DLayer
+from .pool import MaxPool2DLayer, _pool_window
 
 __all__ = ["Conv2DCCLayer", "MaxPool2DCCLayer"]
 
@@ -85,8 +85,7 @@ class MaxPool2DCCLayer(MaxPool2DLayer):
             raise NotImplementedError("MaxPool2DCCLayer does not support padding.")
         if ignore_border:
             raise NotImplementedError("MaxPool2DCCLayer does not support ignore_border=True.")
-        size = as_tuple(pool_size, 2)
-        step = size if stride is None else as_tuple(stride, 2)
+        size, step = _pool_window(pool_size, stride, 2)
         if size[0] != size[1] or step[0] != step[1] or step[0] > size[0]:
             raise NotImplementedError(
                 f"MaxPool2DCCLayer only supports square windows and strides with stride <= pool_size. Received: pool_size={size}, stride={step}"

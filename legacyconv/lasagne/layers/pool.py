@@ -51,6 +51,16 @@ def pool_output_length(input_length: Any, pool_size: Any, stride: int, pad: int,
     return max(0, (input_length - pool_size + stride - 1) // stride) + 1
 
 
+def _pool_window(pool_size: Any, stride: Any, n: int) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """A pooling layer's ``(pool_size, stride)`` as ``n``-tuples; ``stride=None`` is the window.
+
+    >>> _pool_window(3, None, 2), _pool_window((3, 2), 1, 2)
+    (((3, 3), (3, 3)), ((3, 2), (1, 1)))
+    """
+    size = as_tuple(pool_size, n)
+    return size, size if stride is None else as_tuple(stride, n)
+
+
 class _PoolNDLayer(Layer):
     n = 2
 
@@ -71,8 +81,7 @@ class _PoolNDLayer(Layer):
                 f"tried to create a {n}D pooling layer with input shape {self.input_shape}: expected "
                 f"{n + 2} input dimensions (batchsize, channels, {n} spatial dimensions)"
             )
-        self.pool_size = as_tuple(pool_size, n)
-        self.stride = self.pool_size if stride is None else as_tuple(stride, n)
+        self.pool_size, self.stride = _pool_window(pool_size, stride, n)
         self.pad = as_tuple(pad, n)
         self.ignore_border = ignore_border
         self.mode = mode
