@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import legacyconv
 from legacyconv import conv2d, conv3d, workspace_limit
@@ -237,3 +239,47 @@ def test_merged_small_image_path_equals_reference(groups):
     np.testing.assert_allclose(
         chunked[-2:], naive_conv2d(x_big[-2:], w_big, ((1, 1), (1, 1)), groups=groups), rtol=1e-12, atol=1e-12
     )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 3),
+    st.integers(1, 3),
+    st.integers(0, 1),
+    st.booleans(),
+    st.sampled_from(["max", "sum", "average_exc_pad", "average_inc_pad"]),
+    st.integers(0, 2**32 - 1),
+)
+def test_pool2d_in_blocks_of_planes_matches_the_reference(ws, stride, pad, ignore_border, mode, seed):
+    """pool2d pools a block of planes at a time (a 4 KiB block here: many blocks, a ragged
+    last one); NaN lands where Theano's first-cell rule (first_cell_nan) puts it."""
+    from legacyconv import pool_2d
+    from legacyconv._pool_plan import first_cell_nan, pool_plan
+
+    pad = min(pad, ws - 1)
+    if pad:
+        ignore_border = True
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((3, 7, 9, 8)).astype(np.float32)
+    x[rng.random(x.shape) < 0.1] = np.nan
+    x0 = x.copy()
+    old = numpy_gemm._POOL_BLOCK_BYTES
+    numpy_gemm._POOL_BLOCK_BYTES = 4096
+    try:
+        got = pool_2d(x, (ws, ws), ignore_border, (stride, stride), (pad, pad), mode)
+    finally:
+        numpy_gemm._POOL_BLOCK_BYTES = old
+    np.testing.assert_array_equal(x, x0)
+    if mode == "max":
+        expected = reference.pool(
+            np.where(np.isnan(x), -np.inf, x), (ws, ws), ignore_border, (stride, stride), (pad, pad), mode
+        )
+        nan = first_cell_nan(
+            x, pool_plan(x.shape[-2:], (ws, ws), ignore_border, (stride, stride), (pad, pad), mode)
+        )
+        if nan is not None:
+            expected[nan] = np.nan
+    else:
+        with np.errstate(invalid="ignore"):
+            expected = reference.pool(x, (ws, ws), ignore_border, (stride, stride), (pad, pad), mode)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)

@@ -54,6 +54,9 @@ _MERGE_BELOW = 256
 # contraction (LeNet's conv1, 25) the wide merged GEMM is the slower one (1.5-2.4 -> 29 ms).
 _MERGE_BELOW_LARGE_K = 4096
 _MERGE_MIN_K = 128
+# pool2d runs every window offset over a block of planes of about this many input bytes while
+# it is in cache (measured on 2 shared cores, (32, 64, 56, 56) ws2 max 9 -> 3.4-3.9 ms)
+_POOL_BLOCK_BYTES = 2**20
 
 
 def axis_range(o_start: int, o_stop: int, size: int, offset: int, stride: int) -> tuple[int, int, slice]:
@@ -346,8 +349,9 @@ def correlate_input_grad(
 
 def pool2d(x: np.ndarray, plan: PoolPlan) -> np.ndarray:
     """Pool the last two axes of ``x`` with ``plan``: one vectorised max/add per window offset,
-    straight from ``x`` into the output (no padded copy of the input), the leading axes shared
-    out over the cores."""
+    straight from ``x`` into the output (no padded copy of the input), all offsets over one
+    cache-sized block of planes (``_POOL_BLOCK_BYTES``) before the next, the blocks shared out
+    over the cores. Windows larger than 2x2 are reduced separably (columns, then rows)."""
     rows, cols = plan.axes
     acc_dtype = accumulator_dtype(x.dtype, plan.mode)
     out = np.empty(x.shape[:-2] + plan.out_shape, dtype=acc_dtype)
@@ -368,9 +372,24 @@ def pool2d(x: np.ndarray, plan: PoolPlan) -> np.ndarray:
         None,
     )
 
+    # with no padding, offset (0, 0) holds every window's first cell: its NaNs (Theano's
+    # NaNs, see first_cell_nan) are found while that block of planes is in cache
+    nan_here = plan.mode == "max" and acc_dtype.kind == "f" and full == (0, 0) and rows.pad == cols.pad == 0
+    step = max(1, _POOL_BLOCK_BYTES // max(1, rows.size * cols.size * x.dtype.itemsize))
+
+    # the window reduction is separable: along the columns, then the rows, in rows.ws +
+    # cols.ws passes instead of rows.ws * cols.ws (measured on 2 shared cores: 3x3 s2 average
+    # 8.5 -> 6.4 ms, 3x3 s1 max 7.7 -> 4.7 ms; 2x2 4 passes either way: 3.1 vs 4.4 ms)
+    separable = rows.ws * cols.ws > rows.ws + cols.ws
+
     def run(lo: int, hi: int) -> None:
-        dst_all = flat_out[lo:hi]
-        src_all = flat_x[lo:hi]
+        for b0 in range(lo, hi, step):  # all offsets of a block of planes while it is in cache
+            pool_block(flat_out[b0 : min(b0 + step, hi)], flat_x[b0 : min(b0 + step, hi)])
+
+    def pool_block(dst_all: np.ndarray, src_all: np.ndarray) -> None:
+        if separable:
+            return pool_block_separable(dst_all, src_all)
+        nan = None
         if full is None:
             init: float = 0
             if plan.mode == "max":
@@ -379,18 +398,61 @@ def pool2d(x: np.ndarray, plan: PoolPlan) -> np.ndarray:
         else:
             (_, _, r_src), (_, _, c_src) = ranges[full]
             np.copyto(dst_all, src_all[:, r_src, c_src], casting="unsafe")
+            if nan_here and np.isnan(dst_all).any():
+                nan = np.isnan(dst_all)
         for key, ((r_lo, r_hi, r_src), (c_lo, c_hi, c_src)) in ranges.items():
             if key == full:
                 continue
             dst = dst_all[:, r_lo:r_hi, c_lo:c_hi]
             src = src_all[:, r_src, c_src]
-            if plan.mode == "max":  # NaN-skipping; first_cell_nan restores Theano's NaNs
+            if plan.mode == "max":  # NaN-skipping; first-cell NaNs are put back below
                 np.fmax(dst, src, out=dst)
             else:
                 np.add(dst, src, out=dst, casting="unsafe")
+        if nan is not None:
+            dst_all[nan] = np.nan
+
+    op = np.fmax if plan.mode == "max" else np.add
+    init_value: float = 0
+    if plan.mode == "max":
+        init_value = -np.inf if acc_dtype.kind == "f" else np.iinfo(acc_dtype).min
+    row_ranges = [axis_range(0, rows.out, rows.size, i - rows.pad, rows.stride) for i in range(rows.ws)]
+    col_ranges = [axis_range(0, cols.out, cols.size, j - cols.pad, cols.stride) for j in range(cols.ws)]
+
+    def reduce_axis(dst: np.ndarray, src: np.ndarray, spans: list[tuple[int, int, slice]], axis: int) -> None:
+        """``dst`` = the window reduction of ``src`` along ``axis`` (1 or 2): one pass per offset."""
+        n_out = dst.shape[axis]
+        spans = [sp for sp in spans if sp[1] > sp[0]]
+        first = next((sp for sp in spans if (sp[0], sp[1]) == (0, n_out)), None)
+        if first is None:
+            dst.fill(init_value)
+        else:
+            np.copyto(dst, src[:, first[2]] if axis == 1 else src[:, :, first[2]], casting="unsafe")
+        for sp in spans:
+            if sp is first:
+                continue
+            if axis == 1:
+                d, s_ = dst[:, sp[0] : sp[1]], src[:, sp[2]]
+            else:
+                d, s_ = dst[:, :, sp[0] : sp[1]], src[:, :, sp[2]]
+            op(d, s_, out=d, casting="unsafe")
+
+    def pool_block_separable(dst_all: np.ndarray, src_all: np.ndarray) -> None:
+        """Along the columns into this thread's scratch, then along the rows into ``dst_all``."""
+        nan = None
+        if nan_here:
+            (_, _, r_src), (_, _, c_src) = ranges[0, 0]
+            corner = src_all[:, r_src, c_src]
+            if np.isnan(corner).any():
+                nan = np.isnan(corner)
+        (tmp,) = scratch([(src_all.shape[0], rows.size, cols.out)], acc_dtype)
+        reduce_axis(tmp, src_all, col_ranges, 2)
+        reduce_axis(dst_all, tmp, row_ranges, 1)
+        if nan is not None:
+            dst_all[nan] = np.nan
 
     parallel_ranges(flat_x.shape[0], run, min_items=max(1, 2**16 // max(1, math.prod(plan.out_shape))))
-    if plan.mode == "max":
+    if plan.mode == "max" and not nan_here:
         nan = first_cell_nan(x, plan)
         if nan is not None:
             out[nan] = np.nan
