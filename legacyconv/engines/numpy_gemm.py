@@ -316,7 +316,7 @@ def _correlate_shifted(
         m_len = (nb - 1) * plane + sum((o - 1) * st for o, st in zip(out_sp, flat_stride)) + 1
         y_len = m_len + max(lead_shifts)
         x_len = max(nb * plane, y_len + max(tail_shifts))
-        shapes = [(channels, x_len), (n_out, nb * plane), (n_out, _SHIFTED_BLOCK)]
+        shapes: list[tuple[int, ...]] = [(channels, x_len), (n_out, nb * plane), (n_out, _SHIFTED_BLOCK)]
         if folded:
             shapes.append((channels, taps, y_len))
         xp, res, tmp, *rest = scratch(shapes, x.dtype)
