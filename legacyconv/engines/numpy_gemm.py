@@ -16,7 +16,6 @@ Pure NumPy: no other framework is called.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 from typing import Any
@@ -114,19 +113,24 @@ def _fill_cols(
     """Write the im2col columns of ``x`` for output rows ``rows`` of the first spatial axis
     into ``buf`` of shape ``(n, C, *kernel, rows, *out_sp[1:])``, or, ``merged``, of shape
     ``(C, *kernel, n, rows, *out_sp[1:])``. Cells that read padding are left as they are:
-    the caller keeps them zero."""
+    the caller keeps them zero.
+
+    The copies run on one core, on purpose: right after a GEMM, OpenBLAS's worker threads
+    keep spinning for about 0.1 s, and copies shared out over the same cores then ran several
+    times slower (measured on 2 cores: (8, 64, 56, 56) * (64, 64, 3, 3) 'half' 9.3 ms with
+    one thread, 17-47 ms with two)."""
     nd = len(pads)
     kernel = buf.shape[1 : 1 + nd] if merged else buf.shape[2 : 2 + nd]
     out_sp = buf.shape[2 + nd :]
     spatial = x.shape[2:]
     if merged:
         x = x.swapaxes(0, 1)
-    for offsets in itertools.product(*(range(k) for k in kernel)):
+    for offsets_ in itertools.product(*(range(k) for k in kernel)):
         dst: list[slice | int] = (
-            [slice(None), *offsets, slice(None)] if merged else [slice(None), slice(None), *offsets]
+            [slice(None), *offsets_, slice(None)] if merged else [slice(None), slice(None), *offsets_]
         )
         src: list[slice] = [slice(None), slice(None)]
-        for axis, k in enumerate(offsets):
+        for axis, k in enumerate(offsets_):
             start, stop = rows if axis == 0 else (0, out_sp[axis])
             shift = start if axis == 0 else 0
             lo, hi, sl = axis_range(
@@ -321,8 +325,7 @@ def _correlate_shifted(
             shapes.append((channels, taps, y_len))
         xp, res, tmp, *rest = scratch(shapes, x.dtype)
         shifted = rest[0] if folded else None
-        fill = functools.partial(_pad_and_shift, xp, shifted, x[b0 : b0 + nb], grid, pads, tail_shifts)
-        parallel_ranges(channels, fill, min_items=max(1, 2**15 // max(x_len, 1)))
+        _pad_and_shift(xp, shifted, x[b0 : b0 + nb], grid, pads, tail_shifts)  # one core: see _fill_cols
         ys = shifted.reshape(channels * taps, y_len) if shifted is not None else xp
         rows = cg * taps
         with np.errstate(invalid="ignore", over="ignore"):
@@ -339,10 +342,8 @@ def _correlate_shifted(
                         else:
                             np.matmul(wk[s, g], operand, out=tg)
                             acc += tg
-        valid = res.reshape(n_out, nb, *grid)[(slice(None), slice(None), *crop)].swapaxes(0, 1)
-        parallel_ranges(
-            nb, functools.partial(_copy_rows, out[b0 : b0 + nb].reshape(nb, n_out, *out_sp), valid)
-        )
+        valid = res.reshape(n_out, nb, *grid)[(slice(None), slice(None), *crop)]
+        out[b0 : b0 + nb].reshape(nb, n_out, *out_sp)[...] = valid.swapaxes(0, 1)
 
 
 def _pad_and_shift(
@@ -352,26 +353,19 @@ def _pad_and_shift(
     grid: tuple[int, ...],
     pads: Pads,
     shifts: list[int],
-    c0: int,
-    c1: int,
 ) -> None:
-    """Channels ``[c0, c1)`` of ``x`` ``(images, C, *spatial)`` zero-padded into ``xp`` ``(C,
-    length)`` (images side by side on their padded ``grid``, zeros after them), and, unless
-    ``shifted`` is None, ``shifted[c, t] = xp[c, shifts[t] :]`` for each folded offset ``t``."""
+    """``x`` ``(images, C, *spatial)`` zero-padded into ``xp`` ``(C, length)`` (images side by
+    side on their padded ``grid``, zeros after them), and, unless ``shifted`` is None,
+    ``shifted[c, t] = xp[c, shifts[t] :]`` for each folded offset ``t``."""
     nb = x.shape[0]
-    xp[c0:c1].fill(0)
+    xp.fill(0)
     inner = tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape[2:], pads))
-    planes = xp[c0:c1, : nb * math.prod(grid)].reshape(c1 - c0, nb, *grid)
-    planes[(slice(None), slice(None), *inner)] = x[:, c0:c1].swapaxes(0, 1)
+    planes = xp[:, : nb * math.prod(grid)].reshape(x.shape[1], nb, *grid)
+    planes[(slice(None), slice(None), *inner)] = x.swapaxes(0, 1)
     if shifted is not None:
         length = shifted.shape[2]
         for t, sh in enumerate(shifts):
-            shifted[c0:c1, t] = xp[c0:c1, sh : sh + length]
-
-
-def _copy_rows(dst: np.ndarray, src: np.ndarray, i0: int, i1: int) -> None:
-    """``dst[i0:i1] = src[i0:i1]``: one thread's share of a copy."""
-    dst[i0:i1] = src[i0:i1]
+            shifted[:, t] = xp[:, sh : sh + length]
 
 
 def _correlate_merged(
