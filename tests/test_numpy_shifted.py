@@ -166,3 +166,16 @@ def test_inputs_not_modified_and_result_not_scratch():
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(x, x0)
     np.testing.assert_array_equal(w, w0)
+
+
+def test_padding_is_zero_whatever_the_kept_scratch_held():
+    """The kept scratch is reused: a call on NaNs leaves NaNs in it, and the next call's
+    padding cells (only those are zeroed, not the whole buffer) must still read zero."""
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((8, 64, 3, 3))
+    x = rng.standard_normal((2, 64, 20, 20))
+    with shifted_path(force=False) as calls:
+        assert np.isnan(conv2d(np.full((3, 64, 22, 22), np.nan), w, border_mode="valid")).all()
+        got = conv2d(x, w, border_mode="full")
+    assert len(calls) == 2
+    np.testing.assert_allclose(got, reference.conv(x, w, "full"), rtol=1e-10, atol=1e-10)

@@ -236,8 +236,8 @@ def _shifted_plan(
         return None
     if not _shifted_is_cheaper(channels, n_out, cg, kernel, folded, math.prod(grid), math.prod(out_sp)):
         return None
-    taps = math.prod(kernel[len(kernel) - folded :]) if folded else 0
-    per_image = (channels * (1 + taps) + n_out) * math.prod(grid)
+    taps = math.prod(kernel[len(kernel) - folded :])
+    per_image = (channels * taps + n_out) * math.prod(grid)
     fixed = n_out * _SHIFTED_BLOCK + math.prod(kernel) * n_out * cg
     limit = get_workspace_limit() // itemsize
     # slack: the flat shifts read up to one image's grid past the last image
@@ -252,16 +252,14 @@ def _shifted_is_cheaper(
 ) -> bool:
     """The cost model, per image in multiply-adds: im2col copies ``prod(kernel)`` cells per
     input channel and output; the shifted GEMMs run on the whole padded grid of ``cells``,
-    copy the input once padded and once per folded offset, and accumulate the results of the
-    unfolded offsets."""
+    copy the input once per folded offset (the first copy is the padded input), and accumulate
+    the results of the unfolded offsets."""
     k_len = cg * math.prod(kernel)
-    taps = math.prod(kernel[len(kernel) - folded :]) if folded else 0
+    taps = math.prod(kernel[len(kernel) - folded :])
     lead = math.prod(kernel[: len(kernel) - folded])
     im2col = (n_out + _COPY_COST) * k_len * outputs
     shifted = (
-        n_out * k_len * cells
-        + _COPY_COST * channels * (1 + taps) * cells
-        + _ADD_COST * n_out * cells * (lead - 1)
+        n_out * k_len * cells + _COPY_COST * channels * taps * cells + _ADD_COST * n_out * cells * (lead - 1)
     )
     return shifted < im2col
 
@@ -306,7 +304,7 @@ def _correlate_shifted(
 
     lead_shifts = shifts(range(nd - folded), lead)
     tail_shifts = shifts(range(nd - folded, nd), tail)
-    taps = len(tail_shifts) if folded else 1
+    taps = len(tail_shifts)  # 1 (shift 0) when no axis is folded
     # weights as (lead offset, group, og, channel * taps): the contraction index of the
     # shifted copies Y[c, t] (channel-major, so that a group's rows are contiguous)
     wk = wm.reshape(groups, og, cg, *lead, taps)
@@ -320,13 +318,11 @@ def _correlate_shifted(
         m_len = (nb - 1) * plane + sum((o - 1) * st for o, st in zip(out_sp, flat_stride)) + 1
         y_len = m_len + max(lead_shifts)
         x_len = max(nb * plane, y_len + max(tail_shifts))
-        shapes: list[tuple[int, ...]] = [(channels, x_len), (n_out, nb * plane), (n_out, _SHIFTED_BLOCK)]
-        if folded:
-            shapes.append((channels, taps, y_len))
-        xp, res, tmp, *rest = scratch(shapes, x.dtype)
-        shifted = rest[0] if folded else None
-        _pad_and_shift(xp, shifted, x[b0 : b0 + nb], grid, pads, tail_shifts)  # one core: see _fill_cols
-        ys = shifted.reshape(channels * taps, y_len) if shifted is not None else xp
+        xs, res, tmp = scratch(
+            [(channels, taps, x_len), (n_out, nb * plane), (n_out, _SHIFTED_BLOCK)], x.dtype
+        )
+        _pad_and_shift(xs, x[b0 : b0 + nb], grid, pads, tail_shifts)  # on one core: see _fill_cols
+        ys = xs.reshape(channels * taps, x_len)
         rows = cg * taps
         with np.errstate(invalid="ignore", over="ignore"):
             for m0 in range(0, m_len, _SHIFTED_BLOCK):
@@ -347,25 +343,26 @@ def _correlate_shifted(
 
 
 def _pad_and_shift(
-    xp: np.ndarray,
-    shifted: np.ndarray | None,
-    x: np.ndarray,
-    grid: tuple[int, ...],
-    pads: Pads,
-    shifts: list[int],
+    ys: np.ndarray, x: np.ndarray, grid: tuple[int, ...], pads: Pads, shifts: list[int]
 ) -> None:
-    """``x`` ``(images, C, *spatial)`` zero-padded into ``xp`` ``(C, length)`` (images side by
-    side on their padded ``grid``, zeros after them), and, unless ``shifted`` is None,
-    ``shifted[c, t] = xp[c, shifts[t] :]`` for each folded offset ``t``."""
-    nb = x.shape[0]
-    xp.fill(0)
-    inner = tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape[2:], pads))
-    planes = xp[:, : nb * math.prod(grid)].reshape(x.shape[1], nb, *grid)
+    """Fill ``ys`` ``(C, taps, length)``: ``ys[:, 0]`` holds ``x`` ``(images, C, *spatial)``
+    zero-padded (images side by side on their padded ``grid``), and ``ys[:, t, : length -
+    max(shifts)] = ys[:, 0, shifts[t] :]`` for each folded offset ``t`` (``shifts[0]`` is 0).
+
+    Only the padding cells are zeroed: the cells after the last image are read by off-grid
+    output columns alone, which are dropped."""
+    nb, channels = x.shape[:2]
+    base = ys[:, 0]
+    planes = base[:, : nb * math.prod(grid)].reshape(channels, nb, *grid)
+    for axis, (size, (lo, _)) in enumerate(zip(x.shape[2:], pads)):
+        before = (slice(None),) * (2 + axis)
+        planes[(*before, slice(0, lo))] = 0
+        planes[(*before, slice(lo + size, None))] = 0
+    inner = tuple(slice(lo, lo + size) for size, (lo, _) in zip(x.shape[2:], pads))
     planes[(slice(None), slice(None), *inner)] = x.swapaxes(0, 1)
-    if shifted is not None:
-        length = shifted.shape[2]
-        for t, sh in enumerate(shifts):
-            shifted[:, t] = xp[:, sh : sh + length]
+    length = ys.shape[2] - max(shifts)
+    for t, sh in enumerate(shifts[1:], 1):
+        ys[:, t, :length] = base[:, sh : sh + length]
 
 
 def _correlate_merged(
