@@ -305,11 +305,11 @@ def _correlate_shifted(
     lead_shifts = shifts(range(nd - folded), lead)
     tail_shifts = shifts(range(nd - folded, nd), tail)
     taps = len(tail_shifts)  # 1 (shift 0) when no axis is folded
-    # weights as (lead offset, group, og, channel * taps): the contraction index of the
-    # shifted copies Y[c, t] (channel-major, so that a group's rows are contiguous)
+    # weights as (lead offset, group, og, taps * cg): the contraction index of the shifted
+    # copies ys[g, t, c] (each group's rows contiguous; each tap's block apart from tap 0's)
     wk = wm.reshape(groups, og, cg, *lead, taps)
-    wk = np.ascontiguousarray(np.moveaxis(wk, tuple(range(3, 3 + nd - folded)), tuple(range(nd - folded))))
-    wk = wk.reshape(len(lead_shifts), groups, og, cg * taps)
+    wk = np.moveaxis(wk, tuple(range(3, 3 + nd - folded)), tuple(range(nd - folded)))
+    wk = np.ascontiguousarray(np.swapaxes(wk, -1, -2)).reshape(len(lead_shifts), groups, og, taps * cg)
 
     crop = tuple(slice(0, o) for o in out_sp)
     for b0 in range(0, n, images):
@@ -319,10 +319,10 @@ def _correlate_shifted(
         y_len = m_len + max(lead_shifts)
         x_len = max(nb * plane, y_len + max(tail_shifts))
         xs, res, tmp = scratch(
-            [(channels, taps, x_len), (n_out, nb * plane), (n_out, _SHIFTED_BLOCK)], x.dtype
+            [(groups, taps, cg, x_len), (n_out, nb * plane), (n_out, _SHIFTED_BLOCK)], x.dtype
         )
         _pad_and_shift(xs, x[b0 : b0 + nb], grid, pads, tail_shifts)  # on one core: see _fill_cols
-        ys = xs.reshape(channels * taps, x_len)
+        ys = xs.reshape(groups * taps * cg, x_len)
         rows = cg * taps
         with np.errstate(invalid="ignore", over="ignore"):
             for m0 in range(0, m_len, _SHIFTED_BLOCK):
@@ -345,24 +345,26 @@ def _correlate_shifted(
 def _pad_and_shift(
     ys: np.ndarray, x: np.ndarray, grid: tuple[int, ...], pads: Pads, shifts: list[int]
 ) -> None:
-    """Fill ``ys`` ``(C, taps, length)``: ``ys[:, 0]`` holds ``x`` ``(images, C, *spatial)``
-    zero-padded (images side by side on their padded ``grid``), and ``ys[:, t, : length -
-    max(shifts)] = ys[:, 0, shifts[t] :]`` for each folded offset ``t`` (``shifts[0]`` is 0).
+    """Fill ``ys`` ``(groups, taps, cg, length)``: ``ys[g, 0]`` holds group ``g``'s channels of
+    ``x`` ``(images, C, *spatial)`` zero-padded (images side by side on their padded ``grid``),
+    and ``ys[g, t, :, : length - max(shifts)] = ys[g, 0, :, shifts[t] :]`` for each folded
+    offset ``t`` (``shifts[0]`` is 0). Tap blocks are disjoint, so that NumPy copies them
+    directly (it would buffer a copy between interleaved rows of one block).
 
-    Only the padding cells are zeroed: the cells after the last image are read by off-grid
-    output columns alone, which are dropped."""
-    nb, channels = x.shape[:2]
-    base = ys[:, 0]
-    planes = base[:, : nb * math.prod(grid)].reshape(channels, nb, *grid)
-    for axis, (size, (lo, _)) in enumerate(zip(x.shape[2:], pads)):
-        before = (slice(None),) * (2 + axis)
-        planes[(*before, slice(0, lo))] = 0
-        planes[(*before, slice(lo + size, None))] = 0
+    The cells after the last image are left as they are: only off-grid output columns, which
+    are dropped, read them."""
+    groups, _, cg, _ = ys.shape
+    nb = x.shape[0]
     inner = tuple(slice(lo, lo + size) for size, (lo, _) in zip(x.shape[2:], pads))
-    planes[(slice(None), slice(None), *inner)] = x.swapaxes(0, 1)
-    length = ys.shape[2] - max(shifts)
-    for t, sh in enumerate(shifts[1:], 1):
-        ys[:, t, :length] = base[:, sh : sh + length]
+    length = ys.shape[3] - max(shifts)
+    for g in range(groups):
+        base = ys[g, 0]
+        if any(p != (0, 0) for p in pads):
+            base.fill(0)  # one memset: faster than zeroing the padding's many short runs
+        planes = base[:, : nb * math.prod(grid)].reshape(cg, nb, *grid)
+        planes[(slice(None), slice(None), *inner)] = x[:, g * cg : (g + 1) * cg].swapaxes(0, 1)
+        for t, sh in enumerate(shifts[1:], 1):
+            ys[g, t, :, :length] = base[:, sh : sh + length]
 
 
 def _correlate_merged(
