@@ -1,4 +1,6 @@
-"""The numpy engine: im2col by kernel-offset slab copies, then one BLAS GEMM per chunk.
+"""The numpy engine: convolutions as BLAS GEMMs, over flat-shifted views of the padded input
+(stride 1, :func:`_correlate_shifted`) or over im2col columns built by kernel-offset slab
+copies (strides, and small images where the cost model :func:`_shifted_is_cheaper` says so).
 
 It implements every op of the engine contract (:data:`legacyconv.engines.OPS`) over validated
 arguments in the compute dtype; kernels arrive as *correlation* kernels (the public ops apply
