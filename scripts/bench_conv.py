@@ -27,6 +27,12 @@ gradients against ``Conv2DBackpropInput``/``Conv2DBackpropFilter`` (and their 3-
 
     python scripts/bench_conv.py [--repeats 7] [--cases 0,2] [--no-family] [--no-new-ops] [--json bench_conv.json]
     python scripts/bench_conv.py --memory
+    python scripts/bench_conv.py --runs 3        # three processes, medians of the three
+
+On machines whose environment sets ``OPENBLAS_CORETYPE`` (and ``OPENBLAS_L2_SIZE``) for old
+OpenBLAS builds, NumPy's OpenBLAS runs AVX2 kernels on an AVX-512 CPU; the printed "OpenBLAS
+kernels" line says which. To compare with TensorFlow on the CPU's own kernels, unset both for
+the benchmark command alone: ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python ...``.
 """
 
 from __future__ import annotations
@@ -100,6 +106,38 @@ def _have(module: str) -> bool:
         return True
     except ImportError:
         return False
+
+
+def blas_kernels() -> str:
+    """The OpenBLAS builds loaded in this process and the CPU kernel each one runs, e.g.
+    ``numpy: Haswell``. OPENBLAS_CORETYPE (set on some of these machines for old OpenBLAS builds)
+    forces AVX2 kernels on an AVX-512 CPU: unset it, with OPENBLAS_L2_SIZE, for the command."""
+    import ctypes
+
+    found = []
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = sorted(
+                {line.split()[-1] for line in maps if "openblas" in line.lower() and ".so" in line}
+            )
+    except OSError:
+        return "unknown (no /proc/self/maps)"
+    for path in paths:
+        lib = ctypes.CDLL(path)
+        for symbol in (
+            "scipy_openblas_get_corename64_",
+            "scipy_openblas_get_corename",
+            "openblas_get_corename",
+        ):
+            fn = getattr(lib, symbol, None)
+            if fn is not None:
+                fn.restype = ctypes.c_char_p
+                owner = "numpy" if "numpy" in path else "scipy" if "scipy" in path else path
+                found.append(f"{owner}: {fn().decode()}")
+                break
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    note = f" (OPENBLAS_CORETYPE={forced} forces it)" if forced else ""
+    return (", ".join(found) or "none found") + note
 
 
 def case_label(case) -> str:
@@ -206,6 +244,7 @@ def main_table(args) -> int:
     else:
         selected = [CASES[int(i)] for i in args.cases.split(",")] if args.cases else CASES
     print(f"threads: OpenBLAS/OMP=2, TF intra=2 inter=1; repeats={args.repeats}; numpy {np.__version__}")
+    print(f"OpenBLAS kernels: {blas_kernels()}")
     if with_tf:
         print(f"tensorflow {tf.__version__}")
     rows = []
@@ -570,6 +609,12 @@ def main() -> int:
     parser.add_argument("--no-family", action="store_true", help="skip the transpose/conv3d/pool table")
     parser.add_argument("--no-new-ops", action="store_true", help="skip the table of issue 13's ops")
     parser.add_argument("--memory", action="store_true", help="measure peak extra memory instead")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="run the whole benchmark this many times, each in a new process, and print the medians",
+    )
     parser.add_argument("--memory-probe", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--memory-baseline", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -578,7 +623,63 @@ def main() -> int:
         return 0
     if args.memory:
         return main_memory()
+    if args.runs > 1:
+        return main_runs(args)
     return main_table(args)
+
+
+def _without_options(argv: list[str], names: tuple[str, ...]) -> list[str]:
+    """``argv`` without the options ``names`` and their values (``--name v`` or ``--name=v``).
+
+    >>> _without_options(["--runs", "3", "--repeats", "3", "--json=a"], ("--runs", "--json"))
+    ['--repeats', '3']
+    """
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in names:
+            skip = True
+        elif not arg.startswith(tuple(f"{n}=" for n in names)):
+            kept.append(arg)
+    return kept
+
+
+def main_runs(args) -> int:
+    """Run this script ``args.runs`` times, each in a new process writing JSON, then print the
+    median over the runs of every column and ratio of every case."""
+    import tempfile
+
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for run in range(args.runs):
+            path = os.path.join(tmp, f"run{run}.json")
+            argv = _without_options(sys.argv[1:], ("--runs", "--json"))  # --json gets the medians
+            print(f"--- run {run + 1} of {args.runs}", flush=True)
+            subprocess.run([sys.executable, __file__, *argv, "--json", path], check=True)
+            with open(path) as f:
+                results.append(json.load(f))
+    medians: dict = {"runs": args.runs, "threads": results[0]["threads"]}
+    print(f"\n=== medians over {args.runs} runs (each the median of {args.repeats} repeats) ===")
+    for table in ("rows", "family", "new_ops"):
+        rows = []
+        for i, row in enumerate(results[0].get(table) or []):
+            same = [r[table][i] for r in results]
+            med = {
+                "case": row["case"],
+                "ms": {k: statistics.median(r["ms"][k] for r in same) for k in row["ms"]},
+                "ratios": {k: statistics.median(r["ratios"][k] for r in same) for k in row["ratios"]},
+            }
+            rows.append(med)
+            cells = "  ".join(f"{k} {v:.2f}" for k, v in med["ms"].items())
+            ratios = "  ".join(f"{k}={v:.2f}" for k, v in med["ratios"].items())
+            print(f"{row['case']}\n    ms: {cells}\n    ratios: {ratios}")
+        medians[table] = rows
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(medians, f, indent=1)
+        print(f"wrote {args.json}")
+    return 0
 
 
 if __name__ == "__main__":

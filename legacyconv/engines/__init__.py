@@ -1,6 +1,6 @@
 """Convolution engines, and the one engine contract.
 
-``numpy`` (im2col + BLAS GEMM), ``scipy`` (batched FFT / ``scipy.signal``) and ``tensorflow``
+``numpy`` (BLAS GEMMs over shifted views or im2col columns), ``scipy`` (batched FFT / ``scipy.signal``) and ``tensorflow``
 (``tf.raw_ops`` on converted layouts). Each engine module implements the ops of :data:`OPS`
 under the same names and signatures (see :mod:`legacyconv.engines.numpy_gemm` for what each
 computes); the public ops validate their arguments once and call :func:`get_op`. Adding an op

@@ -1,4 +1,6 @@
-"""The numpy engine: im2col by kernel-offset slab copies, then one BLAS GEMM per chunk.
+"""The numpy engine: convolutions as BLAS GEMMs, over flat-shifted views of the padded input
+(stride 1, :func:`_correlate_shifted`) or over im2col columns built by kernel-offset slab
+copies (strides, and small images where the cost model :func:`_shifted_is_cheaper` says so).
 
 It implements every op of the engine contract (:data:`legacyconv.engines.OPS`) over validated
 arguments in the compute dtype; kernels arrive as *correlation* kernels (the public ops apply
@@ -54,6 +56,19 @@ _MERGE_BELOW = 256
 # contraction (LeNet's conv1, 25) the wide merged GEMM is the slower one (1.5-2.4 -> 29 ms).
 _MERGE_BELOW_LARGE_K = 4096
 _MERGE_MIN_K = 128
+# Stride-1 convolutions may compute on the padded grid by flat-shifted GEMMs (_correlate_shifted);
+# the last kernel axes are folded into the contraction until it is at least
+# _SHIFTED_MIN_K long; GEMM results are accumulated over blocks of this many columns, which
+# stay in cache (measured on 2 shared cores, Zen 5: (8, 64, 56, 56) * (64, 64, 3, 3) 'half'
+# 11.2 -> 8.5 ms, (4, 8, 128, 128) * (8, 8, 15, 15) 'full' 85 -> 29 ms)
+_SHIFTED_MIN_K = 96
+# The cost model choosing between the two (_shifted_plan), in multiply-adds of a GEMM: a cell
+# copied costs about 75 of them, one accumulated in cache 25 (fitted to measurements on 2
+# shared cores, Zen 5: the model picked the faster method on 7 of 8 layers, and on the 8th,
+# LeNet's (64, 20, 12, 12) * (50, 20, 5, 5), im2col at 3.1 ms against 2.5 ms)
+_COPY_COST = 75
+_ADD_COST = 25
+_SHIFTED_BLOCK = 4096
 # pool2d runs every window offset over a block of planes of about this many input bytes while
 # it is in cache (measured on 2 shared cores, (32, 64, 56, 56) ws2 max 9 -> 3.4-3.9 ms)
 _POOL_BLOCK_BYTES = 2**20
@@ -100,19 +115,24 @@ def _fill_cols(
     """Write the im2col columns of ``x`` for output rows ``rows`` of the first spatial axis
     into ``buf`` of shape ``(n, C, *kernel, rows, *out_sp[1:])``, or, ``merged``, of shape
     ``(C, *kernel, n, rows, *out_sp[1:])``. Cells that read padding are left as they are:
-    the caller keeps them zero."""
+    the caller keeps them zero.
+
+    The copies run on one core, on purpose: right after a GEMM, OpenBLAS's worker threads
+    keep spinning for about 0.1 s, and copies shared out over the same cores then ran several
+    times slower (measured on 2 cores: (8, 64, 56, 56) * (64, 64, 3, 3) 'half' 9.3 ms with
+    one thread, 17-47 ms with two)."""
     nd = len(pads)
     kernel = buf.shape[1 : 1 + nd] if merged else buf.shape[2 : 2 + nd]
     out_sp = buf.shape[2 + nd :]
     spatial = x.shape[2:]
     if merged:
         x = x.swapaxes(0, 1)
-    for offsets in itertools.product(*(range(k) for k in kernel)):
+    for offsets_ in itertools.product(*(range(k) for k in kernel)):
         dst: list[slice | int] = (
-            [slice(None), *offsets, slice(None)] if merged else [slice(None), slice(None), *offsets]
+            [slice(None), *offsets_, slice(None)] if merged else [slice(None), slice(None), *offsets_]
         )
         src: list[slice] = [slice(None), slice(None)]
-        for axis, k in enumerate(offsets):
+        for axis, k in enumerate(offsets_):
             start, stop = rows if axis == 0 else (0, out_sp[axis])
             shift = start if axis == 0 else 0
             lo, hi, sl = axis_range(
@@ -158,6 +178,11 @@ def correlate(
         _gemm(wm, x.reshape(n, groups, cg, p_len), out)
         return out.reshape((n, n_out) + out_sp)
 
+    plan = _shifted_plan(x.shape, x.dtype.itemsize, kernel, pads, strides, dilations, n_out, groups)
+    if plan is not None:
+        _correlate_shifted(x, wm, kernel, pads, dilations, out_sp, out, *plan)
+        return out.reshape((n, n_out) + out_sp)
+
     merge = p_len < _MERGE_BELOW or (p_len < _MERGE_BELOW_LARGE_K and k_len >= _MERGE_MIN_K)
     if merge and not (groups > 1 and k_len <= _SMALL_GROUP_K):
         _correlate_merged(x, wm, kernel, pads, strides, dilations, out_sp, out)
@@ -181,6 +206,167 @@ def correlate(
             cols = view.reshape(b1 - b0, groups, k_len, (r1 - r0) * inner)
             _gemm(wm, cols, out[b0:b1, :, :, r0 * inner : r1 * inner])
     return out.reshape((n, n_out) + out_sp)
+
+
+def _shifted_plan(
+    x_shape: tuple[int, ...],
+    itemsize: int,
+    kernel: tuple[int, ...],
+    pads: Pads,
+    strides: tuple[int, ...],
+    dilations: tuple[int, ...],
+    n_out: int,
+    groups: int,
+) -> tuple[int, int] | None:
+    """``(folded kernel axes, images per chunk)`` for :func:`_correlate_shifted`, or None where
+    im2col is the faster method by the cost model below (strides other than 1, 1x1 kernels,
+    large GEMMs on a padded grid much larger than the output), or where a chunk of one image
+    would not fit the workspace limit."""
+    n, channels = x_shape[:2]
+    spatial = x_shape[2:]
+    if any(s != 1 for s in strides) or all(k == 1 for k in kernel) or n == 0:
+        return None
+    grid = [s + lo + hi for s, (lo, hi) in zip(spatial, pads)]
+    out_sp = [g - (k - 1) * d for g, k, d in zip(grid, kernel, dilations)]
+    if min(out_sp) <= 0:
+        return None
+    cg = channels // groups
+    folded = 0  # fold the last kernel axes into the contraction until it is long enough
+    while folded < len(kernel) and cg * math.prod(kernel[len(kernel) - folded :]) < _SHIFTED_MIN_K:
+        folded += 1
+    if cg * math.prod(kernel[len(kernel) - folded :]) < _SHIFTED_MIN_K:
+        return None
+    if not _shifted_is_cheaper(channels, n_out, cg, kernel, folded, math.prod(grid), math.prod(out_sp)):
+        return None
+    taps = math.prod(kernel[len(kernel) - folded :])
+    per_image = (channels * taps + n_out) * math.prod(grid)
+    fixed = n_out * _SHIFTED_BLOCK + math.prod(kernel) * n_out * cg
+    limit = get_workspace_limit() // itemsize
+    # slack: the flat shifts read up to one image's grid past the last image
+    images = min(n, (limit - fixed) // max(per_image, 1) - 1)
+    if images < 1:
+        return None
+    return folded, images
+
+
+def _shifted_is_cheaper(
+    channels: int, n_out: int, cg: int, kernel: tuple[int, ...], folded: int, cells: int, outputs: int
+) -> bool:
+    """The cost model, per image in multiply-adds: im2col copies ``prod(kernel)`` cells per
+    input channel and output; the shifted GEMMs run on the whole padded grid of ``cells``,
+    copy the input once per folded offset (the first copy is the padded input), and accumulate
+    the results of the unfolded offsets."""
+    k_len = cg * math.prod(kernel)
+    taps = math.prod(kernel[len(kernel) - folded :])
+    lead = math.prod(kernel[: len(kernel) - folded])
+    im2col = (n_out + _COPY_COST) * k_len * outputs
+    shifted = (
+        n_out * k_len * cells + _COPY_COST * channels * taps * cells + _ADD_COST * n_out * cells * (lead - 1)
+    )
+    return shifted < im2col
+
+
+def _correlate_shifted(
+    x: np.ndarray,
+    wm: np.ndarray,
+    kernel: tuple[int, ...],
+    pads: Pads,
+    dilations: tuple[int, ...],
+    out_sp: tuple[int, ...],
+    out: np.ndarray,
+    folded: int,
+    images: int,
+) -> None:
+    """Stride-1 correlation as a sum of GEMMs over flat-shifted views of the padded input.
+
+    With a chunk of images zero-padded and flattened per channel, ``(C, images * grid)``, the
+    input cell that kernel offset ``k`` multiplies for output position ``q`` of the padded grid
+    is ``q + shift(k)``: each offset's operand is a plain slice, no im2col copy. The last
+    kernel axes are folded into the contraction (one shifted copy per folded offset) until it
+    is long enough for an efficient GEMM; the remaining offsets are GEMMs accumulated over
+    column blocks that stay in cache. Output positions off the valid grid (the padding's
+    columns, the wrap into the next row or image) are computed and dropped: each output
+    column is its own dot product, so they never touch a kept value.
+    """
+    n, channels = x.shape[:2]
+    groups, og, k_len = wm.shape
+    n_out = groups * og
+    cg = channels // groups
+    nd = len(kernel)
+    grid = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
+    plane = math.prod(grid)
+    flat_stride = [math.prod(grid[a + 1 :]) for a in range(nd)]
+    lead, tail = kernel[: nd - folded], kernel[nd - folded :]
+
+    def shifts(axes: range, ks: tuple[int, ...]) -> list[int]:
+        return [
+            sum(o * dilations[a] * flat_stride[a] for a, o in zip(axes, offs))
+            for offs in itertools.product(*(range(k) for k in ks))
+        ]
+
+    lead_shifts = shifts(range(nd - folded), lead)
+    tail_shifts = shifts(range(nd - folded, nd), tail)
+    taps = len(tail_shifts)  # 1 (shift 0) when no axis is folded
+    # weights as (lead offset, group, og, taps * cg): the contraction index of the shifted
+    # copies ys[g, t, c] (each group's rows contiguous; each tap's block apart from tap 0's)
+    wk = wm.reshape(groups, og, cg, *lead, taps)
+    wk = np.moveaxis(wk, tuple(range(3, 3 + nd - folded)), tuple(range(nd - folded)))
+    wk = np.ascontiguousarray(np.swapaxes(wk, -1, -2)).reshape(len(lead_shifts), groups, og, taps * cg)
+
+    crop = tuple(slice(0, o) for o in out_sp)
+    for b0 in range(0, n, images):
+        nb = min(images, n - b0)
+        # columns computed: up to the last valid output of the chunk's last image
+        m_len = (nb - 1) * plane + sum((o - 1) * st for o, st in zip(out_sp, flat_stride)) + 1
+        y_len = m_len + max(lead_shifts)
+        x_len = max(nb * plane, y_len + max(tail_shifts))
+        xs, res, tmp = scratch(
+            [(groups, taps, cg, x_len), (n_out, nb * plane), (n_out, _SHIFTED_BLOCK)], x.dtype
+        )
+        _pad_and_shift(xs, x[b0 : b0 + nb], grid, pads, tail_shifts)  # on one core: see _fill_cols
+        ys = xs.reshape(groups * taps * cg, x_len)
+        rows = cg * taps
+        with np.errstate(invalid="ignore", over="ignore"):
+            for m0 in range(0, m_len, _SHIFTED_BLOCK):
+                m1 = min(m_len, m0 + _SHIFTED_BLOCK)
+                t = tmp[:, : m1 - m0]
+                for g in range(groups):
+                    acc = res[g * og : (g + 1) * og, m0:m1]
+                    tg = t[g * og : (g + 1) * og]
+                    for s, sh in enumerate(lead_shifts):
+                        operand = ys[g * rows : (g + 1) * rows, sh + m0 : sh + m1]
+                        if s == 0:
+                            np.matmul(wk[s, g], operand, out=acc)
+                        else:
+                            np.matmul(wk[s, g], operand, out=tg)
+                            acc += tg
+        valid = res.reshape(n_out, nb, *grid)[(slice(None), slice(None), *crop)]
+        out[b0 : b0 + nb].reshape(nb, n_out, *out_sp)[...] = valid.swapaxes(0, 1)
+
+
+def _pad_and_shift(
+    ys: np.ndarray, x: np.ndarray, grid: tuple[int, ...], pads: Pads, shifts: list[int]
+) -> None:
+    """Fill ``ys`` ``(groups, taps, cg, length)``: ``ys[g, 0]`` holds group ``g``'s channels of
+    ``x`` ``(images, C, *spatial)`` zero-padded (images side by side on their padded ``grid``),
+    and ``ys[g, t, :, : length - max(shifts)] = ys[g, 0, :, shifts[t] :]`` for each folded
+    offset ``t`` (``shifts[0]`` is 0). Tap blocks are disjoint, so that NumPy copies them
+    directly (it would buffer a copy between interleaved rows of one block).
+
+    The cells after the last image are left as they are: only off-grid output columns, which
+    are dropped, read them."""
+    groups, _, cg, _ = ys.shape
+    nb = x.shape[0]
+    inner = tuple(slice(lo, lo + size) for size, (lo, _) in zip(x.shape[2:], pads))
+    length = ys.shape[3] - max(shifts)
+    for g in range(groups):
+        base = ys[g, 0]
+        if any(p != (0, 0) for p in pads):
+            base.fill(0)  # one memset: faster than zeroing the padding's many short runs
+        planes = base[:, : nb * math.prod(grid)].reshape(cg, nb, *grid)
+        planes[(slice(None), slice(None), *inner)] = x[:, g * cg : (g + 1) * cg].swapaxes(0, 1)
+        for t, sh in enumerate(shifts[1:], 1):
+            ys[g, t, :, :length] = base[:, sh : sh + length]
 
 
 def _correlate_merged(

@@ -1,0 +1,181 @@
+"""The numpy engine's stride-1 path: GEMMs over flat-shifted views of the padded input
+(``numpy_gemm._correlate_shifted``). Expected values come from the naive reference
+(tests/reference.py) and from real Theano 1.0.5 (golden); the path is forced on where the
+default thresholds would choose im2col, and a spy proves it ran."""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import legacyconv
+from legacyconv import conv2d, conv3d, workspace_limit
+from legacyconv.engines import numpy_gemm
+
+import reference
+from golden import assert_matches_theano, cases
+
+
+@contextlib.contextmanager
+def shifted_path(force: bool = True):
+    """Count the calls of the shifted path; ``force``: take it wherever strides are 1."""
+    calls = []
+    real = numpy_gemm._correlate_shifted
+
+    def spy(*args, **kwargs):
+        calls.append(args[-2:])  # (folded axes, images per chunk)
+        return real(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(numpy_gemm, "_correlate_shifted", spy)
+        if force:
+            mp.setattr(numpy_gemm, "_SHIFTED_MIN_K", 1)
+            mp.setattr(numpy_gemm, "_shifted_is_cheaper", lambda *args: True)
+        yield calls
+
+
+GOLDEN = [
+    c
+    for c in cases("conv2d", "conv3d")
+    if "error" not in c and all(s == 1 for s in (c["kwargs"].get("subsample") or (1,)))
+]
+
+
+def test_golden_has_stride_one_cases():
+    assert len(GOLDEN) >= 50
+
+
+@pytest.mark.parametrize("case", GOLDEN, ids=[c["name"] for c in GOLDEN])
+def test_forced_shifted_path_matches_theano(case):
+    fn = {"conv2d": legacyconv.conv2d, "conv3d": legacyconv.conv3d}[case["op"]]
+    with shifted_path() as calls:
+        assert_matches_theano(fn, case)
+    x, w = case["inputs"][:2]
+    runs = x.size > 0 and w.size > 0 and case["expected"].size > 0 and any(k > 1 for k in w.shape[2:])
+    assert bool(calls) == runs
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    nd=st.sampled_from([1, 2, 3]),
+    n=st.integers(1, 3),
+    cg=st.integers(1, 4),
+    groups=st.integers(1, 3),
+    og=st.integers(1, 3),
+    data=st.data(),
+)
+def test_shifted_path_equals_the_reference(nd, n, cg, groups, og, data):
+    spatial = tuple(data.draw(st.integers(1, 9 if nd < 3 else 6)) for _ in range(nd))
+    kernel = tuple(data.draw(st.integers(1, 4)) for _ in range(nd))
+    dil = tuple(data.draw(st.integers(1, 2)) for _ in range(nd))
+    pads = tuple((data.draw(st.integers(0, 3)), data.draw(st.integers(0, 3))) for _ in range(nd))
+    grid = [s + lo + hi for s, (lo, hi) in zip(spatial, pads)]
+    if any(g < (k - 1) * d + 1 for g, k, d in zip(grid, kernel, dil)) or all(k == 1 for k in kernel):
+        return
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    x = rng.standard_normal((n, cg * groups, *spatial))
+    w = rng.standard_normal((og * groups, cg, *kernel))
+    with shifted_path() as calls:
+        got = numpy_gemm.correlate(x, w, pads, (1,) * nd, dil, groups)
+    assert len(calls) == 1
+    expected = reference.correlate(x, w, pads, (1,) * nd, dil, groups)
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_chunks_of_images_under_the_workspace_limit(groups):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((7, 32, 16, 16))
+    w = rng.standard_normal((16, 32 // groups, 3, 3))
+    with shifted_path() as calls:
+        whole = conv2d(x, w, border_mode="half", num_groups=groups)
+        with workspace_limit(2**20):
+            chunked = conv2d(x, w, border_mode="half", num_groups=groups)
+    assert calls[0][1] == 7 and 1 <= calls[1][1] < 7  # (folded, images): whole batch, then chunks
+    np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=1e-12)
+    expected = reference.conv(x, w, "half", num_groups=groups)
+    np.testing.assert_allclose(whole, expected, rtol=1e-10, atol=1e-10)
+
+
+def test_one_image_over_the_limit_takes_im2col():
+    x = np.ones((1, 64, 128, 128), np.float32)  # 17 MB of shifted copies
+    w = np.ones((8, 64, 3, 3), np.float32)
+    with shifted_path(force=False) as calls, workspace_limit(2**20):
+        out = conv2d(x, w, border_mode="valid")
+    assert calls == [] and np.all(out == 64 * 9)
+
+
+def test_default_thresholds_route_large_stride_one_layers():
+    """The layers the path is for take it by default; small images with large kernels,
+    strided and 1x1 convolutions do not."""
+    rng = np.random.default_rng(2)
+    routed = {
+        ((2, 64, 20, 20), (8, 64, 3, 3), "half", (1, 1)): True,
+        ((1, 8, 120, 120), (2, 8, 15, 15), "full", (1, 1)): True,  # 148^2 grid, 134^2 outputs
+        ((2, 16, 10, 12, 12), (4, 16, 3, 3, 3), "half", (1, 1, 1)): True,
+        ((2, 64, 7, 7), (64, 64, 3, 3), "half", (1, 1)): False,  # a 9x9 grid for 7x7 outputs
+        ((2, 64, 20, 20), (8, 64, 3, 3), "half", (2, 2)): False,
+        ((2, 64, 20, 20), (8, 64, 1, 1), "valid", (1, 1)): False,
+    }
+    for (xs, ws, mode, sub), expected in routed.items():
+        x = rng.standard_normal(xs)
+        w = rng.standard_normal(ws)
+        fn = conv3d if len(xs) == 5 else conv2d
+        with shifted_path(force=False) as calls:
+            got = fn(x, w, border_mode=mode, subsample=sub)
+        assert bool(calls) == expected, (xs, ws, mode, sub)
+        ref = reference.conv(x, w, mode, sub)
+        np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-9)
+
+
+def test_non_finite_values_land_where_the_direct_sum_puts_them():
+    """Off-grid columns of the shifted GEMMs read the next row's and next image's cells:
+    Inf and NaN there must not reach a kept output."""
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3, 4, 9, 8))
+    x[0, 1, 2, -1] = np.inf  # last column: the wrap of row 2 reads it for row 3's first output
+    x[1, 2, -1, -1] = np.nan  # last cell of image 1: the wrap into image 2 reads it
+    x[2, 0, 0, 0] = -np.inf
+    w = rng.standard_normal((5, 4, 3, 2))
+    w[0, 0, 0, 0] = 0.0  # Inf * 0 = NaN in the direct sum
+    for mode in ["valid", "half", "full", ((0, 2), (1, 0))]:
+        with shifted_path() as calls:
+            got = conv2d(x, w, border_mode=mode, filter_flip=False)
+        assert calls
+        ref = reference.conv(x, w, mode, filter_flip=False)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+        np.testing.assert_array_equal(np.isposinf(got), np.isposinf(ref))
+        np.testing.assert_array_equal(np.isneginf(got), np.isneginf(ref))
+        finite = np.isfinite(ref)
+        np.testing.assert_allclose(got[finite], ref[finite], rtol=1e-10, atol=1e-10)
+
+
+def test_inputs_not_modified_and_result_not_scratch():
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 64, 20, 20)).astype(np.float32)
+    w = rng.standard_normal((8, 64, 3, 3)).astype(np.float32)
+    x0, w0 = x.copy(), w.copy()
+    with shifted_path(force=False) as calls:
+        a = conv2d(x, w, border_mode="half")
+        b = conv2d(x, w, border_mode="half")
+    assert len(calls) == 2 and not np.shares_memory(a, b)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(w, w0)
+
+
+def test_padding_is_zero_whatever_the_kept_scratch_held():
+    """The kept scratch is reused: a call on NaNs leaves NaNs in it, and the next call's
+    padding cells (only those are zeroed, not the whole buffer) must still read zero."""
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((8, 64, 3, 3))
+    x = rng.standard_normal((2, 64, 20, 20))
+    with shifted_path(force=False) as calls:
+        assert np.isnan(conv2d(np.full((3, 64, 22, 22), np.nan), w, border_mode="valid")).all()
+        got = conv2d(x, w, border_mode="full")
+    assert len(calls) == 2
+    np.testing.assert_allclose(got, reference.conv(x, w, "full"), rtol=1e-10, atol=1e-10)
