@@ -79,7 +79,10 @@ def test_shifted_path_equals_the_reference(nd, n, cg, groups, og, data):
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
     x = rng.standard_normal((n, cg * groups, *spatial))
     w = rng.standard_normal((og * groups, cg, *kernel))
-    with shifted_path() as calls:
+    # small column blocks: several per image, ragged ends, and each image's output rows alone
+    block = data.draw(st.sampled_from([4, 16, 64, numpy_gemm._SHIFTED_BLOCK]))
+    with shifted_path() as calls, pytest.MonkeyPatch.context() as mp:
+        mp.setattr(numpy_gemm, "_SHIFTED_BLOCK", block)
         got = numpy_gemm.correlate(x, w, pads, (1,) * nd, dil, groups)
     assert len(calls) == 1
     expected = reference.correlate(x, w, pads, (1,) * nd, dil, groups)
