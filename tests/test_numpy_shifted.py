@@ -79,7 +79,10 @@ def test_shifted_path_equals_the_reference(nd, n, cg, groups, og, data):
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
     x = rng.standard_normal((n, cg * groups, *spatial))
     w = rng.standard_normal((og * groups, cg, *kernel))
-    with shifted_path() as calls:
+    # small column blocks: several per image, ragged ends, and each image's output rows alone
+    block = data.draw(st.sampled_from([4, 16, 64, numpy_gemm._SHIFTED_BLOCK]))
+    with shifted_path() as calls, pytest.MonkeyPatch.context() as mp:
+        mp.setattr(numpy_gemm, "_SHIFTED_BLOCK", block)
         got = numpy_gemm.correlate(x, w, pads, (1,) * nd, dil, groups)
     assert len(calls) == 1
     expected = reference.correlate(x, w, pads, (1,) * nd, dil, groups)
@@ -87,15 +90,27 @@ def test_shifted_path_equals_the_reference(nd, n, cg, groups, og, data):
 
 
 @pytest.mark.parametrize("groups", [1, 2])
-def test_chunks_of_images_under_the_workspace_limit(groups):
+def test_chunks_of_images_under_the_workspace_limit(groups, monkeypatch):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((7, 32, 16, 16))
     w = rng.standard_normal((16, 32 // groups, 3, 3))
+    scratch_bytes = []
+    real_scratch = numpy_gemm.scratch
+
+    def spy(shapes, dtype):
+        arrays = real_scratch(shapes, dtype)
+        scratch_bytes.append(sum(a.nbytes for a in arrays))
+        return arrays
+
+    monkeypatch.setattr(numpy_gemm, "scratch", spy)
     with shifted_path() as calls:
         whole = conv2d(x, w, border_mode="half", num_groups=groups)
+        assert max(scratch_bytes) > 2**20  # unchunked, more than the limit below
+        scratch_bytes.clear()
         with workspace_limit(2**20):
             chunked = conv2d(x, w, border_mode="half", num_groups=groups)
     assert calls[0][1] == 7 and 1 <= calls[1][1] < 7  # (folded, images): whole batch, then chunks
+    assert 0 < max(scratch_bytes) <= 2**20
     np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=1e-12)
     expected = reference.conv(x, w, "half", num_groups=groups)
     np.testing.assert_allclose(whole, expected, rtol=1e-10, atol=1e-10)

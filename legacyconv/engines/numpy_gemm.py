@@ -236,7 +236,10 @@ def _shifted_plan(
         folded += 1
     if cg * math.prod(kernel[len(kernel) - folded :]) < _SHIFTED_MIN_K:
         return None
-    if not _shifted_is_cheaper(channels, n_out, cg, kernel, folded, math.prod(grid), math.prod(out_sp)):
+    computed = _computed_cells(grid, out_sp)
+    if not _shifted_is_cheaper(
+        channels, n_out, cg, kernel, folded, math.prod(grid), computed, math.prod(out_sp)
+    ):
         return None
     taps = math.prod(kernel[len(kernel) - folded :])
     per_image = (channels * taps + n_out) * math.prod(grid)
@@ -249,19 +252,36 @@ def _shifted_plan(
     return folded, images
 
 
+def _computed_cells(grid: tuple[int, ...] | list[int], out_sp: tuple[int, ...] | list[int]) -> int:
+    """Columns of one image's padded grid that the shifted GEMMs compute: its output rows
+    (the first ``out_sp[0]`` of the first axis) where those are long enough for their own
+    GEMMs, else the whole grid."""
+    rows = out_sp[0] * math.prod(grid[1:])
+    return rows if rows >= _SHIFTED_BLOCK // 4 else math.prod(grid)
+
+
 def _shifted_is_cheaper(
-    channels: int, n_out: int, cg: int, kernel: tuple[int, ...], folded: int, cells: int, outputs: int
+    channels: int,
+    n_out: int,
+    cg: int,
+    kernel: tuple[int, ...],
+    folded: int,
+    cells: int,
+    computed: int,
+    outputs: int,
 ) -> bool:
     """The cost model, per image in multiply-adds: im2col copies ``prod(kernel)`` cells per
-    input channel and output; the shifted GEMMs run on the whole padded grid of ``cells``,
-    copy the input once per folded offset (the first copy is the padded input), and accumulate
-    the results of the unfolded offsets."""
+    input channel and output; the shifted path copies the padded grid's ``cells`` once per
+    folded offset (the first copy is the padded input), runs its GEMMs on the ``computed``
+    cells (the output rows of the padded grid) and accumulates the unfolded offsets' results."""
     k_len = cg * math.prod(kernel)
     taps = math.prod(kernel[len(kernel) - folded :])
     lead = math.prod(kernel[: len(kernel) - folded])
     im2col = (n_out + _COPY_COST) * k_len * outputs
     shifted = (
-        n_out * k_len * cells + _COPY_COST * channels * taps * cells + _ADD_COST * n_out * cells * (lead - 1)
+        n_out * k_len * computed
+        + _COPY_COST * channels * taps * cells
+        + _ADD_COST * n_out * computed * (lead - 1)
     )
     return shifted < im2col
 
@@ -326,9 +346,17 @@ def _correlate_shifted(
         _pad_and_shift(xs, x[b0 : b0 + nb], grid, pads, tail_shifts)  # on one core: see _fill_cols
         ys = xs.reshape(groups * taps * cg, x_len)
         rows = cg * taps
+        # blocks of columns that stay in cache; on large images, only each image's output
+        # rows (the padded grid's last rows feed dropped outputs alone)
+        rows_span = _computed_cells(grid, out_sp)
+        spans = [(i * plane, min(i * plane + rows_span, m_len)) for i in range(nb)]
+        if rows_span == plane:
+            spans = [(0, m_len)]
+        blocks = [
+            (m0, min(m0 + _SHIFTED_BLOCK, hi)) for lo, hi in spans for m0 in range(lo, hi, _SHIFTED_BLOCK)
+        ]
         with np.errstate(invalid="ignore", over="ignore"):
-            for m0 in range(0, m_len, _SHIFTED_BLOCK):
-                m1 = min(m_len, m0 + _SHIFTED_BLOCK)
+            for m0, m1 in blocks:
                 t = tmp[:, : m1 - m0]
                 for g in range(groups):
                     acc = res[g * og : (g + 1) * og, m0:m1]
