@@ -28,7 +28,7 @@ import numpy as np
 from .._config import get_workspace_limit, scratch
 from .._params import Pads, conv_out_size
 from .._pool_plan import PoolAxis, PoolPlan, accumulator_dtype, finish_pool, first_cell_nan, pool_divisors
-from .._threads import parallel_ranges
+from .._threads import num_threads, parallel_ranges
 
 __all__ = [
     "axis_range",
@@ -70,9 +70,11 @@ _SHIFTED_MIN_K = 96
 _COPY_COST = 75
 _ADD_COST = 25
 _SHIFTED_BLOCK = 4096
-# pool2d runs every window offset over a block of planes of about this many input bytes while
-# it is in cache (measured on 2 shared cores, (32, 64, 56, 56) ws2 max 9 -> 3.4-3.9 ms)
-_POOL_BLOCK_BYTES = 2**20
+# pool2d pools a block of planes of about this many input bytes at a time, its two work arrays
+# as large (measured on 2 shared cores against tf.nn pooling in one run, ms: (32, 64, 56, 56) 2x2
+# max with 0.5 / 1 / 2 MiB blocks 3.7-4.0 / 3.2-3.6 / 3.1-3.5 vs TF 2.4-3.2; 3x3 s2 average
+# 5.3-5.8 / 4.8-6.0 / 4.5-5.0 vs TF 2.3-3.7): the per-block Python costs more than the L2 misses
+_POOL_BLOCK_BYTES = 2**21
 
 
 def axis_range(o_start: int, o_stop: int, size: int, offset: int, stride: int) -> tuple[int, int, slice]:
@@ -578,7 +580,8 @@ def pool2d(x: np.ndarray, plan: PoolPlan) -> np.ndarray:
     screen_nan = plan.mode == "max" and acc_dtype.kind == "f"
     op = np.maximum if plan.mode == "max" else np.add
     plane_bytes = rows.size * cols.size * max(x.itemsize, acc_dtype.itemsize)
-    step = max(1, _POOL_BLOCK_BYTES // plane_bytes)
+    # each thread's two work arrays stay within the workspace limit
+    step = max(1, min(_POOL_BLOCK_BYTES, get_workspace_limit() // (2 * num_threads())) // plane_bytes)
     n_planes = planes.shape[0]
     n_blocks = -(-n_planes // step)
     claimed = itertools.count()
@@ -650,8 +653,14 @@ def _pool_planes(
         if c_hi > c_lo:
             if cols.ws > 1:
                 flat = _slide(by_both, flat, valid, cols.ws, 1, op)
-            kept_cols = slice(c_lo * cols.stride - cols.pad, (c_hi - 1) * cols.stride - cols.pad + 1, cols.stride)
-            np.copyto(dst[:, r_lo:r_hi, c_lo:c_hi], flat.reshape(n, height, width)[:, kept, kept_cols], casting="unsafe")
+            kept_cols = slice(
+                c_lo * cols.stride - cols.pad, (c_hi - 1) * cols.stride - cols.pad + 1, cols.stride
+            )
+            np.copyto(
+                dst[:, r_lo:r_hi, c_lo:c_hi],
+                flat.reshape(n, height, width)[:, kept, kept_cols],
+                casting="unsafe",
+            )
         _pool_last_axis(dst[:, r_lo:r_hi], row_kept, cols, op, full=False)
     for k, (o, start, end) in enumerate(rows.clipped_windows):
         _reduce_taps(edge[:, k], [src[:, j] for j in range(start, end)], op)
