@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ __all__ = [
     "finish_pool",
     "first_cell_nan",
     "normalize_pool_args",
+    "pool_divisors",
     "pool_plan",
 ]
 
@@ -50,6 +52,27 @@ class PoolAxis:
     starts: np.ndarray
     ends: np.ndarray
     divisors: np.ndarray
+
+    @cached_property
+    def full_windows(self) -> tuple[int, int]:
+        """Outputs ``[lo, hi)``: those whose window lies wholly inside the image (``ws`` cells,
+        starting at ``lo * stride - pad``); the others are clipped by padding or the border.
+
+        >>> pool_plan((5, 5), (3, 3), True, (1, 1), (1, 1)).axes[0].full_windows
+        (1, 4)
+        """
+        full = np.flatnonzero(self.ends - self.starts == self.ws)
+        return (int(full[0]), int(full[-1]) + 1) if full.size else (0, 0)
+
+    @cached_property
+    def clipped_windows(self) -> list[tuple[int, int, int]]:
+        """``(output, start, end)`` of each output outside :attr:`full_windows`.
+
+        >>> pool_plan((5, 5), (2, 2), False).axes[0].clipped_windows
+        [(2, 4, 5)]
+        """
+        lo, hi = self.full_windows
+        return [(o, int(self.starts[o]), int(self.ends[o])) for o in range(self.out) if not lo <= o < hi]
 
 
 @dataclass(frozen=True)
@@ -202,15 +225,30 @@ def accumulator_dtype(dtype: np.dtype, mode: str) -> np.dtype:
     return np.dtype(np.float64)
 
 
-def finish_pool(acc: np.ndarray, plan: PoolPlan, dtype: np.dtype) -> np.ndarray:
-    """Divide pooled sums as Theano did and cast to the input dtype (ints truncate toward zero
-    and wrap, as NumPy's assignment into Theano's int output did)."""
-    if plan.mode.startswith("average"):
-        rows, cols = (a.divisors.astype(acc.dtype) for a in plan.axes)
+def pool_divisors(plan: PoolPlan, dtype: np.dtype) -> np.ndarray | None:
+    """What each average output divides its window sum by, ``(rows, cols)`` in ``dtype``; None
+    unless ``plan.mode`` is an average.
+
+    >>> pool_divisors(pool_plan((3, 3), (2, 2), False, mode="average_exc_pad"), np.dtype(np.float32))
+    array([[4., 2.],
+           [2., 1.]], dtype=float32)
+    """
+    if not plan.mode.startswith("average"):
+        return None
+    rows, cols = (a.divisors.astype(dtype) for a in plan.axes)
+    return rows[:, None] * cols[None, :]
+
+
+def finish_pool(acc: np.ndarray, plan: PoolPlan, dtype: np.dtype, divided: bool = False) -> np.ndarray:
+    """Divide pooled sums as Theano did (unless ``divided``: the engine did) and cast to the
+    input dtype (ints truncate toward zero and wrap, as NumPy's assignment into Theano's int
+    output did)."""
+    divisors = None if divided else pool_divisors(plan, acc.dtype)
+    if divisors is not None:
         if acc.dtype.kind == "f":  # our own accumulator: divide in place
-            np.divide(acc, rows[:, None] * cols[None, :], out=acc)
+            np.divide(acc, divisors, out=acc)
         else:
-            acc = acc / (rows[:, None] * cols[None, :])
+            acc = acc / divisors
     if dtype.kind in "iu" and acc.dtype.kind == "f":
         acc = np.trunc(acc).astype(np.int64 if dtype.kind == "i" else np.uint64)
     return acc.astype(dtype, copy=False)

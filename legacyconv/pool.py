@@ -85,8 +85,8 @@ def pool_2d(
     ds, st, padding : optional
         Theano's deprecated names of ``ws``, ``stride`` and ``pad`` (with a DeprecationWarning).
     backend : {'numpy', 'scipy', 'tensorflow'}, optional
-        'numpy' and 'scipy' run the NumPy implementation (one vectorised pass per window
-        offset); 'tensorflow' runs ``tf.nn`` pooling ops on explicitly padded NHWC tensors.
+        'numpy' and 'scipy' run the NumPy implementation (sliding-window passes over blocks
+        of planes); 'tensorflow' runs ``tf.nn`` pooling ops on explicitly padded NHWC tensors.
 
     Returns
     -------

@@ -3,17 +3,20 @@ reference (tests/reference.py) written from Theano's definition (``Pool.out_shap
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import legacyconv
 from legacyconv import LegacyconvError
+from legacyconv.engines import numpy_gemm
 from legacyconv.pool import pool_2d
 from legacyconv.signal import pool as signal_pool
 
@@ -297,3 +300,114 @@ def test_threaded_pooling_equals_one_thread(monkeypatch, mode):
     np.testing.assert_array_equal(one, three)
     # the last planes (another thread's share) against the naive loop of this file
     np.testing.assert_allclose(three[-1, -2:], naive_pool(x[-1, -2:], **kwargs), rtol=1e-6, atol=1e-6)
+
+
+# ------------------------------------------------- numpy engine: blocks, dtypes, NaN
+
+
+def _theano_max(x, ws, ignore_border, stride, pad):
+    """Theano's 'max' from the naive loop: NaNs skipped, then NaN where the window's first image
+    cell (row ``max(o * stride - pad, 0)``, likewise for columns) is NaN."""
+    expected = naive_pool(np.where(np.isnan(x), -np.inf, x), ws, ignore_border, stride, pad, "max")
+    firsts = [np.maximum(np.arange(n) * s - p, 0) for n, s, p in zip(expected.shape[-2:], stride, pad)]
+    first = x[..., firsts[0][:, None], firsts[1][None, :]]
+    expected[np.isnan(first)] = np.nan
+    return expected
+
+
+@st.composite
+def engine_pool_args(draw):
+    ws = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    stride = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    ignore_border = draw(st.booleans())
+    pad = (0, 0)
+    if ignore_border:
+        pad = (draw(st.integers(0, ws[0] - 1)), draw(st.integers(0, ws[1] - 1)))
+    shape = (
+        draw(st.integers(1, 3)),
+        draw(st.integers(1, 4)),
+        draw(st.integers(1, 9)),
+        draw(st.integers(1, 9)),
+    )
+    return (
+        ws,
+        ignore_border,
+        stride,
+        pad,
+        draw(st.sampled_from(MODES)),
+        shape,
+        draw(st.integers(0, 2**31 - 1)),
+    )
+
+
+@contextlib.contextmanager
+def small_blocks(nbytes, threads):
+    """The numpy engine's pooling blocks of ``nbytes`` input, on ``threads`` threads."""
+    old, old_threads = numpy_gemm._POOL_BLOCK_BYTES, os.environ.get("LEGACYCONV_NUM_THREADS")
+    numpy_gemm._POOL_BLOCK_BYTES = nbytes
+    os.environ["LEGACYCONV_NUM_THREADS"] = str(threads)
+    try:
+        yield
+    finally:
+        numpy_gemm._POOL_BLOCK_BYTES = old
+        if old_threads is None:
+            del os.environ["LEGACYCONV_NUM_THREADS"]
+        else:
+            os.environ["LEGACYCONV_NUM_THREADS"] = old_threads
+
+
+@settings(max_examples=80, deadline=None)
+@given(engine_pool_args(), st.sampled_from([np.float32, np.float64]), st.booleans(), st.integers(1, 3))
+def test_numpy_engine_blocks_match_the_reference(args, dtype, view, threads):
+    """The numpy engine pools a few planes per block (many blocks, a ragged last one, claimed by
+    1-3 threads): sliding windows for the windows inside the image, the clipped ones apart, the
+    NaN screen and Theano's first-cell NaNs, on C-contiguous and strided inputs."""
+    ws, ignore_border, stride, pad, mode, shape, seed = args
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape).astype(dtype)
+    x[rng.random(shape) < 0.05] = np.nan
+    x[rng.random(shape) < 0.03] = np.inf
+    x[rng.random(shape) < 0.03] = -np.inf
+    if view:  # rows and columns swapped: not C-contiguous
+        x = np.swapaxes(x, -1, -2)
+    x0 = x.copy()
+    with small_blocks(3 * x.shape[-1] * x.shape[-2] * 8, threads):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no overflow/invalid warning from unused windows
+            got = pool_2d(x, ws, ignore_border, stride, pad, mode)
+    np.testing.assert_array_equal(x, x0)
+    if mode == "max":
+        expected = _theano_max(x.astype(np.float64), ws, ignore_border, stride, pad)
+    else:
+        with np.errstate(invalid="ignore"):
+            expected = naive_pool(x, ws, ignore_border, stride, pad, mode)
+    assert got.dtype == dtype and got.shape == expected.shape
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, expected, rtol=tol, atol=tol)
+
+
+@settings(max_examples=40, deadline=None)
+@given(engine_pool_args(), st.sampled_from([np.int8, np.uint8, np.int16]))
+@example(((3, 2), True, (2, 2), (1, 0), "average_exc_pad", (1, 2, 5, 4), 0), np.int8)  # 2-row clipped windows
+def test_numpy_engine_integers_match_the_reference(args, dtype):
+    """Integer inputs near their limits: window sums never overflow in the accumulator (then
+    wrap on the way back to the input dtype), averages truncate toward zero, as Theano's did."""
+    ws, ignore_border, stride, pad, mode, shape, seed = args
+    info = np.iinfo(dtype)
+    x = np.random.default_rng(seed).integers(info.min, info.max, shape, endpoint=True).astype(dtype)
+    with small_blocks(2 * x.shape[-1] * x.shape[-2] * 8, 2):
+        got = pool_2d(x, ws, ignore_border, stride, pad, mode)
+    exact = naive_pool(x.astype(np.float64), ws, ignore_border, stride, pad, mode)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, np.trunc(exact).astype(np.int64).astype(dtype))
+
+
+def test_numpy_engine_sliding_windows_across_rows_raise_no_warning():
+    """The sliding passes also reduce windows that straddle two rows (never kept): huge finite
+    values there overflow, yet the call is silent and exact."""
+    x = np.zeros((2, 4, 3), np.float32)
+    x[:, :, 0] = x[:, :, 2] = 3e38  # column 2 is in no window; it and the next row's column 0 overflow
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = pool_2d(x, (1, 2), True, (1, 2), mode="sum")
+    np.testing.assert_array_equal(got, np.full((2, 4, 1), 3e38, np.float32))
