@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import math
 import threading
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -75,6 +75,12 @@ _SHIFTED_BLOCK = 4096
 # max with 0.5 / 1 / 2 MiB blocks 3.7-4.0 / 3.2-3.6 / 3.1-3.5 vs TF 2.4-3.2; 3x3 s2 average
 # 5.3-5.8 / 4.8-6.0 / 4.5-5.0 vs TF 2.3-3.7): the per-block Python costs more than the L2 misses
 _POOL_BLOCK_BYTES = 2**21
+# correlate_input_grad: columns of about this many bytes per chunk, so that the phase adds read
+# them from the cache the GEMM left them in; the phase path only when the padded grid is at most
+# this much wider than the top; and the adds shared out over the cores above this many cells
+_PHASE_CHUNK_BYTES = 8 * 2**20
+_PHASE_MAX_GROWTH = 2.0
+_PHASE_MIN_CELLS = 2**16
 
 
 def axis_range(o_start: int, o_stop: int, size: int, offset: int, stride: int) -> tuple[int, int, slice]:
@@ -500,9 +506,236 @@ def correlate_input_grad(
 ) -> np.ndarray:
     """The gradient of :func:`correlate` wrt its input: ``y`` is ``(batch, out, *top)``, ``w``
     the correlation kernel ``(out, channels // groups, *kernel)``; the result is ``(batch,
-    channels, *out_spatial)``. col2im: ``cols = w.T @ y`` per group (one GEMM for a chunk of
-    images side by side), then one strided add per kernel offset (Theano's ``CorrMM_gradInputs``
-    arithmetic)."""
+    channels, *out_spatial)``.
+
+    Theano's ``CorrMM_gradInputs`` arithmetic: ``cols = w.T @ y`` per group, then col2im, which
+    adds each kernel offset's columns into a zeroed image, offsets in row-major order. The
+    col2im runs on each output phase's grid (:func:`_input_grad_by_phases`): the same products
+    and, in every output cell, the same sums in the same order, as contiguous adds. Kernels
+    holding NaN or Inf, and small images whose phase grids would be much wider than ``top``,
+    take one strided add per offset (:func:`_input_grad_by_offsets`).
+
+    >>> y = np.ones((1, 1, 2, 2), np.float32)
+    >>> w = np.ones((1, 1, 2, 2), np.float32)
+    >>> correlate_input_grad(y, w, (4, 4), ((0, 0), (0, 0)), (2, 2), (1, 1), 1)[0, 0]
+    array([[1., 1., 1., 1.],
+           [1., 1., 1., 1.],
+           [1., 1., 1., 1.],
+           [1., 1., 1., 1.]], dtype=float32)
+    """
+    top = y.shape[2:]
+    axes = [
+        _phase_axis(t, size, k, p[0], s, d)
+        for t, size, k, p, s, d in zip(top, out_spatial, w.shape[2:], pads, strides, dilations)
+    ]
+    growth = math.prod(ax.grid for ax in axes[1:]) / max(math.prod(top[1:]), 1)
+    if y.size and w.size and growth <= _PHASE_MAX_GROWTH and np.isfinite(w).all():
+        out = _input_grad_by_phases(y, w, out_spatial, axes, groups)
+        if out is not None:
+            return out
+    return _input_grad_by_offsets(y, w, out_spatial, pads, strides, dilations, groups)
+
+
+class _PhaseAxis(NamedTuple):
+    """One spatial axis of the col2im by output phases (see :func:`_input_grad_by_phases`):
+    kernel offset ``k`` adds top index ``t`` to output index ``phase[k] + stride * q``,
+    ``q = t + shift[k] + low``; cell ``g`` of the phase grid (``0 <= g < grid``) is ``q = g + low``.
+    ``counts[p]`` is the number of output indices of phase ``p``."""
+
+    stride: int
+    phase: tuple[int, ...]
+    shift: tuple[int, ...]
+    low: int
+    grid: int
+    counts: tuple[int, ...]
+
+
+def _phase_axis(top: int, size: int, kernel: int, pad_low: int, stride: int, dilation: int) -> _PhaseAxis:
+    """The phase plan of one axis, where top index ``t`` and kernel offset ``k`` reach output
+    index ``t * stride + k * dilation - pad_low`` (of ``size``).
+
+    >>> _phase_axis(28, 56, 4, 1, 2, 1)  # conv2d_transpose k4 s2 pad1
+    _PhaseAxis(stride=2, phase=(1, 0, 1, 0), shift=(0, 1, 1, 2), low=-1, grid=30, counts=(28, 28))
+    """
+    starts = [k * dilation - pad_low for k in range(kernel)]
+    shifts = [e // stride for e in starts]
+    low = min(shifts)
+    return _PhaseAxis(
+        stride,
+        tuple(e % stride for e in starts),
+        tuple(s - low for s in shifts),
+        low,
+        top + max(shifts) - low,
+        tuple(max(0, -(-(size - p) // stride)) for p in range(stride)),
+    )
+
+
+def _input_grad_by_phases(
+    y: np.ndarray,
+    w: np.ndarray,
+    out_spatial: tuple[int, ...],
+    axes: list[_PhaseAxis],
+    groups: int,
+) -> np.ndarray | None:
+    """col2im on the output phase grids; None when one image's grids and one row of columns
+    would not fit in the workspace limit.
+
+    Within one output phase, each kernel offset moves the top grid by a fixed shift: on a grid
+    wide enough for every shift (``y`` zero-padded at the end of each axis but the first) the
+    offset's whole block of columns is one contiguous add at a flat offset, the padding's zero
+    columns landing on the cells the rows wrap onto. The GEMM writes ``(channels, offsets,
+    images, grid)`` columns, each phase sums its offsets in row-major order (the first one as
+    ``x + 0``, which is Theano's zeroed image plus ``x``), then the phase grids are copied into
+    their strided places in the output. Chunks of images keep the columns cache-sized
+    (``_PHASE_CHUNK_BYTES``); an image too large for one chunk goes in chunks of rows, the last
+    rows first, so that every cell still receives its offsets in row-major order. The adds and
+    copies are shared out over the cores by channel: each cell is summed by one thread, in one
+    order.
+    """
+    n, n_in = y.shape[:2]
+    kernel = w.shape[2:]
+    top = y.shape[2:]
+    nd = len(top)
+    cg = w.shape[1]
+    channels, og, kp = cg * groups, n_in // groups, math.prod(kernel)
+    grid = tuple(ax.grid for ax in axes)
+    inner = math.prod(grid[1:])
+    p_len = grid[0] * inner  # the cells of one image's phase grid
+    steps = [math.prod(grid[a + 1 :]) for a in range(nd)]
+    phases: dict[tuple[int, ...], list[tuple[int, int]]] = {}  # phase -> [(offset index, flat shift)]
+    for tap, ks in enumerate(itertools.product(*(range(k) for k in kernel))):
+        key = tuple(ax.phase[k] for ax, k in zip(axes, ks))
+        shift = sum(ax.shift[k] * step for ax, k, step in zip(axes, ks, steps))
+        phases.setdefault(key, []).append((tap, shift))
+    n_ph = len(phases)
+
+    itemsize = y.dtype.itemsize
+    per_row = (n_in + channels * kp) * inner * itemsize  # one top row's padded y and columns
+    per_grids = n_ph * channels * p_len * itemsize  # one image's phase grids
+    limit = get_workspace_limit()
+    if per_grids + per_row > limit:
+        return None
+    target = max(min(limit, _PHASE_CHUNK_BYTES), per_grids + per_row)
+    per_image = per_row * top[0] + per_grids
+    if per_image <= target:
+        images, rows = max(1, min(n, target // per_image)), top[0]
+    else:
+        images, rows = 1, max(1, (target - per_grids) // per_row)
+    ybuf, cbuf, gbuf = scratch(
+        [
+            (n_in * images * rows * inner,),
+            (channels * kp * images * rows * inner,),
+            (n_ph * channels * images * p_len,),
+        ],
+        y.dtype,
+    )
+    wt = np.ascontiguousarray(w.reshape(groups, og, cg * kp).transpose(0, 2, 1))
+
+    # every output cell is written unless some phase has no offsets or its grid misses cells
+    covered = all(
+        count == 0 or (p in ax.phase and ax.low <= 0 and count <= ax.grid + ax.low)
+        for ax in axes
+        for p, count in enumerate(ax.counts)
+    )
+    out = (np.empty if covered else np.zeros)((n, channels, *out_spatial), dtype=y.dtype)
+    places = []  # per phase: (index into out, index into the phase grid), or None
+    for key in phases:
+        dst: list[slice] = []
+        src: list[slice] = []
+        for ax, p in zip(axes, key):
+            lo, hi = max(0, ax.low), min(ax.counts[p], ax.grid + ax.low)
+            if hi <= lo:
+                break
+            dst.append(slice(p + ax.stride * lo, p + ax.stride * (hi - 1) + 1, ax.stride))
+            src.append(slice(lo - ax.low, hi - ax.low))
+        places.append((tuple(dst), tuple(src)) if len(dst) == nd else None)
+
+    row_starts = list(range(0, top[0], rows))
+    for b0 in range(0, n, images):
+        m = min(images, n - b0)
+        grids = gbuf[: n_ph * channels * m * p_len].reshape(n_ph, channels, m, p_len)
+        for r0 in reversed(row_starts):
+            r1 = min(r0 + rows, top[0])
+            span = (r1 - r0) * inner
+            yg = ybuf[: n_in * m * span].reshape((groups, og, m, r1 - r0) + grid[1:])
+            for a in range(1, nd):
+                yg[(slice(None),) * (3 + a) + (slice(top[a], None),)] = 0
+            yv = y[b0 : b0 + m, :, r0:r1].reshape((m, groups, og, r1 - r0) + top[1:])
+            yg[(Ellipsis,) + tuple(slice(0, t) for t in top[1:])] = yv.transpose(1, 2, 0, *range(3, 3 + nd))
+            cols = cbuf[: channels * kp * m * span].reshape(groups, cg * kp, m * span)
+            with np.errstate(invalid="ignore", over="ignore"):
+                np.matmul(wt, yg.reshape(groups, og, m * span), out=cols)
+            part = _PhaseChunk(
+                cols.reshape(channels, kp, m, span),
+                grids,
+                list(phases.values()),
+                r0 * inner,
+                len(row_starts) == 1,
+                r0 == row_starts[-1],
+                out[b0 : b0 + m] if r0 == 0 else None,
+                places,
+                grid,
+            )
+            parallel_ranges(channels, part.run, min_items=max(1, _PHASE_MIN_CELLS // (m * p_len * n_ph)))
+    return out
+
+
+class _PhaseChunk(NamedTuple):
+    """The adds of one chunk of columns into the phase grids, and, after the chunk that holds
+    the first rows, the copies of the grids into the output; :meth:`run` does a range of
+    channels."""
+
+    cols: np.ndarray  # (channels, offsets, images, span)
+    grids: np.ndarray  # (phases, channels, images, p_len)
+    taps: list[list[tuple[int, int]]]  # per phase: (offset index, flat shift)
+    row_shift: int  # flat index of the chunk's first row in the grid
+    only: bool  # the image is one chunk: the first offset initialises the grid
+    first: bool  # the image's first chunk (its last rows): the grids start from zero
+    out: np.ndarray | None  # the chunk's images in the output, after its last chunk
+    places: list[tuple[tuple[slice, ...], tuple[slice, ...]] | None]
+    grid: tuple[int, ...]
+
+    def run(self, c0: int, c1: int) -> None:
+        with np.errstate(invalid="ignore", over="ignore"):  # Inf - Inf = NaN, as Theano's sums
+            self._run(c0, c1)
+
+    def _run(self, c0: int, c1: int) -> None:
+        span, p_len = self.cols.shape[3], self.grids.shape[3]
+        for p, taps in enumerate(self.taps):
+            acc = self.grids[p, c0:c1]
+            if self.first and not self.only:
+                acc.fill(0)
+            for i, (tap, shift) in enumerate(taps):
+                start = self.row_shift + shift
+                stop = min(start + span, p_len)
+                src = self.cols[c0:c1, tap, :, : stop - start]
+                dst = acc[:, :, start:stop]
+                if self.only and i == 0:  # Theano's zeroed image plus the first offset
+                    acc[:, :, :start] = 0
+                    np.add(src, 0, out=dst)
+                    acc[:, :, stop:] = 0
+                else:
+                    np.add(dst, src, out=dst)
+            place = self.places[p]
+            if self.out is not None and place is not None:
+                dst_index, src_index = place
+                cells = acc.reshape(acc.shape[:2] + self.grid)
+                view = self.out[(slice(None), slice(c0, c1)) + dst_index]
+                np.copyto(view, cells[(slice(None), slice(None)) + src_index].swapaxes(0, 1))
+
+
+def _input_grad_by_offsets(
+    y: np.ndarray,
+    w: np.ndarray,
+    out_spatial: tuple[int, ...],
+    pads: Pads,
+    strides: tuple[int, ...],
+    dilations: tuple[int, ...],
+    groups: int,
+) -> np.ndarray:
+    """col2im by one strided add per kernel offset straight into a zeroed output, chunk by
+    chunk (Theano's ``CorrMM_gradInputs`` loop): the path for kernels that hold NaN or Inf,
+    whose products with the phase grids' zero padding would be NaN."""
     wc = w
     n, n_in = y.shape[:2]
     kernel = wc.shape[2:]
