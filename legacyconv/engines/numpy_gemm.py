@@ -8,7 +8,7 @@ arguments in the compute dtype; kernels arrive as *correlation* kernels (the pub
 
 - :func:`correlate` — ``x`` ``(batch, channels, *spatial)`` with ``w`` ``(out, channels //
   groups, *kernel)``: the N-d cross-correlation of the zero-padded input;
-- :func:`correlate_input_grad` — its gradient wrt ``x`` (col2im; Theano's transposed conv);
+- :func:`correlate_input_grad` — its gradient wrt ``x`` (by output phases; Theano's transposed conv);
 - :func:`correlate_weight_grad` — its gradient wrt ``w``;
 - :func:`pool2d` — Theano's pooling of the last two axes by a :class:`PoolPlan`;
 - :func:`separable_matmul` — a matrix on each axis of every plane (bilinear upsampling).
