@@ -147,26 +147,19 @@ def test_non_finite_top_lands_where_the_definition_puts_it():
 
 
 @pytest.mark.parametrize("nd", [2, 3])
-def test_workspace_limit_splits_one_image_into_rows(monkeypatch, nd):
+def test_workspace_limit_splits_one_image_into_rows(scratch_bytes, nd):
     top = (64, 64) if nd == 2 else (6, 16, 16)
     y = RNG.standard_normal((3, 8) + top).astype(np.float32)
     w = RNG.standard_normal((8, 4) + (3,) * nd).astype(np.float32)
     args = (tuple(2 * t for t in top), ((1, 1),) * nd, (2,) * nd, (1,) * nd, 2)
     whole = correlate_input_grad(y, w, *args)
-    seen = []
-    real_scratch = numpy_gemm.scratch
-
-    def spy(shapes, dtype):
-        arrays = real_scratch(shapes, dtype)
-        seen.append(sum(a.nbytes for a in arrays))
-        return arrays
-
-    monkeypatch.setattr(numpy_gemm, "scratch", spy)
+    assert max(scratch_bytes) > 2**20  # unchunked, more than the limit below
+    scratch_bytes.clear()
     offsets = mock.patch.object(numpy_gemm, "_input_grad_by_offsets", side_effect=AssertionError)
     adds = mock.patch.object(numpy_gemm, "_phase_adds", wraps=numpy_gemm._phase_adds)
     with workspace_limit(2**20), offsets, adds as spy_adds:  # still by phases, in rows
         chunked = correlate_input_grad(y, w, *args)
-    assert seen and max(seen) <= 2**20
+    assert scratch_bytes and max(scratch_bytes) <= 2**20
     assert not any(call.kwargs["only"] for call in spy_adds.call_args_list)  # chunks of rows
     np.testing.assert_allclose(chunked, whole, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(whole, expected(y, w, *args), rtol=1e-4, atol=1e-4)
