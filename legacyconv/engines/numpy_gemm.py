@@ -75,10 +75,12 @@ _SHIFTED_BLOCK = 4096
 # max with 0.5 / 1 / 2 MiB blocks 3.7-4.0 / 3.2-3.6 / 3.1-3.5 vs TF 2.4-3.2; 3x3 s2 average
 # 5.3-5.8 / 4.8-6.0 / 4.5-5.0 vs TF 2.3-3.7): the per-block Python costs more than the L2 misses
 _POOL_BLOCK_BYTES = 2**21
-# correlate_input_grad by phases: columns of about this many bytes per chunk, so that the adds
-# read them from the cache the GEMM left them in; only when padding the middle axes (3-D) makes
-# the grid at most this much larger than the top
-_PHASE_CHUNK_BYTES = 8 * 2**20
+# correlate_input_grad by phases: chunks of about this many bytes (columns, shifted copies,
+# grids), so that the adds read the columns from the L3 cache the GEMM left them in, in few GEMMs
+# (measured on 2 shared cores: 8 and 32 MiB alike on a quiet machine; when another process held
+# a core each OpenBLAS call cost ~15 ms, conv2d_transpose (8,64,28,28) k4 s2 60 -> 26 ms); only
+# when padding the middle axes (3-D) makes the grid at most this much larger than the top
+_PHASE_CHUNK_BYTES = 32 * 2**20
 _PHASE_MAX_GROWTH = 2.0
 
 
