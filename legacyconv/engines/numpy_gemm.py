@@ -651,7 +651,10 @@ def _input_grad_by_phases(
     places = [_phase_place(lead, key) for key in phases]
 
     itemsize = y.dtype.itemsize
-    per_row = max((n_in * len(lp.taps) + channels * kp) * middle * lp.length for lp in lasts) * itemsize
+    # one top row's shifted copies and columns (the largest of the last phases, one at a time)
+    row_copies = max(n_in * len(lp.taps) * middle * lp.length for lp in lasts)
+    row_cols = max(channels * kp * middle * lp.length for lp in lasts)
+    per_row = (row_copies + row_cols) * itemsize
     grid_cells = [grid[0] * middle * lp.length for lp in lasts]  # one channel's grid per phase
     per_grids = len(phases) * channels * sum(grid_cells) * itemsize
     limit = get_workspace_limit()
@@ -665,8 +668,8 @@ def _input_grad_by_phases(
         images, rows = 1, max(1, (target - per_grids) // per_row)
     ybuf, cbuf, gbuf = scratch(
         [
-            (max(n_in * len(lp.taps) * middle * lp.length for lp in lasts) * images * rows,),
-            (max(channels * kp * middle * lp.length for lp in lasts) * images * rows,),
+            (row_copies * images * rows,),
+            (row_cols * images * rows,),
             (len(phases) * channels * images * sum(grid_cells),),
         ],
         y.dtype,
