@@ -8,6 +8,8 @@ differently in a GEMM of another width, so chunked results agree to rounding."""
 from __future__ import annotations
 
 import contextlib
+import json
+from pathlib import Path
 from unittest import mock
 
 import numpy as np
@@ -17,10 +19,13 @@ from hypothesis import strategies as st
 
 from legacyconv import workspace_limit
 from legacyconv.engines import numpy_gemm
+from legacyconv.grads import conv2d_grad_wrt_inputs, conv3d_grad_wrt_inputs
 
 import reference
 
 RNG = np.random.default_rng(15)
+DATA = Path(__file__).resolve().parent / "data"
+NONFINITE_TOP = json.loads((DATA / "theano_transpose_nonfinite_top.json").read_text())["cases"]
 
 
 def correlate_input_grad(y, w, out_spatial, pads, strides, dilations, groups):
@@ -144,6 +149,25 @@ def test_non_finite_top_lands_where_the_definition_puts_it():
     np.testing.assert_array_equal(np.isneginf(out), np.isneginf(ref))
     assert np.isnan(out).any() and np.isinf(out).any()
     np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", NONFINITE_TOP, ids=lambda c: c["name"])
+def test_non_finite_top_lands_where_theano_put_it(case):
+    # recorded from real Theano 1.0.5 (tests/data/record_transpose_nonfinite_top.py)
+    arrays = np.load(DATA / "theano_transpose_nonfinite_top.npz")
+    y, w, expected = (arrays[f"{case['name']}_{k}"] for k in ("y", "w", "out"))
+    grad = conv2d_grad_wrt_inputs if case["nd"] == 2 else conv3d_grad_wrt_inputs
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in case["kwargs"].items()}
+    offsets = mock.patch.object(numpy_gemm, "_input_grad_by_offsets", side_effect=AssertionError)
+    with offsets:  # finite filters: the output-phase path
+        out = grad(y, w, tuple(case["input_shape"]), **kwargs)
+    assert out.shape == expected.shape and out.dtype == expected.dtype
+    assert np.isnan(expected).any() and np.isinf(expected).any()
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(expected))
+    np.testing.assert_array_equal(np.isposinf(out), np.isposinf(expected))
+    np.testing.assert_array_equal(np.isneginf(out), np.isneginf(expected))
+    finite = np.isfinite(expected)
+    np.testing.assert_allclose(out[finite], expected[finite], rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("nd", [2, 3])
