@@ -8,10 +8,11 @@ input's shape, which the caller must give because several shapes give the same f
 So ``<conv2d(x, w), y> == <x, conv2d_transpose(y, w, x.shape)>`` for every mode.
 
 Each engine computes it as ``correlate_input_grad`` (the engine contract): the numpy engine
-as the exact adjoint of its im2col GEMM (one GEMM ``w.T @ y`` gives each input pixel's
-contributions, scattered back with one strided add per kernel offset); scipy correlates the
-stride-dilated input with the flipped, in/out-swapped kernel; tensorflow calls
-``tf.nn.conv2d_transpose``.
+sums exactly the products ``w * y`` of Theano's ``CorrMM_gradInputs``, by output phases (per
+phase of the last axis one GEMM, then one contiguous add per leading kernel offset), or, for
+kernels holding NaN or Inf, as Theano did (``w.T @ y``, then one strided add per kernel
+offset); scipy correlates the stride-dilated input with the flipped, in/out-swapped kernel;
+tensorflow calls ``tf.nn.conv2d_transpose``.
 """
 
 from __future__ import annotations
@@ -281,8 +282,8 @@ def run_transpose(args: TransposeArgs, backend: str) -> np.ndarray:
     """Run a validated transposed convolution and return it in the result dtype: the engine's
     ``correlate_input_grad`` with the forward correlation kernel.
 
-    Non-finite data takes the numpy engine's col2im, Theano's ``CorrMM_gradInputs`` arithmetic
-    (``w.T @ y``, then one add per kernel offset), whatever ``backend`` says (see
+    Non-finite data takes the numpy engine, whose sums hold Theano's ``CorrMM_gradInputs``
+    products and no others (``w.T @ y`` scattered back), whatever ``backend`` says (see
     :func:`legacyconv.engines.get_op`): correlating the zero-dilated input multiplies the
     inserted zeros by the kernel (0 * Inf = NaN where Theano had none), and an FFT would spread
     one NaN over a whole plane.

@@ -63,23 +63,14 @@ def test_per_image_gemm_path_equals_reference():
     np.testing.assert_allclose(out, naive_conv2d(x, w, ((0, 0), (0, 0)), groups=2), rtol=1e-12, atol=1e-12)
 
 
-def test_workspace_buffer_respects_the_limit(monkeypatch):
-    seen = []
-    real_scratch = numpy_gemm.scratch
-
-    def spy(shapes, dtype):
-        arrays = real_scratch(shapes, dtype)
-        seen.append(sum(a.nbytes for a in arrays))
-        return arrays
-
-    monkeypatch.setattr(numpy_gemm, "scratch", spy)
+def test_workspace_buffer_respects_the_limit(scratch_bytes):
     x = RNG.standard_normal((64, 8, 20, 20)).astype(np.float32)
     w = RNG.standard_normal((4, 8, 3, 3)).astype(np.float32)
     whole = conv2d(x, w, border_mode="half")
-    assert seen[-1] > 2**20  # unchunked, the columns need more than the limit below
+    assert scratch_bytes[-1] > 2**20  # unchunked, the columns need more than the limit below
     with workspace_limit(2**20):
         chunked = conv2d(x, w, border_mode="half")
-    assert seen[-1] <= 2**20
+    assert scratch_bytes[-1] <= 2**20
     np.testing.assert_allclose(chunked, whole, rtol=1e-6, atol=1e-5)
 
 

@@ -90,19 +90,10 @@ def test_shifted_path_equals_the_reference(nd, n, cg, groups, og, data):
 
 
 @pytest.mark.parametrize("groups", [1, 2])
-def test_chunks_of_images_under_the_workspace_limit(groups, monkeypatch):
+def test_chunks_of_images_under_the_workspace_limit(groups, scratch_bytes):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((7, 32, 16, 16))
     w = rng.standard_normal((16, 32 // groups, 3, 3))
-    scratch_bytes = []
-    real_scratch = numpy_gemm.scratch
-
-    def spy(shapes, dtype):
-        arrays = real_scratch(shapes, dtype)
-        scratch_bytes.append(sum(a.nbytes for a in arrays))
-        return arrays
-
-    monkeypatch.setattr(numpy_gemm, "scratch", spy)
     with shifted_path() as calls:
         whole = conv2d(x, w, border_mode="half", num_groups=groups)
         assert max(scratch_bytes) > 2**20  # unchunked, more than the limit below

@@ -8,7 +8,7 @@ arguments in the compute dtype; kernels arrive as *correlation* kernels (the pub
 
 - :func:`correlate` — ``x`` ``(batch, channels, *spatial)`` with ``w`` ``(out, channels //
   groups, *kernel)``: the N-d cross-correlation of the zero-padded input;
-- :func:`correlate_input_grad` — its gradient wrt ``x`` (col2im; Theano's transposed conv);
+- :func:`correlate_input_grad` — its gradient wrt ``x`` (by output phases; Theano's transposed conv);
 - :func:`correlate_weight_grad` — its gradient wrt ``w``;
 - :func:`pool2d` — Theano's pooling of the last two axes by a :class:`PoolPlan`;
 - :func:`separable_matmul` — a matrix on each axis of every plane (bilinear upsampling).
@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import math
 import threading
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -75,6 +75,13 @@ _SHIFTED_BLOCK = 4096
 # max with 0.5 / 1 / 2 MiB blocks 3.7-4.0 / 3.2-3.6 / 3.1-3.5 vs TF 2.4-3.2; 3x3 s2 average
 # 5.3-5.8 / 4.8-6.0 / 4.5-5.0 vs TF 2.3-3.7): the per-block Python costs more than the L2 misses
 _POOL_BLOCK_BYTES = 2**21
+# correlate_input_grad by phases: chunks of about this many bytes (columns, shifted copies,
+# grids), so that the adds read the columns from the L3 cache the GEMM left them in, in few GEMMs
+# (measured on 2 shared cores: 8 and 32 MiB alike on a quiet machine; when another process held
+# a core each OpenBLAS call cost ~15 ms, conv2d_transpose (8,64,28,28) k4 s2 60 -> 26 ms); only
+# when padding the middle axes (3-D) makes the grid at most this much larger than the top
+_PHASE_CHUNK_BYTES = 32 * 2**20
+_PHASE_MAX_GROWTH = 2.0
 
 
 def axis_range(o_start: int, o_stop: int, size: int, offset: int, stride: int) -> tuple[int, int, slice]:
@@ -500,9 +507,301 @@ def correlate_input_grad(
 ) -> np.ndarray:
     """The gradient of :func:`correlate` wrt its input: ``y`` is ``(batch, out, *top)``, ``w``
     the correlation kernel ``(out, channels // groups, *kernel)``; the result is ``(batch,
-    channels, *out_spatial)``. col2im: ``cols = w.T @ y`` per group (one GEMM for a chunk of
-    images side by side), then one strided add per kernel offset (Theano's ``CorrMM_gradInputs``
-    arithmetic)."""
+    channels, *out_spatial)``.
+
+    Theano's ``CorrMM_gradInputs`` arithmetic, the products ``w[f, c, k] * y[f, t]`` summed
+    into output index ``t * stride + k * dilation - pad``, in two ways: by output phases
+    (:func:`_input_grad_by_phases`, contiguous adds), or, for kernels that hold NaN or Inf and
+    3-D images whose phase grids would be much larger than ``top``, as Theano did: ``cols =
+    w.T @ y``, then one strided add per kernel offset (:func:`_input_grad_by_offsets`).
+
+    >>> y = np.ones((1, 1, 2, 2), np.float32)
+    >>> w = np.ones((1, 1, 2, 2), np.float32)
+    >>> correlate_input_grad(y, w, (4, 4), ((0, 0), (0, 0)), (2, 2), (1, 1), 1)[0, 0]
+    array([[1., 1., 1., 1.],
+           [1., 1., 1., 1.],
+           [1., 1., 1., 1.],
+           [1., 1., 1., 1.]], dtype=float32)
+    """
+    if y.ndim == 3:  # 1-D: the 2-D gradient of one-row images
+        out = correlate_input_grad(
+            y[:, :, None],
+            w[:, :, None],
+            (1, *out_spatial),
+            ((0, 0), *pads),
+            (1, *strides),
+            (1, *dilations),
+            groups,
+        )
+        return out[:, :, 0]
+    top = y.shape[2:]
+    axes = [
+        _phase_axis(t, size, k, p[0], s, d)
+        for t, size, k, p, s, d in zip(top, out_spatial, w.shape[2:], pads, strides, dilations)
+    ]
+    growth = math.prod(ax.grid for ax in axes[1:-1]) / max(math.prod(top[1:-1]), 1)
+    if y.size and w.size and growth <= _PHASE_MAX_GROWTH and np.isfinite(w).all():
+        by_phases = _input_grad_by_phases(y, w, out_spatial, axes, groups)
+        if by_phases is not None:
+            return by_phases
+    return _input_grad_by_offsets(y, w, out_spatial, pads, strides, dilations, groups)
+
+
+class _PhaseAxis(NamedTuple):
+    """One spatial axis of the input gradient by output phases (see
+    :func:`_input_grad_by_phases`): kernel offset ``k`` adds top index ``t`` to output index
+    ``phase[k] + stride * q``, ``q = t + shift[k] + low``; cell ``g`` of the phase grid
+    (``0 <= g < grid``) is ``q = g + low``. ``counts[p]`` output indices have phase ``p``."""
+
+    stride: int
+    phase: tuple[int, ...]
+    shift: tuple[int, ...]
+    low: int
+    grid: int
+    counts: tuple[int, ...]
+
+
+def _phase_axis(top: int, size: int, kernel: int, pad_low: int, stride: int, dilation: int) -> _PhaseAxis:
+    """The phase plan of one axis, where top index ``t`` and kernel offset ``k`` reach output
+    index ``t * stride + k * dilation - pad_low`` (of ``size``).
+
+    >>> _phase_axis(28, 56, 4, 1, 2, 1)  # conv2d_transpose k4 s2 pad1
+    _PhaseAxis(stride=2, phase=(1, 0, 1, 0), shift=(0, 1, 1, 2), low=-1, grid=30, counts=(28, 28))
+    """
+    starts = [k * dilation - pad_low for k in range(kernel)]
+    shifts = [e // stride for e in starts]
+    low = min(shifts)
+    return _PhaseAxis(
+        stride,
+        tuple(e % stride for e in starts),
+        tuple(s - low for s in shifts),
+        low,
+        top + max(shifts) - low,
+        tuple(max(0, -(-(size - p) // stride)) for p in range(stride)),
+    )
+
+
+class _LastPhase(NamedTuple):
+    """One phase of the last axis: its kernel offsets, their shifts (output index ``q = t +
+    shift``) and its number of output indices, ``length``."""
+
+    phase: int
+    taps: tuple[int, ...]
+    shifts: tuple[int, ...]
+    length: int
+
+
+def _input_grad_by_phases(
+    y: np.ndarray,
+    w: np.ndarray,
+    out_spatial: tuple[int, ...],
+    axes: list[_PhaseAxis],
+    groups: int,
+) -> np.ndarray | None:
+    """The input gradient by output phases, for 2-D and larger images; None when one image's
+    phase grids and one row of columns would not fit in the workspace limit.
+
+    Output index ``o`` has phase ``o % stride``; within one phase, each kernel offset moves the
+    top by a fixed shift. Along the last axis, the shifted copies of ``y`` of each phase's
+    offsets join the GEMM's contraction (``K = out/groups * offsets``, an im2col of that axis
+    alone), whose columns are that phase's output indices, so that the GEMM sums those offsets
+    itself and writes ``(channels, leading offsets, images, grid)`` columns. Along the leading
+    axes, on a grid wide enough for every shift (``y`` zero-padded at the end of the middle
+    axes), each remaining offset's block of columns is one contiguous add at a flat shift, the
+    padding's zero columns landing on the cells that rows wrap onto; each phase sums its
+    offsets in row-major order, the first as ``x + 0`` (Theano's zeroed image plus ``x``), and
+    the phase grids are then copied into their strided places in the output.
+
+    Chunks of images keep the columns cache-sized (``_PHASE_CHUNK_BYTES``); an image too large
+    for one chunk goes in chunks of rows, the last rows first, so that every cell still
+    receives its leading offsets in row-major order. The adds stay on the calling thread:
+    shared out over the 2 cores by channel they were no faster (OpenBLAS's threads keep
+    spinning after each GEMM) and collapsed when other processes held a core.
+    """
+    n, n_in = y.shape[:2]
+    kernel = w.shape[2:]
+    top = y.shape[2:]
+    nd = len(top)
+    cg = w.shape[1]
+    channels, og = cg * groups, n_in // groups
+    *lead, last = axes
+    lasts = [
+        _LastPhase(p, taps, tuple(last.shift[k] + last.low for k in taps), count)
+        for p, count in enumerate(last.counts)
+        if count and (taps := tuple(k for k in range(kernel[-1]) if last.phase[k] == p))
+    ]
+    # every output cell is written unless a phase has no offsets or its grid misses cells
+    covered = all(count == 0 or p in last.phase for p, count in enumerate(last.counts)) and all(
+        count == 0 or (p in ax.phase and ax.low <= 0 and count <= ax.grid + ax.low)
+        for ax in lead
+        for p, count in enumerate(ax.counts)
+    )
+    out = (np.empty if covered else np.zeros)((n, channels, *out_spatial), dtype=y.dtype)
+    if not lasts:  # no top index reaches the output
+        return out
+
+    kp = math.prod(kernel[:-1])  # the leading kernel offsets
+    grid = tuple(ax.grid for ax in lead)
+    middle = math.prod(grid[1:])
+    # each leading phase: its offsets (index, per-axis shift), and its place in the output
+    phases: dict[tuple[int, ...], list[tuple[int, tuple[int, ...]]]] = {}
+    for tap, ks in enumerate(itertools.product(*(range(k) for k in kernel[:-1]))):
+        key = tuple(ax.phase[k] for ax, k in zip(lead, ks))
+        phases.setdefault(key, []).append((tap, tuple(ax.shift[k] for ax, k in zip(lead, ks))))
+    places = [_phase_place(lead, key) for key in phases]
+
+    itemsize = y.dtype.itemsize
+    # one top row's shifted copies and columns (the largest of the last phases, one at a time)
+    row_copies = max(n_in * len(lp.taps) * middle * lp.length for lp in lasts)
+    row_cols = max(channels * kp * middle * lp.length for lp in lasts)
+    per_row = (row_copies + row_cols) * itemsize
+    grid_cells = [grid[0] * middle * lp.length for lp in lasts]  # one channel's grid per phase
+    per_grids = len(phases) * channels * sum(grid_cells) * itemsize
+    limit = get_workspace_limit()
+    if per_grids + per_row > limit:
+        return None
+    target = max(min(limit, _PHASE_CHUNK_BYTES), per_grids + per_row)
+    per_image = per_row * top[0] + per_grids
+    if per_image <= target:
+        images, rows = max(1, min(n, target // per_image)), top[0]
+    else:
+        images, rows = 1, max(1, (target - per_grids) // per_row)
+    ybuf, cbuf, gbuf = scratch(
+        [
+            (row_copies * images * rows,),
+            (row_cols * images * rows,),
+            (len(phases) * channels * images * sum(grid_cells),),
+        ],
+        y.dtype,
+    )
+    # per last phase: (groups, channels/groups * leading offsets, out/groups * its offsets)
+    wr = w.reshape(groups, og, cg, kp, kernel[-1])
+    wts = [
+        np.ascontiguousarray(wr[..., list(lp.taps)].transpose(0, 2, 3, 1, 4)).reshape(groups, cg * kp, -1)
+        for lp in lasts
+    ]
+
+    row_starts = list(range(0, top[0], rows))
+    for b0 in range(0, n, images):
+        m = min(images, n - b0)
+        starts = np.cumsum([0] + [len(phases) * channels * m * cells for cells in grid_cells])
+        grids = [
+            gbuf[start:stop].reshape(len(phases), channels, m, cells)
+            for start, stop, cells in zip(starts[:-1], starts[1:], grid_cells)
+        ]
+        yv = y[b0 : b0 + m].reshape((m, groups, og) + top).transpose(1, 2, 0, *range(3, 3 + nd))
+        for r0 in reversed(row_starts):
+            r1 = min(r0 + rows, top[0])
+            for lp, wt, acc in zip(lasts, wts, grids):
+                inner = middle * lp.length
+                span = (r1 - r0) * inner
+                shape = (groups, og, len(lp.taps), m, r1 - r0) + grid[1:] + (lp.length,)
+                yg = ybuf[: math.prod(shape)].reshape(shape)
+                _fill_shifted(yg, yv[:, :, :, r0:r1], lp.shifts)
+                cols = cbuf[: channels * kp * m * span].reshape(groups, cg * kp, m * span)
+                with np.errstate(invalid="ignore", over="ignore"):
+                    np.matmul(wt, yg.reshape(groups, -1, m * span), out=cols)
+                steps = [math.prod(grid[a + 1 :]) * lp.length for a in range(nd - 1)]
+                _phase_adds(
+                    cols.reshape(channels, kp, m, span),
+                    acc,
+                    [
+                        [(tap, sum(s * st for s, st in zip(shifts, steps))) for tap, shifts in taps]
+                        for taps in phases.values()
+                    ],
+                    r0 * inner,
+                    only=len(row_starts) == 1,
+                    first=r0 == row_starts[-1],
+                )
+                if r0 == 0:  # the images are complete: into their places in the output
+                    view = out[b0 : b0 + m, ..., lp.phase :: last.stride]
+                    for p, place in enumerate(places):
+                        if place is not None:
+                            cells = acc[p].reshape((channels, m) + grid + (lp.length,))
+                            np.copyto(
+                                view[(slice(None), slice(None)) + place[0]],
+                                cells[(slice(None), slice(None)) + place[1]].swapaxes(0, 1),
+                            )
+    return out
+
+
+def _phase_place(
+    lead: list[_PhaseAxis], key: tuple[int, ...]
+) -> tuple[tuple[slice, ...], tuple[slice, ...]] | None:
+    """Where leading phase ``key``'s grid cells go in the output: ``(output index, grid index)``
+    over the leading axes, or None when no cell of the grid is an output cell."""
+    dst: list[slice] = []
+    src: list[slice] = []
+    for ax, p in zip(lead, key):
+        lo, hi = max(0, ax.low), min(ax.counts[p], ax.grid + ax.low)
+        if hi <= lo:
+            return None
+        dst.append(slice(p + ax.stride * lo, p + ax.stride * (hi - 1) + 1, ax.stride))
+        src.append(slice(lo - ax.low, hi - ax.low))
+    return tuple(dst), tuple(src)
+
+
+def _fill_shifted(yg: np.ndarray, yv: np.ndarray, shifts: tuple[int, ...]) -> None:
+    """``yg[:, :, j, ..., q] = yv[..., q - shifts[j]]`` (zero outside ``yv``, and in the padding
+    of the middle axes): ``yg`` is ``(groups, og, offsets, images, rows, *grid[1:], count)``,
+    ``yv`` ``(groups, og, images, rows, *top[1:])``."""
+    top = yv.shape[4:]
+    count = yg.shape[-1]
+    inside = tuple(slice(0, t) for t in top[:-1])
+    for a in range(len(top) - 1):  # the padding of the middle axes
+        yg[(slice(None),) * (5 + a) + (slice(top[a], None),)] = 0
+    for j, shift in enumerate(shifts):
+        dst = yg[:, :, j]
+        lo, hi = min(max(0, shift), count), max(0, min(count, top[-1] + shift))
+        dst[..., :lo] = 0
+        dst[..., max(lo, hi) :] = 0
+        if hi > lo:
+            dst[(Ellipsis,) + inside + (slice(lo, hi),)] = yv[..., lo - shift : hi - shift]
+
+
+def _phase_adds(
+    cols: np.ndarray,
+    grids: np.ndarray,
+    taps: list[list[tuple[int, int]]],
+    row_shift: int,
+    only: bool,
+    first: bool,
+) -> None:
+    """Add a chunk of columns ``(channels, offsets, images, span)`` into the phase grids
+    ``(phases, channels, images, cells)``: phase ``p`` receives offset ``tap`` at flat index
+    ``row_shift + shift`` for each ``(tap, shift)`` of ``taps[p]``, in order. ``only``: the
+    chunk holds whole images, and the first offset initialises the grid; else ``first`` (the
+    image's first chunk) clears it."""
+    span, cells = cols.shape[3], grids.shape[3]
+    with np.errstate(invalid="ignore", over="ignore"):  # Inf - Inf = NaN, as in Theano's sums
+        for acc, phase_taps in zip(grids, taps):
+            if first and not only:
+                acc.fill(0)
+            for i, (tap, shift) in enumerate(phase_taps):
+                start = row_shift + shift
+                stop = min(start + span, cells)
+                src = cols[:, tap, :, : stop - start]
+                dst = acc[:, :, start:stop]
+                if only and i == 0:  # Theano's zeroed image plus the first offset
+                    acc[:, :, :start] = 0
+                    np.add(src, 0, out=dst)
+                    acc[:, :, stop:] = 0
+                else:
+                    np.add(dst, src, out=dst)
+
+
+def _input_grad_by_offsets(
+    y: np.ndarray,
+    w: np.ndarray,
+    out_spatial: tuple[int, ...],
+    pads: Pads,
+    strides: tuple[int, ...],
+    dilations: tuple[int, ...],
+    groups: int,
+) -> np.ndarray:
+    """col2im by one strided add per kernel offset straight into a zeroed output, chunk by
+    chunk (Theano's ``CorrMM_gradInputs`` loop): the path for kernels that hold NaN or Inf,
+    whose products with the phase grids' zero padding would be NaN."""
     wc = w
     n, n_in = y.shape[:2]
     kernel = wc.shape[2:]
