@@ -237,7 +237,7 @@ def main_table(args) -> int:
 
         tf.config.threading.set_intra_op_parallelism_threads(2)
         tf.config.threading.set_inter_op_parallelism_threads(1)
-    with_scipy = _engine_available("scipy")
+    with_scipy = _engine_available("scipy") and not args.no_scipy
     with_tf_engine = with_tf and _engine_available("tensorflow")
     if args.cases == "none":
         selected = []
@@ -527,6 +527,8 @@ def _table(title: str, what: str, labels: list, columns, args, with_tf: bool) ->
     print(f"\n{title:<{width}} {'column':<11} {'ms':>9} {'GFLOP/s':>8}")
     for index, label in enumerate(labels):
         cols, gflop = columns(index, with_tf)
+        if args.no_scipy:
+            cols.pop("scipy", None)
         res = _time_columns(cols, args.repeats)
         for name, ms in res.items():
             rate = f"{gflop / ms * 1e3:>8.1f}" if gflop else f"{'-':>8}"
@@ -606,6 +608,11 @@ def main() -> int:
     parser.add_argument("--cases", help="comma-separated case indices (default: all; 'none' for none)")
     parser.add_argument("--json", help="write the results to this JSON file")
     parser.add_argument("--no-tf", action="store_true", help="skip TensorFlow even if installed")
+    parser.add_argument(
+        "--no-scipy",
+        action="store_true",
+        help="skip the scipy engine's column (its long FFT calls slow the columns timed after them)",
+    )
     parser.add_argument("--no-family", action="store_true", help="skip the transpose/conv3d/pool table")
     parser.add_argument("--no-new-ops", action="store_true", help="skip the table of issue 13's ops")
     parser.add_argument("--memory", action="store_true", help="measure peak extra memory instead")
