@@ -359,9 +359,10 @@ def _correlate_shifted(
         # blocks of columns that stay in cache; on large images, only each image's output
         # rows (the padded grid's last rows feed dropped outputs alone)
         rows_span = _computed_cells(grid, out_sp)
-        spans = [(i * plane, min(i * plane + rows_span, m_len)) for i in range(nb)]
         if rows_span == plane:
             spans = [(0, m_len)]
+        else:
+            spans = [(i * plane, min(i * plane + rows_span, m_len)) for i in range(nb)]
         blocks = [
             (m0, min(m0 + _SHIFTED_BLOCK, hi)) for lo, hi in spans for m0 in range(lo, hi, _SHIFTED_BLOCK)
         ]
