@@ -6,6 +6,7 @@ default thresholds would choose im2col, and a spy proves it ran."""
 from __future__ import annotations
 
 import contextlib
+import math
 
 import numpy as np
 import pytest
@@ -19,23 +20,44 @@ from legacyconv.engines import numpy_gemm
 import reference
 from golden import assert_matches_theano, cases
 
+RUNNERS = {"images": "_correlate_shifted", "batch": "_correlate_batch_last"}
+LAYOUTS = list(RUNNERS)
+
 
 @contextlib.contextmanager
-def shifted_path(force: bool = True):
-    """Count the calls of the shifted path; ``force``: take it wherever strides are 1."""
+def shifted_path(force: bool = True, layout: str = "images", min_k: int = 1):
+    """Count the calls of the shifted path of ``layout`` (image-major or batch-last);
+    ``force``: take it wherever strides are 1, folding kernel axes into the contraction
+    until it is ``min_k`` long."""
     calls = []
-    real = numpy_gemm._correlate_shifted
+    real = getattr(numpy_gemm, RUNNERS[layout])
 
     def spy(*args, **kwargs):
         calls.append(args[-2:])  # (folded axes, images per chunk)
         return real(*args, **kwargs)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(numpy_gemm, "_correlate_shifted", spy)
+        mp.setattr(numpy_gemm, RUNNERS[layout], spy)
         if force:
-            mp.setattr(numpy_gemm, "_SHIFTED_MIN_K", 1)
-            mp.setattr(numpy_gemm, "_shifted_is_cheaper", lambda *args: True)
+            mp.setattr(numpy_gemm, "_SHIFTED_MIN_K", min_k)
+            mp.setattr(numpy_gemm, "_cheapest_layout", lambda *args: layout)
         yield calls
+
+
+@contextlib.contextmanager
+def routes():
+    """The layouts the default thresholds ran, in call order (im2col records nothing)."""
+    ran = []
+    with pytest.MonkeyPatch.context() as mp:
+        for layout, name in RUNNERS.items():
+            real = getattr(numpy_gemm, name)
+
+            def spy(*args, _real=real, _layout=layout, **kwargs):
+                ran.append(_layout)
+                return _real(*args, **kwargs)
+
+            mp.setattr(numpy_gemm, name, spy)
+        yield ran
 
 
 GOLDEN = [
@@ -49,18 +71,23 @@ def test_golden_has_stride_one_cases():
     assert len(GOLDEN) >= 50
 
 
+@pytest.mark.parametrize("fold", ["none", "all"])
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("case", GOLDEN, ids=[c["name"] for c in GOLDEN])
-def test_forced_shifted_path_matches_theano(case):
+def test_forced_shifted_path_matches_theano(case, layout, fold):
     fn = {"conv2d": legacyconv.conv2d, "conv3d": legacyconv.conv3d}[case["op"]]
-    with shifted_path() as calls:
+    w = case["inputs"][1]
+    min_k = 1 if fold == "none" else max(1, w[0].size)  # all kernel axes: one shifted copy per offset
+    with shifted_path(layout=layout, min_k=min_k) as calls:
         assert_matches_theano(fn, case)
     x, w = case["inputs"][:2]
     runs = x.size > 0 and w.size > 0 and case["expected"].size > 0 and any(k > 1 for k in w.shape[2:])
     assert bool(calls) == runs
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(
+    layout=st.sampled_from(LAYOUTS),
     nd=st.sampled_from([1, 2, 3]),
     n=st.integers(1, 3),
     cg=st.integers(1, 4),
@@ -68,7 +95,7 @@ def test_forced_shifted_path_matches_theano(case):
     og=st.integers(1, 3),
     data=st.data(),
 )
-def test_shifted_path_equals_the_reference(nd, n, cg, groups, og, data):
+def test_shifted_path_equals_the_reference(layout, nd, n, cg, groups, og, data):
     spatial = tuple(data.draw(st.integers(1, 9 if nd < 3 else 6)) for _ in range(nd))
     kernel = tuple(data.draw(st.integers(1, 4)) for _ in range(nd))
     dil = tuple(data.draw(st.integers(1, 2)) for _ in range(nd))
@@ -81,20 +108,25 @@ def test_shifted_path_equals_the_reference(nd, n, cg, groups, og, data):
     w = rng.standard_normal((og * groups, cg, *kernel))
     # small column blocks: several per image, ragged ends, and each image's output rows alone
     block = data.draw(st.sampled_from([4, 16, 64, numpy_gemm._SHIFTED_BLOCK]))
-    with shifted_path() as calls, pytest.MonkeyPatch.context() as mp:
+    # fold the last `fold` kernel axes into the contraction (shifted copies, cropped to the
+    # output in the batch-last layout)
+    fold = data.draw(st.integers(0, nd))
+    min_k = cg * math.prod(kernel[nd - fold :])
+    with shifted_path(layout=layout, min_k=min_k) as calls, pytest.MonkeyPatch.context() as mp:
         mp.setattr(numpy_gemm, "_SHIFTED_BLOCK", block)
         got = numpy_gemm.correlate(x, w, pads, (1,) * nd, dil, groups)
-    assert len(calls) == 1
+    assert len(calls) == 1 and calls[0][0] <= fold
     expected = reference.correlate(x, w, pads, (1,) * nd, dil, groups)
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("groups", [1, 2])
-def test_chunks_of_images_under_the_workspace_limit(groups, scratch_bytes):
+def test_chunks_of_images_under_the_workspace_limit(groups, layout, scratch_bytes):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((7, 32, 16, 16))
     w = rng.standard_normal((16, 32 // groups, 3, 3))
-    with shifted_path() as calls:
+    with shifted_path(layout=layout) as calls:
         whole = conv2d(x, w, border_mode="half", num_groups=groups)
         assert max(scratch_bytes) > 2**20  # unchunked, more than the limit below
         scratch_bytes.clear()
@@ -110,35 +142,38 @@ def test_chunks_of_images_under_the_workspace_limit(groups, scratch_bytes):
 def test_one_image_over_the_limit_takes_im2col():
     x = np.ones((1, 64, 128, 128), np.float32)  # 17 MB of shifted copies
     w = np.ones((8, 64, 3, 3), np.float32)
-    with shifted_path(force=False) as calls, workspace_limit(2**20):
+    with routes() as ran, workspace_limit(2**20):
         out = conv2d(x, w, border_mode="valid")
-    assert calls == [] and np.all(out == 64 * 9)
+    assert ran == [] and np.all(out == 64 * 9)
 
 
 def test_default_thresholds_route_large_stride_one_layers():
-    """The layers the path is for take it by default; small images with large kernels,
-    strided and 1x1 convolutions do not."""
+    """The layers each path is for take it by default: large images the image-major grid,
+    small images (whose padded grid is much larger than their output) the batch-last layout;
+    strided and 1x1 convolutions, and small images whose GEMMs are large, take im2col."""
     rng = np.random.default_rng(2)
     routed = {
-        ((2, 64, 20, 20), (8, 64, 3, 3), "half", (1, 1)): True,
-        ((1, 8, 120, 120), (2, 8, 15, 15), "full", (1, 1)): True,  # 148^2 grid, 134^2 outputs
-        ((2, 16, 10, 12, 12), (4, 16, 3, 3, 3), "half", (1, 1, 1)): True,
-        ((2, 64, 7, 7), (64, 64, 3, 3), "half", (1, 1)): False,  # a 9x9 grid for 7x7 outputs
-        ((2, 64, 20, 20), (8, 64, 3, 3), "half", (2, 2)): False,
-        ((2, 64, 20, 20), (8, 64, 1, 1), "valid", (1, 1)): False,
+        ((2, 64, 20, 20), (8, 64, 3, 3), "half", (1, 1)): "images",
+        ((1, 8, 120, 120), (2, 8, 15, 15), "full", (1, 1)): "images",  # 148^2 grid, 134^2 outputs
+        ((2, 16, 10, 12, 12), (4, 16, 3, 3, 3), "half", (1, 1, 1)): "batch",
+        ((4, 20, 12, 12), (50, 20, 5, 5), "valid", (1, 1)): "batch",  # LeNet's conv2: 144 cells, 64 outputs
+        ((2, 64, 7, 7), (64, 64, 3, 3), "half", (1, 1)): None,  # a 9x9 grid for 7x7 outputs
+        ((2, 64, 20, 20), (8, 64, 3, 3), "half", (2, 2)): None,
+        ((2, 64, 20, 20), (8, 64, 1, 1), "valid", (1, 1)): None,
     }
     for (xs, ws, mode, sub), expected in routed.items():
         x = rng.standard_normal(xs)
         w = rng.standard_normal(ws)
         fn = conv3d if len(xs) == 5 else conv2d
-        with shifted_path(force=False) as calls:
+        with routes() as ran:
             got = fn(x, w, border_mode=mode, subsample=sub)
-        assert bool(calls) == expected, (xs, ws, mode, sub)
+        assert ran == ([expected] if expected else []), (xs, ws, mode, sub)
         ref = reference.conv(x, w, mode, sub)
         np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-9)
 
 
-def test_non_finite_values_land_where_the_direct_sum_puts_them():
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_non_finite_values_land_where_the_direct_sum_puts_them(layout):
     """Off-grid columns of the shifted GEMMs read the next row's and next image's cells:
     Inf and NaN there must not reach a kept output."""
     rng = np.random.default_rng(3)
@@ -149,7 +184,7 @@ def test_non_finite_values_land_where_the_direct_sum_puts_them():
     w = rng.standard_normal((5, 4, 3, 2))
     w[0, 0, 0, 0] = 0.0  # Inf * 0 = NaN in the direct sum
     for mode in ["valid", "half", "full", ((0, 2), (1, 0))]:
-        with shifted_path() as calls:
+        with shifted_path(layout=layout) as calls:
             got = conv2d(x, w, border_mode=mode, filter_flip=False)
         assert calls
         ref = reference.conv(x, w, mode, filter_flip=False)
@@ -160,12 +195,13 @@ def test_non_finite_values_land_where_the_direct_sum_puts_them():
         np.testing.assert_allclose(got[finite], ref[finite], rtol=1e-10, atol=1e-10)
 
 
-def test_inputs_not_modified_and_result_not_scratch():
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_inputs_not_modified_and_result_not_scratch(layout):
     rng = np.random.default_rng(4)
     x = rng.standard_normal((2, 64, 20, 20)).astype(np.float32)
     w = rng.standard_normal((8, 64, 3, 3)).astype(np.float32)
     x0, w0 = x.copy(), w.copy()
-    with shifted_path(force=False) as calls:
+    with shifted_path(layout=layout) as calls:
         a = conv2d(x, w, border_mode="half")
         b = conv2d(x, w, border_mode="half")
     assert len(calls) == 2 and not np.shares_memory(a, b)
@@ -174,13 +210,14 @@ def test_inputs_not_modified_and_result_not_scratch():
     np.testing.assert_array_equal(w, w0)
 
 
-def test_padding_is_zero_whatever_the_kept_scratch_held():
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_padding_is_zero_whatever_the_kept_scratch_held(layout):
     """The kept scratch is reused: a call on NaNs leaves NaNs in it, and the next call's
     padding cells (only those are zeroed, not the whole buffer) must still read zero."""
     rng = np.random.default_rng(5)
     w = rng.standard_normal((8, 64, 3, 3))
     x = rng.standard_normal((2, 64, 20, 20))
-    with shifted_path(force=False) as calls:
+    with shifted_path(layout=layout) as calls:
         assert np.isnan(conv2d(np.full((3, 64, 22, 22), np.nan), w, border_mode="valid")).all()
         got = conv2d(x, w, border_mode="full")
     assert len(calls) == 2

@@ -69,6 +69,9 @@ _SHIFTED_MIN_K = 96
 # LeNet's (64, 20, 12, 12) * (50, 20, 5, 5), im2col at 3.1 ms against 2.5 ms)
 _COPY_COST = 75
 _ADD_COST = 25
+# the batch-last layout (_correlate_batch_last) transposes its input and output: a cell
+# transposed costs about this many copies
+_TRANSPOSE_COST = 2
 _SHIFTED_BLOCK = 4096
 # pool2d pools a block of planes of about this many input bytes at a time, its two work arrays
 # as large (measured on 2 shared cores against tf.nn pooling in one run, ms: (32, 64, 56, 56) 2x2
@@ -190,7 +193,9 @@ def correlate(
 
     plan = _shifted_plan(x.shape, x.dtype.itemsize, kernel, pads, strides, dilations, n_out, groups)
     if plan is not None:
-        _correlate_shifted(x, wm, kernel, pads, dilations, out_sp, out, *plan)
+        layout, folded, images = plan
+        run = _correlate_shifted if layout == "images" else _correlate_batch_last
+        run(x, wm, kernel, pads, dilations, out_sp, out, folded, images)
         return out.reshape((n, n_out) + out_sp)
 
     merge = p_len < _MERGE_BELOW or (p_len < _MERGE_BELOW_LARGE_K and k_len >= _MERGE_MIN_K)
@@ -227,17 +232,19 @@ def _shifted_plan(
     dilations: tuple[int, ...],
     n_out: int,
     groups: int,
-) -> tuple[int, int] | None:
-    """``(folded kernel axes, images per chunk)`` for :func:`_correlate_shifted`, or None where
-    im2col is the faster method by the cost model below (strides other than 1, 1x1 kernels,
-    large GEMMs on a padded grid much larger than the output), or where a chunk of one image
-    would not fit the workspace limit."""
+) -> tuple[str, int, int] | None:
+    """``(layout, folded kernel axes, images per chunk)`` for the stride-1 shifted GEMMs, the
+    layout ``"images"`` (:func:`_correlate_shifted`) or ``"batch"``
+    (:func:`_correlate_batch_last`); or None where im2col is the faster method by the cost
+    model :func:`_cheapest_layout` (strides other than 1, 1x1 kernels, large GEMMs on a padded
+    grid much larger than the output), or where a chunk of one image would not fit the
+    workspace limit."""
     n, channels = x_shape[:2]
     spatial = x_shape[2:]
     if any(s != 1 for s in strides) or all(k == 1 for k in kernel) or n == 0:
         return None
-    grid = [s + lo + hi for s, (lo, hi) in zip(spatial, pads)]
-    out_sp = [g - (k - 1) * d for g, k, d in zip(grid, kernel, dilations)]
+    grid = tuple(s + lo + hi for s, (lo, hi) in zip(spatial, pads))
+    out_sp = tuple(g - (k - 1) * d for g, k, d in zip(grid, kernel, dilations))
     if min(out_sp) <= 0:
         return None
     cg = channels // groups
@@ -246,20 +253,26 @@ def _shifted_plan(
         folded += 1
     if cg * math.prod(kernel[len(kernel) - folded :]) < _SHIFTED_MIN_K:
         return None
-    computed = _computed_cells(grid, out_sp)
-    if not _shifted_is_cheaper(
-        channels, n_out, cg, kernel, folded, math.prod(grid), computed, math.prod(out_sp)
-    ):
+    layout = _cheapest_layout(channels, n_out, cg, kernel, folded, grid, out_sp)
+    if layout == "im2col":
         return None
-    taps = math.prod(kernel[len(kernel) - folded :])
-    per_image = (channels * taps + n_out) * math.prod(grid)
+    nl = len(kernel) - folded
+    taps = math.prod(kernel[nl:])
+    if layout == "images":
+        # slack: the flat shifts read up to one image's grid past the last image
+        per_image = (channels * taps + n_out) * math.prod(grid)
+        slack = 1
+    else:
+        space = math.prod((*grid[:nl], *out_sp[nl:]))
+        per_image = channels * math.prod(grid) + n_out * _batch_last_rows(grid, out_sp, folded)
+        per_image += channels * taps * space if folded else 0
+        slack = 0
     fixed = n_out * _SHIFTED_BLOCK + math.prod(kernel) * n_out * cg
     limit = get_workspace_limit() // itemsize
-    # slack: the flat shifts read up to one image's grid past the last image
-    images = min(n, (limit - fixed) // max(per_image, 1) - 1)
+    images = min(n, (limit - fixed) // max(per_image, 1) - slack)
     if images < 1:
         return None
-    return folded, images
+    return layout, folded, images
 
 
 def _computed_cells(grid: tuple[int, ...] | list[int], out_sp: tuple[int, ...] | list[int]) -> int:
@@ -270,30 +283,55 @@ def _computed_cells(grid: tuple[int, ...] | list[int], out_sp: tuple[int, ...] |
     return rows if rows >= _SHIFTED_BLOCK // 4 else math.prod(grid)
 
 
-def _shifted_is_cheaper(
+def _batch_last_rows(grid: tuple[int, ...], out_sp: tuple[int, ...], folded: int) -> int:
+    """Columns per image that :func:`_correlate_batch_last` computes and holds: the output
+    rows of its space ``(*grid[lead axes], *out_sp[folded axes])``."""
+    nl = len(grid) - folded
+    space = (*grid[:nl], *out_sp[nl:])
+    return out_sp[0] * math.prod(space[1:]) if nl else math.prod(out_sp)
+
+
+def _cheapest_layout(
     channels: int,
     n_out: int,
     cg: int,
     kernel: tuple[int, ...],
     folded: int,
-    cells: int,
-    computed: int,
-    outputs: int,
-) -> bool:
-    """The cost model, per image in multiply-adds: im2col copies ``prod(kernel)`` cells per
-    input channel and output; the shifted path copies the padded grid's ``cells`` once per
-    folded offset (the first copy is the padded input), runs its GEMMs on the ``computed``
-    cells (the output rows of the padded grid) and accumulates the unfolded offsets' results."""
+    grid: tuple[int, ...],
+    out_sp: tuple[int, ...],
+) -> str:
+    """The cost model, per image in multiply-adds: ``"im2col"``, ``"images"`` or ``"batch"``.
+
+    im2col copies ``prod(kernel)`` cells per input channel and output. The image-major
+    shifted path copies the padded grid's cells once per folded offset (the first copy is the
+    padded input), runs its GEMMs on the computed cells (the output rows of the padded grid)
+    and accumulates the unfolded offsets' results. The batch-last path transposes the padded
+    input in and the output out (a transpose costs ``_TRANSPOSE_COST`` copies), copies the
+    folded offsets cropped to the output, and computes only the output rows of its space."""
     k_len = cg * math.prod(kernel)
-    taps = math.prod(kernel[len(kernel) - folded :])
-    lead = math.prod(kernel[: len(kernel) - folded])
-    im2col = (n_out + _COPY_COST) * k_len * outputs
-    shifted = (
-        n_out * k_len * computed
-        + _COPY_COST * channels * taps * cells
-        + _ADD_COST * n_out * computed * (lead - 1)
+    nl = len(kernel) - folded
+    taps = math.prod(kernel[nl:])
+    lead = math.prod(kernel[:nl])
+    cells = math.prod(grid)
+    outputs = math.prod(out_sp)
+    computed = _computed_cells(grid, out_sp)
+    costs = {
+        "im2col": (n_out + _COPY_COST) * k_len * outputs,
+        "images": (
+            n_out * k_len * computed
+            + _COPY_COST * channels * taps * cells
+            + _ADD_COST * n_out * computed * (lead - 1)
+        ),
+    }
+    rows = _batch_last_rows(grid, out_sp, folded)
+    space = math.prod((*grid[:nl], *out_sp[nl:]))
+    costs["batch"] = (
+        n_out * k_len * rows
+        + _TRANSPOSE_COST * _COPY_COST * (channels * cells + n_out * outputs)
+        + (_COPY_COST * channels * taps * space if folded else 0)
+        + _ADD_COST * n_out * rows * (lead - 1)
     )
-    return shifted < im2col
+    return min(costs, key=costs.__getitem__)
 
 
 def _correlate_shifted(
@@ -337,11 +375,7 @@ def _correlate_shifted(
     lead_shifts = shifts(range(nd - folded), lead)
     tail_shifts = shifts(range(nd - folded, nd), tail)
     taps = len(tail_shifts)  # 1 (shift 0) when no axis is folded
-    # weights as (lead offset, group, og, taps * cg): the contraction index of the shifted
-    # copies ys[g, t, c] (each group's rows contiguous; each tap's block apart from tap 0's)
-    wk = wm.reshape(groups, og, cg, *lead, taps)
-    wk = np.moveaxis(wk, tuple(range(3, 3 + nd - folded)), tuple(range(nd - folded)))
-    wk = np.ascontiguousarray(np.swapaxes(wk, -1, -2)).reshape(len(lead_shifts), groups, og, taps * cg)
+    wk = _shifted_weights(wm, kernel, folded)
 
     crop = tuple(slice(0, o) for o in out_sp)
     for b0 in range(0, n, images):
@@ -355,7 +389,6 @@ def _correlate_shifted(
         )
         _pad_and_shift(xs, x[b0 : b0 + nb], grid, pads, tail_shifts)  # on one core: see _fill_cols
         ys = xs.reshape(groups * taps * cg, x_len)
-        rows = cg * taps
         # blocks of columns that stay in cache; on large images, only each image's output
         # rows (the padded grid's last rows feed dropped outputs alone)
         rows_span = _computed_cells(grid, out_sp)
@@ -366,21 +399,122 @@ def _correlate_shifted(
         blocks = [
             (m0, min(m0 + _SHIFTED_BLOCK, hi)) for lo, hi in spans for m0 in range(lo, hi, _SHIFTED_BLOCK)
         ]
-        with np.errstate(invalid="ignore", over="ignore"):
-            for m0, m1 in blocks:
-                t = tmp[:, : m1 - m0]
-                for g in range(groups):
-                    acc = res[g * og : (g + 1) * og, m0:m1]
-                    tg = t[g * og : (g + 1) * og]
-                    for s, sh in enumerate(lead_shifts):
-                        operand = ys[g * rows : (g + 1) * rows, sh + m0 : sh + m1]
-                        if s == 0:
-                            np.matmul(wk[s, g], operand, out=acc)
-                        else:
-                            np.matmul(wk[s, g], operand, out=tg)
-                            acc += tg
+        _shifted_gemms(ys, wk, lead_shifts, blocks, res, tmp)
         valid = res.reshape(n_out, nb, *grid)[(slice(None), slice(None), *crop)]
         out[b0 : b0 + nb].reshape(nb, n_out, *out_sp)[...] = valid.swapaxes(0, 1)
+
+
+def _shifted_gemms(
+    ys: np.ndarray,
+    wk: np.ndarray,
+    lead_shifts: list[int],
+    blocks: list[tuple[int, int]],
+    res: np.ndarray,
+    tmp: np.ndarray,
+) -> None:
+    """``res[g*og:(g+1)*og, m0:m1] = sum_s wk[s, g] @ ys[g rows, shift_s + m0 : shift_s + m1]``
+    for each column block ``(m0, m1)``: one GEMM per lead offset on a plain slice, summed in
+    cache (``tmp`` holds one block's product). Inf * 0 = NaN is the direct sum's answer."""
+    _, groups, og, k_len = wk.shape
+    with np.errstate(invalid="ignore", over="ignore"):
+        for m0, m1 in blocks:
+            t = tmp[:, : m1 - m0]
+            for g in range(groups):
+                acc = res[g * og : (g + 1) * og, m0:m1]
+                tg = t[g * og : (g + 1) * og]
+                for s, sh in enumerate(lead_shifts):
+                    operand = ys[g * k_len : (g + 1) * k_len, sh + m0 : sh + m1]
+                    if s == 0:
+                        np.matmul(wk[s, g], operand, out=acc)
+                    else:
+                        np.matmul(wk[s, g], operand, out=tg)
+                        acc += tg
+
+
+def _shifted_weights(wm: np.ndarray, kernel: tuple[int, ...], folded: int) -> np.ndarray:
+    """``wm`` ``(groups, og, cg * prod(kernel))`` as ``(lead offsets, groups, og, taps * cg)``:
+    the contraction index of the shifted copies ``ys[g, t, c]`` (each group's rows contiguous,
+    each folded tap's block apart from tap 0's)."""
+    groups, og, _ = wm.shape
+    nd = len(kernel)
+    lead, tail = kernel[: nd - folded], kernel[nd - folded :]
+    taps = math.prod(tail)
+    cg = wm.shape[2] // math.prod(kernel)
+    wk = wm.reshape(groups, og, cg, *lead, taps)
+    wk = np.moveaxis(wk, tuple(range(3, 3 + nd - folded)), tuple(range(nd - folded)))
+    return np.ascontiguousarray(np.swapaxes(wk, -1, -2)).reshape(math.prod(lead), groups, og, taps * cg)
+
+
+def _correlate_batch_last(
+    x: np.ndarray,
+    wm: np.ndarray,
+    kernel: tuple[int, ...],
+    pads: Pads,
+    dilations: tuple[int, ...],
+    out_sp: tuple[int, ...],
+    out: np.ndarray,
+    folded: int,
+    images: int,
+) -> None:
+    """Stride-1 correlation of small images: :func:`_correlate_shifted` with the batch as the
+    last axis and the folded kernel axes cropped to the output.
+
+    A chunk of images is transposed into ``(C, *padded grid, images)``; each folded offset's
+    copy keeps only the output's extent of the folded axes, ``(C, *grid[lead], *out_sp[tail],
+    images)``, so that the GEMM columns of one lead offset are a plain slice holding every
+    image's outputs side by side (with one lead axis, exactly the outputs: no column is
+    computed in vain, where the image-major grid of a 12x12 image with a 5x5 kernel computes
+    144 columns for 64 outputs). The result ``(out, *out_sp, images)`` is transposed into
+    ``out``."""
+    n, channels = x.shape[:2]
+    groups, og, _ = wm.shape
+    n_out = groups * og
+    cg = channels // groups
+    nd = len(kernel)
+    nl = nd - folded
+    grid = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
+    lead, tail = kernel[:nl], kernel[nl:]
+    taps = math.prod(tail)
+    wk = _shifted_weights(wm, kernel, folded)
+    inner = tuple(slice(lo, lo + size) for size, (lo, _) in zip(x.shape[2:], pads))
+    padded = any(p != (0, 0) for p in pads)
+    for b0 in range(0, n, images):
+        nb = min(images, n - b0)
+        space = (*grid[:nl], *out_sp[nl:], nb)
+        length = math.prod(space)
+        flat_stride = [math.prod(space[a + 1 :]) for a in range(nl)]
+        lead_shifts = [
+            sum(o * dilations[a] * flat_stride[a] for a, o in enumerate(offs))
+            for offs in itertools.product(*(range(k) for k in lead))
+        ]
+        # columns computed: up to the last valid output (the lead axes' last rows feed dropped
+        # outputs alone); the result is held as whole rows of the first axis
+        m_len = sum((o - 1) * st for o, st in zip(out_sp, flat_stride)) + math.prod(space[nl:])
+        rows_len = out_sp[0] * math.prod(space[1:]) if nl else length
+        shapes = [(channels, *grid, nb), (n_out, rows_len), (n_out, _SHIFTED_BLOCK)]
+        if folded:
+            shapes.append((groups, taps, cg, length))
+        xt, res, tmp, *folds = scratch(shapes, x.dtype)
+        if padded:
+            xt.fill(0)
+        xt[(slice(None), *inner, slice(None))] = np.moveaxis(x[b0 : b0 + nb], 0, -1)
+        if folds:
+            ys = folds[0]
+            xg = xt.reshape(groups, cg, *grid, nb)
+            keep = (slice(None),) * (2 + nl)
+            for t, offs in enumerate(itertools.product(*(range(k) for k in tail))):
+                cut = tuple(
+                    slice(o * d, o * d + size) for o, d, size in zip(offs, dilations[nl:], out_sp[nl:])
+                )
+                ys[:, t].reshape(groups, cg, *space)[...] = xg[(*keep, *cut)]
+            ys = ys.reshape(groups * taps * cg, length)
+        else:
+            ys = xt.reshape(channels, length)
+        blocks = [(m0, min(m0 + _SHIFTED_BLOCK, m_len)) for m0 in range(0, m_len, _SHIFTED_BLOCK)]
+        _shifted_gemms(ys, wk, lead_shifts, blocks, res, tmp)
+        valid = res.reshape(n_out, out_sp[0], *space[1:]) if nl else res.reshape(n_out, *space)
+        valid = valid[(slice(None), *(slice(0, o) for o in out_sp))]
+        out[b0 : b0 + nb].reshape(nb, n_out, *out_sp)[...] = np.moveaxis(valid, -1, 0)
 
 
 def _pad_and_shift(
