@@ -1,6 +1,8 @@
 """The numpy engine: convolutions as BLAS GEMMs, over flat-shifted views of the padded input
-(stride 1, :func:`_correlate_shifted`) or over im2col columns built by kernel-offset slab
-copies (strides, and small images where the cost model :func:`_shifted_is_cheaper` says so).
+(stride 1: images side by side, :func:`_correlate_shifted`, or, for small images, the batch
+as the last axis, :func:`_correlate_batch_last`) or over im2col columns built by
+kernel-offset slab copies (strides, and layers where the cost model :func:`_cheapest_layout`
+says so).
 
 It implements every op of the engine contract (:data:`legacyconv.engines.OPS`) over validated
 arguments in the compute dtype; kernels arrive as *correlation* kernels (the public ops apply
@@ -63,14 +65,18 @@ _MERGE_MIN_K = 128
 # stay in cache (measured on 2 shared cores, Zen 5: (8, 64, 56, 56) * (64, 64, 3, 3) 'half'
 # 11.2 -> 8.5 ms, (4, 8, 128, 128) * (8, 8, 15, 15) 'full' 85 -> 29 ms)
 _SHIFTED_MIN_K = 96
-# The cost model choosing between the two (_shifted_plan), in multiply-adds of a GEMM: a cell
+# The cost model choosing between them (_cheapest_layout), in multiply-adds of a GEMM: a cell
 # copied costs about 75 of them, one accumulated in cache 25 (fitted to measurements on 2
-# shared cores, Zen 5: the model picked the faster method on 7 of 8 layers, and on the 8th,
-# LeNet's (64, 20, 12, 12) * (50, 20, 5, 5), im2col at 3.1 ms against 2.5 ms)
+# shared cores, Zen 5, between im2col and the image-major layout: the model picked the faster
+# method on 7 of 8 layers, and on the 8th, LeNet's (64, 20, 12, 12) * (50, 20, 5, 5), im2col
+# at 3.1 ms against 2.5 ms; that layer now takes the batch-last layout: 8.0 -> 5.7 ms on
+# 2 shared AVX2 EPYC cores, where im2col beat the image-major layout at 9.7 ms)
 _COPY_COST = 75
 _ADD_COST = 25
 # the batch-last layout (_correlate_batch_last) transposes its input and output: a cell
-# transposed costs about this many copies
+# transposed costs about this many copies (on 2 shared AVX2 EPYC cores the model then picks
+# the fastest layout or one within 8% of it on 8 of 9 stride-1 layers from 2 to 272 ms; a
+# larger figure kept LeNet's conv2 on im2col, 1.4x slower)
 _TRANSPOSE_COST = 2
 _SHIFTED_BLOCK = 4096
 # pool2d pools a block of planes of about this many input bytes at a time, its two work arrays
