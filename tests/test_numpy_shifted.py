@@ -1,7 +1,8 @@
-"""The numpy engine's stride-1 path: GEMMs over flat-shifted views of the padded input
-(``numpy_gemm._correlate_shifted``). Expected values come from the naive reference
-(tests/reference.py) and from real Theano 1.0.5 (golden); the path is forced on where the
-default thresholds would choose im2col, and a spy proves it ran."""
+"""The numpy engine's stride-1 paths: GEMMs over flat-shifted views of the padded input, in
+three layouts (``numpy_gemm._correlate_shifted``, ``_correlate_rows``,
+``_correlate_batch_last``). Expected values come from the naive reference (tests/reference.py)
+and from real Theano 1.0.5 (golden); each path is forced on where the default thresholds would
+choose another, and a spy proves it ran."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from legacyconv.engines import numpy_gemm
 import reference
 from golden import assert_matches_theano, cases
 
-RUNNERS = {"images": "_correlate_shifted", "batch": "_correlate_batch_last"}
+RUNNERS = {"images": "_correlate_shifted", "rows": "_correlate_rows", "batch": "_correlate_batch_last"}
 LAYOUTS = list(RUNNERS)
 
 
@@ -115,7 +116,9 @@ def test_shifted_path_equals_the_reference(layout, nd, n, cg, groups, og, data):
     with shifted_path(layout=layout, min_k=min_k) as calls, pytest.MonkeyPatch.context() as mp:
         mp.setattr(numpy_gemm, "_SHIFTED_BLOCK", block)
         got = numpy_gemm.correlate(x, w, pads, (1,) * nd, dil, groups)
-    assert len(calls) == 1 and calls[0][0] <= fold
+    assert len(calls) == 1
+    # the row layout folds every axis but the first, whatever the contraction's length
+    assert calls[0][0] == nd - 1 if layout == "rows" else calls[0][0] <= fold
     expected = reference.correlate(x, w, pads, (1,) * nd, dil, groups)
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
 
@@ -148,8 +151,9 @@ def test_one_image_over_the_limit_takes_im2col():
 
 
 def test_default_thresholds_route_large_stride_one_layers():
-    """The layers each path is for take it by default: large images the image-major grid,
-    small images (whose padded grid is much larger than their output) the batch-last layout;
+    """The layers each path is for take it by default: large GEMMs the row layout, other
+    large images the image-major grid, small images (whose padded grid is much larger than
+    their output) the batch-last layout;
     strided and 1x1 convolutions, and small images whose GEMMs are large, take im2col."""
     rng = np.random.default_rng(2)
     routed = {
@@ -157,6 +161,8 @@ def test_default_thresholds_route_large_stride_one_layers():
         ((1, 8, 120, 120), (2, 8, 15, 15), "full", (1, 1)): "images",  # 148^2 grid, 134^2 outputs
         ((2, 16, 10, 12, 12), (4, 16, 3, 3, 3), "half", (1, 1, 1)): "batch",
         ((4, 20, 12, 12), (50, 20, 5, 5), "valid", (1, 1)): "batch",  # LeNet's conv2: 144 cells, 64 outputs
+        ((1, 128, 28, 28), (128, 128, 3, 3), "half", (1, 1)): "rows",  # GEMMs of 38 M multiply-adds
+        ((1, 32, 8, 24, 24), (64, 32, 3, 3, 3), "half", (1, 1, 1)): "rows",
         ((2, 64, 7, 7), (64, 64, 3, 3), "half", (1, 1)): None,  # a 9x9 grid for 7x7 outputs
         ((2, 64, 20, 20), (8, 64, 3, 3), "half", (2, 2)): None,
         ((2, 64, 20, 20), (8, 64, 1, 1), "valid", (1, 1)): None,

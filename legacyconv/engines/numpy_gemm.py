@@ -1,6 +1,7 @@
 """The numpy engine: convolutions as BLAS GEMMs, over flat-shifted views of the padded input
-(stride 1: images side by side, :func:`_correlate_shifted`, or, for small images, the batch
-as the last axis, :func:`_correlate_batch_last`) or over im2col columns built by
+(stride 1: images side by side, :func:`_correlate_shifted`; whole output rows written into
+the result, :func:`_correlate_rows`; or, for small images, the batch as the last axis,
+:func:`_correlate_batch_last`) or over im2col columns built by
 kernel-offset slab copies (strides, and layers where the cost model :func:`_cheapest_layout`
 says so).
 
@@ -79,6 +80,17 @@ _ADD_COST = 25
 # larger figure kept LeNet's conv2 on im2col, 1.4x slower)
 _TRANSPOSE_COST = 2
 _SHIFTED_BLOCK = 4096
+# the row layout (_correlate_rows) runs one image's GEMMs at a time: where one lead offset's
+# GEMM on one image has at least this many multiply-adds (measured on 2 shared AVX2 EPYC
+# cores, against the best other layout: (8, 256, 28, 28) * (256, 256, 3, 3) 'half', 154 M,
+# 76 ms against 85; (8, 64, 56, 56) * (64, 64, 3, 3), 39 M, 28.4 against 29.3; below it,
+# (8, 32, 28, 28) * (96, 32, 5, 5), 12 M, 16.8 against 14.9, and (32, 64, 14, 14) *
+# (64, 64, 3, 3), 2.4 M, 14.7 against 11.8)
+_ROWS_MIN_GEMM = 2**25
+# ... and zeroes the cells of its copies that read padding as strips where a row has at most
+# this many (a 3x3 'half' convolution's one), else by a memset of the whole copy first
+# (measured on (4, 8, 128, 128) * (8, 8, 15, 15) 'full': 18 + 17 -> 14 + 10 ms)
+_ROWS_STRIP_CELLS = 2
 # pool2d pools a block of planes of about this many input bytes at a time, its two work arrays
 # as large (measured on 2 shared cores against tf.nn pooling in one run, ms: (32, 64, 56, 56) 2x2
 # max with 0.5 / 1 / 2 MiB blocks 3.7-4.0 / 3.2-3.6 / 3.1-3.5 vs TF 2.4-3.2; 3x3 s2 average
@@ -200,7 +212,7 @@ def correlate(
     plan = _shifted_plan(x.shape, x.dtype.itemsize, kernel, pads, strides, dilations, n_out, groups)
     if plan is not None:
         layout, folded, images = plan
-        run = _correlate_shifted if layout == "images" else _correlate_batch_last
+        run = {"images": _correlate_shifted, "rows": _correlate_rows, "batch": _correlate_batch_last}[layout]
         run(x, wm, kernel, pads, dilations, out_sp, out, folded, images)
         return out.reshape((n, n_out) + out_sp)
 
@@ -240,8 +252,8 @@ def _shifted_plan(
     groups: int,
 ) -> tuple[str, int, int] | None:
     """``(layout, folded kernel axes, images per chunk)`` for the stride-1 shifted GEMMs, the
-    layout ``"images"`` (:func:`_correlate_shifted`) or ``"batch"``
-    (:func:`_correlate_batch_last`); or None where im2col is the faster method by the cost
+    layout ``"images"`` (:func:`_correlate_shifted`), ``"rows"`` (:func:`_correlate_rows`) or
+    ``"batch"`` (:func:`_correlate_batch_last`); or None where im2col is the faster method by the cost
     model :func:`_cheapest_layout` (strides other than 1, 1x1 kernels, large GEMMs on a padded
     grid much larger than the output), or where a chunk of one image would not fit the
     workspace limit."""
@@ -262,9 +274,14 @@ def _shifted_plan(
     layout = _cheapest_layout(channels, n_out, cg, kernel, folded, grid, out_sp)
     if layout == "im2col":
         return None
+    if layout == "rows":
+        folded = len(kernel) - 1
     nl = len(kernel) - folded
     taps = math.prod(kernel[nl:])
-    if layout == "images":
+    if layout == "rows":  # the GEMMs write into the output itself
+        per_image = channels * taps * grid[0] * math.prod(out_sp[1:])
+        slack = 0
+    elif layout == "images":
         # slack: the flat shifts read up to one image's grid past the last image
         per_image = (channels * taps + n_out) * math.prod(grid)
         slack = 1
@@ -306,12 +323,15 @@ def _cheapest_layout(
     grid: tuple[int, ...],
     out_sp: tuple[int, ...],
 ) -> str:
-    """The cost model, per image in multiply-adds: ``"im2col"``, ``"images"`` or ``"batch"``.
+    """The cost model, per image in multiply-adds: ``"im2col"``, ``"images"``, ``"rows"`` or
+    ``"batch"``.
 
     im2col copies ``prod(kernel)`` cells per input channel and output. The image-major
     shifted path copies the padded grid's cells once per folded offset (the first copy is the
     padded input), runs its GEMMs on the computed cells (the output rows of the padded grid)
-    and accumulates the unfolded offsets' results. The batch-last path transposes the padded
+    and accumulates the unfolded offsets' results. The row path copies every kernel axis but
+    the first, cropped to the output, and computes only the outputs (where its GEMMs, one
+    image wide, have at least ``_ROWS_MIN_GEMM`` multiply-adds). The batch-last path transposes the padded
     input in and the output out (a transpose costs ``_TRANSPOSE_COST`` copies), copies the
     folded offsets cropped to the output, and computes only the output rows of its space."""
     k_len = cg * math.prod(kernel)
@@ -329,6 +349,14 @@ def _cheapest_layout(
             + _ADD_COST * n_out * computed * (lead - 1)
         ),
     }
+    row_k = cg * math.prod(kernel[1:])
+    if row_k >= _SHIFTED_MIN_K and n_out * row_k * outputs >= _ROWS_MIN_GEMM:
+        row_taps = math.prod(kernel[1:])
+        costs["rows"] = (
+            n_out * k_len * outputs
+            + _COPY_COST * channels * row_taps * grid[0] * math.prod(out_sp[1:])
+            + _ADD_COST * n_out * outputs * (kernel[0] - 1)
+        )
     rows = _batch_last_rows(grid, out_sp, folded)
     space = math.prod((*grid[:nl], *out_sp[nl:]))
     costs["batch"] = (
@@ -449,6 +477,74 @@ def _shifted_weights(wm: np.ndarray, kernel: tuple[int, ...], folded: int) -> np
     wk = wm.reshape(groups, og, cg, *lead, taps)
     wk = np.moveaxis(wk, tuple(range(3, 3 + nd - folded)), tuple(range(nd - folded)))
     return np.ascontiguousarray(np.swapaxes(wk, -1, -2)).reshape(math.prod(lead), groups, og, taps * cg)
+
+
+def _correlate_rows(
+    x: np.ndarray,
+    wm: np.ndarray,
+    kernel: tuple[int, ...],
+    pads: Pads,
+    dilations: tuple[int, ...],
+    out_sp: tuple[int, ...],
+    out: np.ndarray,
+    folded: int,
+    images: int,
+) -> None:
+    """Stride-1 correlation with every kernel axis but the first folded into the contraction,
+    cropped to the output, and the first axis's offsets as flat shifts: the GEMMs compute
+    exactly the outputs, and write them into ``out`` itself.
+
+    Each folded offset's copy of a chunk is ``(C, images, padded rows, *out_sp[1:])``: whole
+    output rows, so that offset ``i`` of the first axis reads image ``b``'s operand as one
+    plain slice starting ``i`` rows (``i * prod(out_sp[1:])`` cells) into the image, and its
+    GEMM's columns are the image's outputs in order. Against :func:`_correlate_shifted`, no
+    column is computed for the padding and no crop copy follows, at the price of the copies
+    of the folded offsets even where the contraction would be long enough without them."""
+    n, channels = x.shape[:2]
+    groups, og, _ = wm.shape
+    n_out = groups * og
+    cg = channels // groups
+    spatial = x.shape[2:]
+    tail = kernel[1:]
+    taps = math.prod(tail)
+    rows, row_len = spatial[0] + sum(pads[0]), math.prod(out_sp[1:])
+    plane = rows * row_len
+    p_len = math.prod(out_sp)
+    wk = _shifted_weights(wm, kernel, folded)
+    lead_shifts = [i * dilations[0] * row_len for i in range(kernel[0])]
+    blocks = [(m0, min(m0 + _SHIFTED_BLOCK, p_len)) for m0 in range(0, p_len, _SHIFTED_BLOCK)]
+    top = pads[0][0]
+    for b0 in range(0, n, images):
+        nb = min(images, n - b0)
+        ys, tmp = scratch([(groups, taps, cg, nb, rows, *out_sp[1:]), (n_out, _SHIFTED_BLOCK)], x.dtype)
+        xs = x[b0 : b0 + nb].swapaxes(0, 1).reshape(groups, cg, nb, *spatial)
+        for t, offs in enumerate(itertools.product(*(range(k) for k in tail))):
+            dst = ys[:, t]  # (groups, cg, images, rows, *out_sp[1:])
+            cuts = [
+                axis_range(0, out_sp[a], spatial[a], o * dilations[a] - pads[a][0], 1)
+                for a, o in enumerate(offs, 1)
+            ]
+            # cells that read padding are zero: a few per row are zeroed as strips; wider
+            # margins (a 'full' convolution's) by one memset of the whole copy first
+            margin = sum(lo + size - hi for (lo, hi, _), size in zip(cuts, out_sp[1:]))
+            if margin > _ROWS_STRIP_CELLS:
+                dst.fill(0)
+            else:
+                dst[:, :, :, :top] = 0
+                dst[:, :, :, top + spatial[0] :] = 0
+            body = dst[:, :, :, top : top + spatial[0]]
+            if margin <= _ROWS_STRIP_CELLS:
+                for a, (lo, hi, _) in enumerate(cuts, 1):
+                    edge = (slice(None),) * (3 + a)
+                    body[(*edge, slice(0, lo))] = 0
+                    body[(*edge, slice(hi, None))] = 0
+            dst_cut = tuple(slice(lo, hi) for lo, hi, _ in cuts)
+            src_cut = tuple(sl for _, _, sl in cuts)
+            body[(slice(None),) * 4 + dst_cut] = xs[(slice(None),) * 4 + src_cut]
+        operands = ys.reshape(groups * taps * cg, nb * plane)
+        for b in range(nb):
+            res = out[b0 + b].reshape(n_out, p_len)
+            _shifted_gemms(operands[:, b * plane :], wk, lead_shifts, blocks, res, tmp)
 
 
 def _correlate_batch_last(
