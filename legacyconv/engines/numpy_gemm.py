@@ -349,9 +349,8 @@ def _cheapest_layout(
             + _ADD_COST * n_out * computed * (lead - 1)
         ),
     }
-    row_k = cg * math.prod(kernel[1:])
-    if row_k >= _SHIFTED_MIN_K and n_out * row_k * outputs >= _ROWS_MIN_GEMM:
-        row_taps = math.prod(kernel[1:])
+    row_taps = math.prod(kernel[1:])
+    if cg * row_taps >= _SHIFTED_MIN_K and n_out * cg * row_taps * outputs >= _ROWS_MIN_GEMM:
         costs["rows"] = (
             n_out * k_len * outputs
             + _COPY_COST * channels * row_taps * grid[0] * math.prod(out_sp[1:])
@@ -400,14 +399,8 @@ def _correlate_shifted(
     flat_stride = [math.prod(grid[a + 1 :]) for a in range(nd)]
     lead, tail = kernel[: nd - folded], kernel[nd - folded :]
 
-    def shifts(axes: range, ks: tuple[int, ...]) -> list[int]:
-        return [
-            sum(o * dilations[a] * flat_stride[a] for a, o in zip(axes, offs))
-            for offs in itertools.product(*(range(k) for k in ks))
-        ]
-
-    lead_shifts = shifts(range(nd - folded), lead)
-    tail_shifts = shifts(range(nd - folded, nd), tail)
+    lead_shifts = _flat_shifts(lead, dilations[: nd - folded], flat_stride[: nd - folded])
+    tail_shifts = _flat_shifts(tail, dilations[nd - folded :], flat_stride[nd - folded :])
     taps = len(tail_shifts)  # 1 (shift 0) when no axis is folded
     wk = _shifted_weights(wm, kernel, folded)
 
@@ -436,6 +429,15 @@ def _correlate_shifted(
         _shifted_gemms(ys, wk, lead_shifts, blocks, res, tmp)
         valid = res.reshape(n_out, nb, *grid)[(slice(None), slice(None), *crop)]
         out[b0 : b0 + nb].reshape(nb, n_out, *out_sp)[...] = valid.swapaxes(0, 1)
+
+
+def _flat_shifts(ks: tuple[int, ...], dilations: tuple[int, ...], flat_stride: list[int]) -> list[int]:
+    """The flat offset of each kernel offset over axes of sizes ``ks`` (in C order), on a
+    layout whose axes are ``flat_stride`` cells apart."""
+    return [
+        sum(o * d * st for o, d, st in zip(offs, dilations, flat_stride))
+        for offs in itertools.product(*(range(k) for k in ks))
+    ]
 
 
 def _shifted_gemms(
@@ -511,35 +513,37 @@ def _correlate_rows(
     plane = rows * row_len
     p_len = math.prod(out_sp)
     wk = _shifted_weights(wm, kernel, folded)
-    lead_shifts = [i * dilations[0] * row_len for i in range(kernel[0])]
+    lead_shifts = _flat_shifts(kernel[:1], dilations[:1], [row_len])
     blocks = [(m0, min(m0 + _SHIFTED_BLOCK, p_len)) for m0 in range(0, p_len, _SHIFTED_BLOCK)]
     top = pads[0][0]
+    # each folded offset's output range [lo, hi) per folded axis and the input slice it reads
+    cuts = [
+        [
+            axis_range(0, out_sp[a], spatial[a], o * dilations[a] - pads[a][0], 1)
+            for a, o in enumerate(offs, 1)
+        ]
+        for offs in itertools.product(*(range(k) for k in tail))
+    ]
     for b0 in range(0, n, images):
         nb = min(images, n - b0)
         ys, tmp = scratch([(groups, taps, cg, nb, rows, *out_sp[1:]), (n_out, _SHIFTED_BLOCK)], x.dtype)
         xs = x[b0 : b0 + nb].swapaxes(0, 1).reshape(groups, cg, nb, *spatial)
-        for t, offs in enumerate(itertools.product(*(range(k) for k in tail))):
+        for t, cut in enumerate(cuts):
             dst = ys[:, t]  # (groups, cg, images, rows, *out_sp[1:])
-            cuts = [
-                axis_range(0, out_sp[a], spatial[a], o * dilations[a] - pads[a][0], 1)
-                for a, o in enumerate(offs, 1)
-            ]
+            body = dst[:, :, :, top : top + spatial[0]]
             # cells that read padding are zero: a few per row are zeroed as strips; wider
             # margins (a 'full' convolution's) by one memset of the whole copy first
-            margin = sum(lo + size - hi for (lo, hi, _), size in zip(cuts, out_sp[1:]))
-            if margin > _ROWS_STRIP_CELLS:
+            if sum(lo + size - hi for (lo, hi, _), size in zip(cut, out_sp[1:])) > _ROWS_STRIP_CELLS:
                 dst.fill(0)
             else:
                 dst[:, :, :, :top] = 0
                 dst[:, :, :, top + spatial[0] :] = 0
-            body = dst[:, :, :, top : top + spatial[0]]
-            if margin <= _ROWS_STRIP_CELLS:
-                for a, (lo, hi, _) in enumerate(cuts, 1):
+                for a, (lo, hi, _) in enumerate(cut, 1):
                     edge = (slice(None),) * (3 + a)
                     body[(*edge, slice(0, lo))] = 0
                     body[(*edge, slice(hi, None))] = 0
-            dst_cut = tuple(slice(lo, hi) for lo, hi, _ in cuts)
-            src_cut = tuple(sl for _, _, sl in cuts)
+            dst_cut = tuple(slice(lo, hi) for lo, hi, _ in cut)
+            src_cut = tuple(sl for _, _, sl in cut)
             body[(slice(None),) * 4 + dst_cut] = xs[(slice(None),) * 4 + src_cut]
         operands = ys.reshape(groups * taps * cg, nb * plane)
         for b in range(nb):
@@ -585,10 +589,7 @@ def _correlate_batch_last(
         space = (*grid[:nl], *out_sp[nl:], nb)
         length = math.prod(space)
         flat_stride = [math.prod(space[a + 1 :]) for a in range(nl)]
-        lead_shifts = [
-            sum(o * dilations[a] * flat_stride[a] for a, o in enumerate(offs))
-            for offs in itertools.product(*(range(k) for k in lead))
-        ]
+        lead_shifts = _flat_shifts(lead, dilations[:nl], flat_stride)
         # columns computed: up to the last valid output (the lead axes' last rows feed dropped
         # outputs alone); the result is held as whole rows of the first axis
         m_len = sum((o - 1) * st for o, st in zip(out_sp, flat_stride)) + math.prod(space[nl:])
