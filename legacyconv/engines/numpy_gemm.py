@@ -4,7 +4,7 @@ the result, :func:`_correlate_rows`; or, for small images, the batch as the last
 :func:`_correlate_batch_last`) or over im2col columns built by
 kernel-offset slab copies (strides, and layers where the cost model :func:`_cheapest_layout`
 says so; strided copies read a phase split of the input, :func:`_split_phases`, where the
-kernel has several taps per phase).
+kernel has several taps per stride cell).
 
 It implements every op of the engine contract (:data:`legacyconv.engines.OPS`) over validated
 arguments in the compute dtype; kernels arrive as *correlation* kernels (the public ops apply
@@ -105,17 +105,23 @@ _POOL_BLOCK_BYTES = 2**21
 _PHASE_CHUNK_BYTES = 32 * 2**20
 _PHASE_MAX_GROWTH = 2.0
 # Strided im2col copies read their taps from a phase split of the input (phase p of a stride-s
-# axis: the cells p, p + s, p + 2s, ...; one strided copy of the input) where the kernel has at
-# least _SPLIT_MIN_TAPS_PER_PHASE taps per phase and the output rows are at least
-# _SPLIT_MIN_ROW cells long: each tap's copy then runs over contiguous rows instead of gathering
-# one cell in s. Measured on 2 shared AVX2 EPYC cores, 16 alternating calls, split against
-# direct: AlexNet's conv1 (16, 3, 227, 227) * (96, 3, 11, 11) stride 4 (rows of 55) 75.8 ->
-# 61.7 ms; (8, 3, 224, 224) * (64, 3, 7, 7) s2 (112) 54.7 -> 44.9; (16, 64, 56, 56) *
-# (128, 64, 3, 3) s2 (28) 53.6 -> 49.1; (8, 32, 64, 64) * (64, 32, 5, 5) s2 (32) 26.8 -> 23.4;
-# shorter rows gained nothing or lost: (16, 64, 40, 40) * 3x3 s2 (20) 21.8 -> 27.1, (16, 32, 48,
-# 48) * 3x3 s3 (16) 10.1 -> 10.8, a 3x3 s2 weight gradient on 28x28 (14) 13.0 -> 13.6. A 2x2
-# stride-2 kernel reads every cell once either way.
+# axis: the cells p, p + s, p + 2s, ...; one strided copy of the input, :func:`_split_phases`)
+# where the kernel has at least _SPLIT_MIN_TAPS_PER_PHASE taps per stride cell and the output
+# rows are at least _SPLIT_MIN_ROW cells long: each tap's copy then runs over contiguous rows
+# instead of gathering one cell in s. With at least _SPLIT_ALL_TAPS_PER_PHASE taps per cell
+# every axis is split, so that a tap reads a compact block of its phase; with fewer, only the
+# last axis, whose split costs less (whole rows of phases, not phases of short rows) while its
+# taps read rows s apart. Measured on 2 shared AVX2 EPYC cores, 12 alternating calls, whole
+# layer in ms, direct copies / last axis split / every axis split (taps per stride cell):
+#   AlexNet conv1 (16, 3, 227, 227) * (96, 3, 11, 11) s4, rows of 55 (7.6): 82.8 / 81.6 / 70.2
+#   (8, 3, 224, 224) * (64, 3, 7, 7) s2 pad 3, rows of 112 (12.25): 71.5 / 68.8 / 49.5
+#   (8, 32, 64, 64) * (64, 32, 5, 5) s2 'half', rows of 32 (6.25): 28.1 / 24.6 / 27.1
+#   (16, 64, 56, 56) * (128, 64, 3, 3) s2 'half', rows of 28 (2.25): 57.0 / 53.5 / 55.5
+#   shorter rows lose both ways: (32, 32, 32, 32) * 5x5 s2 (16) 29.6 / 30.6 / 34.1, (16, 64,
+#   40, 40) * 3x3 s2 (20) 24.1 / 30.2 / 28.5, (32, 64, 28, 28) * 3x3 s2 (14) 29.8 / 36.8 / 31.7.
+# A 2x2 stride-2 kernel reads every cell once either way.
 _SPLIT_MIN_TAPS_PER_PHASE = 2
+_SPLIT_ALL_TAPS_PER_PHASE = 7
 _SPLIT_MIN_ROW = 24
 
 
@@ -166,9 +172,10 @@ def _fill_cols(
     """Write the im2col columns of ``x`` for output rows ``rows`` of the first spatial axis
     into ``buf`` of shape ``(n, C, *kernel, rows, *out_sp[1:])``, or, ``merged``, of shape
     ``(C, *kernel, n, rows, *out_sp[1:])``. Cells that read padding are left as they are:
-    the caller keeps them zero. Given ``phases``, the phase split of ``x`` by
-    :func:`_split_phases`, the taps are read from it: output ``o`` of tap offset ``q = k *
-    dilation - pad`` reads cell ``o * s + q``, cell ``o + q // s`` of phase ``q % s``.
+    the caller keeps them zero. Given ``phases``, the phase split of ``x``'s last axes by
+    :func:`_split_phases`, the taps are read from it: along a split axis, output ``o`` of tap
+    offset ``q = k * dilation - pad`` reads cell ``o * s + q``, cell ``o + q // s`` of phase
+    ``q % s``.
 
     The copies run on one core, on purpose: right after a GEMM, OpenBLAS's worker threads
     keep spinning for about 0.1 s, and copies shared out over the same cores then ran several
@@ -179,19 +186,20 @@ def _fill_cols(
     out_sp = buf.shape[2 + nd :]
     spatial = x.shape[2:]
     source = x if phases is None else phases
+    first_split = nd if phases is None else 2 * nd + 2 - phases.ndim  # (n, C, *whole, *p, *split)
     if merged:
         source = source.swapaxes(0, 1)
     for offsets_ in itertools.product(*(range(k) for k in kernel)):
         dst: list[slice | int] = (
             [slice(None), *offsets_, slice(None)] if merged else [slice(None), slice(None), *offsets_]
         )
-        phase: list[int] = []
         src: list[slice] = []
+        phase: list[int] = []
         for axis, k in enumerate(offsets_):
             start, stop = rows if axis == 0 else (0, out_sp[axis])
             shift = start if axis == 0 else 0
             q, s = k * dilations[axis] - pads[axis][0], strides[axis]
-            if phases is None:
+            if axis < first_split:
                 lo, hi, sl = axis_range(start, stop, spatial[axis], q, s)
             else:
                 phase.append(q % s)
@@ -201,7 +209,8 @@ def _fill_cols(
             dst.append(slice(lo - shift, hi - shift))
             src.append(sl)
         else:
-            index: tuple[int | slice, ...] = (slice(None), slice(None), *phase, *src)
+            whole, split = src[:first_split], src[first_split:]
+            index: tuple[int | slice, ...] = (slice(None), slice(None), *whole, *phase, *split)
             buf[tuple(dst)] = source[index]
 
 
@@ -212,29 +221,42 @@ def _phase_shape(
     strides: tuple[int, ...],
     images: int,
 ) -> tuple[int, ...] | None:
-    """The shape of the phase split (:func:`_split_phases`) of ``images`` images of
-    ``x_shape`` that strided im2col copies read, ``(images, C, *strides, *ceil(spatial /
-    strides))``; or None where the direct copies cost no more: stride 1, fewer than
-    ``_SPLIT_MIN_TAPS_PER_PHASE`` taps per phase, or output rows shorter than
-    ``_SPLIT_MIN_ROW``."""
-    if (
-        all(s == 1 for s in strides)
-        or math.prod(kernel) < _SPLIT_MIN_TAPS_PER_PHASE * math.prod(strides)
-        or out_sp[-1] < _SPLIT_MIN_ROW
-    ):
+    """The shape of the phase split (:func:`_split_phases`) of ``images`` images of ``x_shape``
+    that strided im2col copies read: ``(images, C, *whole axes, *strides of the split axes,
+    *ceil(split axes / strides))``, every axis split or the last alone (see
+    ``_SPLIT_ALL_TAPS_PER_PHASE``); or None where the direct copies cost no more: a last
+    stride of 1 (their rows are contiguous already), fewer than ``_SPLIT_MIN_TAPS_PER_PHASE``
+    kernel taps per stride cell, or output rows shorter than ``_SPLIT_MIN_ROW``."""
+    taps = math.prod(kernel) / math.prod(strides)
+    if strides[-1] == 1 or taps < _SPLIT_MIN_TAPS_PER_PHASE or out_sp[-1] < _SPLIT_MIN_ROW:
         return None
-    return (images, x_shape[1], *strides, *(-(-size // s) for size, s in zip(x_shape[2:], strides)))
+    spatial = x_shape[2:]
+    whole = 0 if taps >= _SPLIT_ALL_TAPS_PER_PHASE else len(spatial) - 1
+    split = range(whole, len(spatial))
+    return (
+        images,
+        x_shape[1],
+        *spatial[:whole],
+        *(strides[a] for a in split),
+        *(-(-spatial[a] // strides[a]) for a in split),
+    )
 
 
 def _split_phases(dst: np.ndarray, x: np.ndarray, strides: tuple[int, ...]) -> None:
-    """``dst[:, :, *p, i] = x[:, :, *(p + i * strides)]`` for every phase ``p``: one strided
-    copy of ``x``. A phase shorter than ``dst``'s axis leaves its last cell unwritten (no tap
-    reads it)."""
-    every = (slice(None), slice(None))
+    """``dst[:, :, *whole, *p, *i] = x[:, :, *whole, *(p + i * strides)]`` for every phase
+    ``p`` of the split axes, the last ``len(strides)`` of ``x`` (``dst`` from
+    :func:`_phase_shape`): one strided copy of ``x``. A phase shorter than ``dst``'s axis
+    leaves its last cell unwritten (no tap reads it)."""
+    whole = (slice(None),) * (x.ndim - len(strides))
     for p in itertools.product(*(range(s) for s in strides)):
-        src = x[every + tuple(slice(o, None, s) for o, s in zip(p, strides))]
-        cells: tuple[int | slice, ...] = (*every, *p, *(slice(0, m) for m in src.shape[2:]))
+        src = x[whole + tuple(slice(o, None, s) for o, s in zip(p, strides))]
+        cells: tuple[int | slice, ...] = (*whole, *p, *(slice(0, m) for m in src.shape[len(whole) :]))
         dst[cells] = src
+
+
+def _split_strides(phases: np.ndarray, strides: tuple[int, ...]) -> tuple[int, ...]:
+    """The strides of the axes that ``phases`` (from :func:`_phase_shape`) splits."""
+    return strides[2 * len(strides) + 2 - phases.ndim :]
 
 
 def correlate(
@@ -297,7 +319,7 @@ def correlate(
         ph = None
         if phases:
             ph = phases[0][: b1 - b0]
-            _split_phases(ph, x[b0:b1], strides)
+            _split_phases(ph, x[b0:b1], _split_strides(ph, strides))
         for r0, r1 in row_chunks:
             view = buf[(slice(0, b1 - b0), Ellipsis, slice(0, r1 - r0)) + trailing]
             if padded and len(row_chunks) > 1:
@@ -740,7 +762,7 @@ def _correlate_merged(
         if padded and (b0 == 0 or nb != images):
             buf.fill(0)  # cells that read padding are never written: they must be zero
         if phases:
-            _split_phases(phases[0], x[b0 : b0 + nb], strides)
+            _split_phases(phases[0], x[b0 : b0 + nb], _split_strides(phases[0], strides))
         ph = phases[0] if phases else None
         _fill_cols(buf, x[b0 : b0 + nb], pads, strides, dilations, (0, out_sp[0]), merged=True, phases=ph)
         _gemm(wm, buf.reshape(1, groups, k_len, nb * p_len), res[None])
@@ -804,7 +826,7 @@ def correlate_weight_grad(
                 if padded:
                     buf.fill(0)  # cells that read padding are never written: they must be zero
                 if phases:
-                    _split_phases(phases[0], x[b0 : b0 + nb], strides)
+                    _split_phases(phases[0], x[b0 : b0 + nb], _split_strides(phases[0], strides))
                 ph = phases[0] if phases else None
                 _fill_cols(buf, x[b0 : b0 + nb], pads, strides, dilations, (r0, r1), merged=True, phases=ph)
                 cols = buf.reshape(groups, k_len, nb * (r1 - r0) * inner)
