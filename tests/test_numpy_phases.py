@@ -288,3 +288,19 @@ def test_inputs_are_not_modified():
     assert calls
     np.testing.assert_array_equal(x, x0)
     np.testing.assert_array_equal(w, w0)
+
+
+@pytest.mark.parametrize("split", ["all", "last"])
+def test_split_reads_non_contiguous_inputs(split):
+    """The split copies from any strided view: a channels-last array seen as NCHW, and one
+    reversed along its last axis."""
+    rng = np.random.default_rng(6)
+    nhwc = rng.standard_normal((3, 30, 29, 4))
+    for x in (nhwc.transpose(0, 3, 1, 2), nhwc.transpose(0, 3, 1, 2)[..., ::-1]):
+        assert not x.flags.c_contiguous
+        w = rng.standard_normal((5, 4, 5, 5))
+        args = (((2, 2), (1, 3)), (2, 3), (1, 1), 1)
+        with phase_split(split) as calls:
+            got = numpy_gemm.correlate(x, w, *args)
+        assert len(calls) == 1
+        np.testing.assert_allclose(got, reference.correlate(x, w, *args), rtol=1e-10, atol=1e-10)
