@@ -20,12 +20,13 @@ the peak extra memory of one numpy-engine call on (64, 256, 28, 28) * (256, 256,
 ``/usr/bin/time -v``, against the same process without the call.
 
 A second table times the rest of the family (conv2d_transpose, conv3d, pool_2d) on every
-engine against the closest bare TensorFlow op on pre-converted data; a third the ops of
-issue 13 (the gradients, causal_conv1d, conv3d2d, bilinear upsampling) the same way: the
-gradients against ``Conv2DBackpropInput``/``Conv2DBackpropFilter`` (and their 3-D twins) with
-'VALID' padding on pre-padded data, bilinear upsampling against ``tf.image.resize``.
+engine against the closest bare TensorFlow op on pre-converted data; a third strided layers of
+common networks (the numpy engine's phase split) against ``tf.nn.conv2d`` on pre-padded data;
+a fourth the ops of issue 13 (the gradients, causal_conv1d, conv3d2d, bilinear upsampling) the
+same way: the gradients against ``Conv2DBackpropInput``/``Conv2DBackpropFilter`` (and their 3-D
+twins) with 'VALID' padding on pre-padded data, bilinear upsampling against ``tf.image.resize``.
 
-    python scripts/bench_conv.py [--repeats 7] [--cases 0,2] [--no-family] [--no-new-ops] [--json bench_conv.json]
+    python scripts/bench_conv.py [--repeats 7] [--cases 0,2] [--no-family] [--no-strided] [--no-new-ops] [--json bench_conv.json]
     python scripts/bench_conv.py --memory
     python scripts/bench_conv.py --runs 3        # three processes, medians of the three
 
@@ -77,6 +78,16 @@ FAMILY = [
     "pool_2d max (32,64,55,55) ws2 ceil mode (ignore_border=False)",
     "pool_2d average_exc_pad (32,64,56,56) ws3 s2 pad1",
 ]
+
+# Strided layers of common networks (the numpy engine's phase split, issue 15), each against a
+# bare tf.nn.conv2d on pre-padded NHWC data: (input shape, filter shape, padding, stride)
+STRIDED = [
+    ((16, 64, 56, 56), (128, 64, 3, 3), 1, 2),  # ResNet-style 3x3 s2 downsampling: last axis split
+    ((8, 32, 64, 64), (64, 32, 5, 5), 2, 2),  # 5x5 s2: last axis split
+    ((8, 3, 224, 224), (64, 3, 7, 7), 3, 2),  # ResNet/GoogLeNet conv1 7x7 s2: every axis split
+    ((32, 64, 28, 28), (128, 64, 3, 3), 1, 2),  # 3x3 s2 on rows of 14: direct copies
+]
+STRIDED_LABELS = [f"{xs}*{ws} pad {p} s{s}" for xs, ws, p, s in STRIDED]
 
 # The ops of issue 13, each against the closest bare TensorFlow op on pre-converted data.
 NEW_OPS = [
@@ -274,14 +285,12 @@ def main_table(args) -> int:
         med = statistics.median(r["ratios"]["numpy/tf"] for r in rows)
         print(f"median numpy/tf over the cases: {med:.2f}")
     family = main_family(args, with_tf) if not args.no_family else []
+    strided = main_strided(args, with_tf) if not args.no_strided else []
     new_ops = main_new_ops(args, with_tf) if not args.no_new_ops else []
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump(
-                {"threads": 2, "repeats": args.repeats, "rows": rows, "family": family, "new_ops": new_ops},
-                fh,
-                indent=1,
-            )
+            tables = {"rows": rows, "family": family, "strided": strided, "new_ops": new_ops}
+            json.dump({"threads": 2, "repeats": args.repeats, **tables}, fh, indent=1)
         print(f"wrote {args.json}")
     return 0
 
@@ -516,6 +525,32 @@ def new_op_columns(index: int, with_tf: bool):
     return cols, gflop
 
 
+def strided_columns(index: int, with_tf: bool):
+    """Columns {name: callable} and GFLOP for STRIDED[index]."""
+    xs, ws, pad, stride = STRIDED[index]
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(xs, dtype=np.float32)
+    w = rng.standard_normal(ws, dtype=np.float32)
+    kw = {"border_mode": (pad, pad), "subsample": (stride, stride)}
+    cols: dict = {}
+    for backend in ("numpy", "tensorflow"):
+        cols[backend] = lambda b=backend: legacyconv.conv2d(x, w, **kw, backend=b)
+    out = legacyconv.get_conv_output_shape(xs, ws, (pad, pad), (stride, stride))
+    gflop = flops(out, ws, 1) / 1e9
+    if with_tf:
+        import tensorflow as tf
+
+        xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))).transpose(0, 2, 3, 1)
+        x_t = tf.constant(np.ascontiguousarray(xp))
+        w_t = tf.constant(np.ascontiguousarray(w[:, :, ::-1, ::-1].transpose(2, 3, 1, 0)))
+        cols["tf"] = lambda: tf.nn.conv2d(x_t, w_t, strides=(1, stride, stride, 1), padding="VALID").numpy()
+    return cols, gflop
+
+
+def main_strided(args, with_tf: bool) -> list:
+    return _table("strided layer", "the strided layers", STRIDED_LABELS, strided_columns, args, with_tf)
+
+
 def main_new_ops(args, with_tf: bool) -> list:
     return _table("issue 13 op", "the issue 13 ops", NEW_OPS, new_op_columns, args, with_tf)
 
@@ -614,6 +649,7 @@ def main() -> int:
         help="skip the scipy engine's column (its long FFT calls slow the columns timed after them)",
     )
     parser.add_argument("--no-family", action="store_true", help="skip the transpose/conv3d/pool table")
+    parser.add_argument("--no-strided", action="store_true", help="skip the table of strided layers")
     parser.add_argument("--no-new-ops", action="store_true", help="skip the table of issue 13's ops")
     parser.add_argument("--memory", action="store_true", help="measure peak extra memory instead")
     parser.add_argument(
@@ -668,7 +704,7 @@ def main_runs(args) -> int:
                 results.append(json.load(f))
     medians: dict = {"runs": args.runs, "threads": results[0]["threads"]}
     print(f"\n=== medians over {args.runs} runs (each the median of {args.repeats} repeats) ===")
-    for table in ("rows", "family", "new_ops"):
+    for table in ("rows", "family", "strided", "new_ops"):
         rows = []
         for i, row in enumerate(results[0].get(table) or []):
             same = [r[table][i] for r in results]
