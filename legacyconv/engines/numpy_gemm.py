@@ -172,10 +172,10 @@ def _fill_cols(
     """Write the im2col columns of ``x`` for output rows ``rows`` of the first spatial axis
     into ``buf`` of shape ``(n, C, *kernel, rows, *out_sp[1:])``, or, ``merged``, of shape
     ``(C, *kernel, n, rows, *out_sp[1:])``. Cells that read padding are left as they are:
-    the caller keeps them zero. Given ``phases``, the phase split of ``x``'s last axes by
-    :func:`_split_phases`, the taps are read from it: along a split axis, output ``o`` of tap
-    offset ``q = k * dilation - pad`` reads cell ``o * s + q``, cell ``o + q // s`` of phase
-    ``q % s``.
+    the caller keeps them zero. Given ``phases``, a work array of :func:`_phase_shape`'s
+    shape, ``x`` is first split into it (:func:`_split_phases`) and the taps are read from it:
+    along a split axis, output ``o`` of tap offset ``q = k * dilation - pad`` reads cell
+    ``o * s + q``, cell ``o + q // s`` of phase ``q % s``.
 
     The copies run on one core, on purpose: right after a GEMM, OpenBLAS's worker threads
     keep spinning for about 0.1 s, and copies shared out over the same cores then ran several
@@ -187,6 +187,8 @@ def _fill_cols(
     spatial = x.shape[2:]
     source = x if phases is None else phases
     first_split = nd if phases is None else 2 * nd + 2 - phases.ndim  # (n, C, *whole, *p, *split)
+    if phases is not None:
+        _split_phases(phases, x, strides[first_split:])
     if merged:
         source = source.swapaxes(0, 1)
     for offsets_ in itertools.product(*(range(k) for k in kernel)):
@@ -254,11 +256,6 @@ def _split_phases(dst: np.ndarray, x: np.ndarray, strides: tuple[int, ...]) -> N
         dst[cells] = src
 
 
-def _split_strides(phases: np.ndarray, strides: tuple[int, ...]) -> tuple[int, ...]:
-    """The strides of the axes that ``phases`` (from :func:`_phase_shape`) splits."""
-    return strides[2 * len(strides) + 2 - phases.ndim :]
-
-
 def correlate(
     x: np.ndarray,
     w: np.ndarray,
@@ -316,10 +313,7 @@ def correlate(
     trailing = (slice(None),) * (len(out_sp) - 1)
     for b0 in range(0, n, images):
         b1 = min(b0 + images, n)
-        ph = None
-        if phases:
-            ph = phases[0][: b1 - b0]
-            _split_phases(ph, x[b0:b1], _split_strides(ph, strides))
+        ph = phases[0][: b1 - b0] if phases else None
         for r0, r1 in row_chunks:
             view = buf[(slice(0, b1 - b0), Ellipsis, slice(0, r1 - r0)) + trailing]
             if padded and len(row_chunks) > 1:
@@ -761,8 +755,6 @@ def _correlate_merged(
         buf, res, *phases = scratch(shapes + ([(nb, *split[1:])] if split else []), x.dtype)
         if padded and (b0 == 0 or nb != images):
             buf.fill(0)  # cells that read padding are never written: they must be zero
-        if phases:
-            _split_phases(phases[0], x[b0 : b0 + nb], _split_strides(phases[0], strides))
         ph = phases[0] if phases else None
         _fill_cols(buf, x[b0 : b0 + nb], pads, strides, dilations, (0, out_sp[0]), merged=True, phases=ph)
         _gemm(wm, buf.reshape(1, groups, k_len, nb * p_len), res[None])
@@ -825,8 +817,6 @@ def correlate_weight_grad(
                 buf, *phases = scratch([shape] + ([(nb, *split[1:])] if split else []), x.dtype)
                 if padded:
                     buf.fill(0)  # cells that read padding are never written: they must be zero
-                if phases:
-                    _split_phases(phases[0], x[b0 : b0 + nb], _split_strides(phases[0], strides))
                 ph = phases[0] if phases else None
                 _fill_cols(buf, x[b0 : b0 + nb], pads, strides, dilations, (r0, r1), merged=True, phases=ph)
                 cols = buf.reshape(groups, k_len, nb * (r1 - r0) * inner)
