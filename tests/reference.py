@@ -11,6 +11,8 @@ here imports legacyconv: a bug in the package cannot hide in its own reference.
   adjoint's definition); Theano's ``conv2d_transpose`` / ``conv2d_grad_wrt_inputs``.
 - :func:`conv_weight_grad` — the gradient of :func:`conv` wrt its filters.
 - :func:`pool` — Theano's ``Pool.perform``, one window at a time; :func:`pool_3d` in 3-D.
+- :func:`lrn` — Lasagne's ``LocalResponseNormalization2DLayer``, one channel at a time: in
+  float64, or term by term in the input's dtype as Lasagne's graph sums it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,17 @@ import itertools
 
 import numpy as np
 
-__all__ = ["conv", "conv_transpose", "conv_weight_grad", "correlate", "n_windows", "pads", "pool", "pool_3d"]
+__all__ = [
+    "conv",
+    "conv_transpose",
+    "conv_weight_grad",
+    "correlate",
+    "lrn",
+    "n_windows",
+    "pads",
+    "pool",
+    "pool_3d",
+]
 
 
 def pads(border_mode, kernel, dilation):
@@ -219,4 +231,34 @@ def pool_3d(x, ws, stride, pad, ignore_border, mode):
         else:
             val = np.nansum(win, axis=-1) / win.shape[-1]
         out[(Ellipsis,) + idx] = val
+    return out
+
+
+def lrn(x, alpha, k, beta, n, in_dtype=False):
+    """Lasagne's cross-channel LRN, ``x / (k + alpha * sum of the n neighbouring channels'
+    x**2) ** beta``, one output channel at a time.
+
+    In float64 by default. With ``in_dtype``, in ``x``'s dtype as Lasagne's Theano graph sums
+    it: ``k``, then ``alpha * x[c']**2`` (each product rounded) added for ``c' = c - n//2`` up to
+    ``c + n//2`` in order, channels beyond the edges adding a zero; the power computed in float64
+    and rounded once (the correctly rounded power), then the division in the dtype."""
+    half = n // 2
+    channels = x.shape[1]
+    if not in_dtype:
+        x64 = x.astype(np.float64)
+        out = np.empty_like(x64)
+        for c in range(channels):
+            lo, hi = max(0, c - half), min(channels, c + half + 1)
+            out[:, c] = x64[:, c] / (k + alpha * (x64[:, lo:hi] ** 2).sum(axis=1)) ** beta
+        return out
+    t = x.dtype.type
+    out = np.empty_like(x)
+    with np.errstate(all="ignore"):
+        for c in range(channels):
+            scale = np.full(x[:, c].shape, t(k), dtype=x.dtype)
+            for cc in range(c - half, c + half + 1):
+                term = t(alpha) * (x[:, cc] * x[:, cc]) if 0 <= cc < channels else t(0)
+                scale = scale + term
+            power = (scale.astype(np.float64) ** float(beta)).astype(x.dtype)
+            out[:, c] = x[:, c] / power
     return out

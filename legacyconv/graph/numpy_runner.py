@@ -31,6 +31,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from .._errors import LegacyconvError
+from .._lrn import cross_channel_lrn
 from .core import Graph, Node
 
 __all__ = ["EVALUATORS", "activation", "evaluates", "run_graph"]
@@ -442,19 +443,14 @@ def _batchnorm_inv_std(node: Node, xs: list[np.ndarray], mask: Mask) -> np.ndarr
 
 @evaluates("lrn")
 def _lrn(node: Node, xs: list[np.ndarray], mask: Mask) -> np.ndarray:
-    # Lasagne's LocalResponseNormalization2DLayer: x / (k + alpha * sum of n neighbouring x**2) ** beta
-    x = xs[0]
-    n = int(node.attrs.get("n", 5))
-    if n % 2 == 0:
-        raise LegacyconvError(f"lrn needs an odd n (Lasagne's rule); got n={n}")
-    half = n // 2
-    sqr = np.pad(x * x, [(0, 0), (half, half)] + [(0, 0)] * (x.ndim - 2))
-    scale = np.full_like(x, float(node.attrs.get("k", 2.0)))
-    alpha = np.asarray(float(node.attrs.get("alpha", 1e-4)), x.dtype)
-    channels = x.shape[1]
-    for i in range(n):
-        scale += alpha * sqr[:, i : i + channels]
-    return x / scale ** np.asarray(float(node.attrs.get("beta", 0.75)), x.dtype)
+    a = node.attrs
+    return cross_channel_lrn(
+        xs[0],
+        float(a.get("alpha", 1e-4)),
+        float(a.get("k", 2.0)),
+        float(a.get("beta", 0.75)),
+        int(a.get("n", 5)),
+    )
 
 
 @evaluates("scale_bias", keeps_mask=True)

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..._errors import LegacyconvError
+from ..._lrn import cross_channel_lrn
 from .. import nonlinearities
 from .base import ONES, ZEROS, Layer, broadcast_param, param_value
 
@@ -51,15 +52,7 @@ class LocalResponseNormalization2DLayer(Layer):
             raise LegacyconvError(
                 f"LocalResponseNormalization2DLayer needs NCHW input. Received: shape {x.shape}"
             )
-        half = self.n // 2
-        ch = x.shape[1]
-        t = x.dtype.type
-        sqr = np.zeros((x.shape[0], ch + 2 * half) + x.shape[2:], dtype=x.dtype)
-        sqr[:, half : half + ch] = x * x
-        scale = np.full(x.shape, t(self.k), dtype=x.dtype)
-        for i in range(self.n):
-            scale += t(self.alpha) * sqr[:, i : i + ch]
-        return x / scale ** t(self.beta)
+        return cross_channel_lrn(x, self.alpha, self.k, self.beta, self.n)
 
 
 class BatchNormLayer(Layer):

@@ -1,0 +1,144 @@
+"""Cross-channel LRN (legacyconv._lrn.cross_channel_lrn), the arithmetic of the Lasagne mirror's
+LocalResponseNormalization2DLayer and of the graph runner's 'lrn' op, against tests/reference.py.
+Real Lasagne's outputs of two LRN layers are checked in tests/test_lasagne_networks.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from legacyconv import LegacyconvError, _lrn
+from legacyconv._lrn import cross_channel_lrn
+from legacyconv.graph import Graph
+from legacyconv.graph.numpy_runner import run_graph
+from legacyconv.lasagne import layers as L
+
+import reference
+
+DTYPES = [np.float16, np.float32, np.float64]
+
+
+@st.composite
+def lrn_args(draw):
+    spatial = draw(st.lists(st.integers(1, 5), min_size=0, max_size=2))
+    shape = (draw(st.integers(0, 3)), draw(st.integers(1, 9)), *spatial)
+    n = draw(st.sampled_from([1, 3, 5, 7, 9, 11]))
+    alpha = draw(st.sampled_from([1e-4, 2e-5, 0.02, 0.5, 1.0]))
+    k = draw(st.sampled_from([0.5, 1.0, 2.0]))
+    beta = draw(st.sampled_from([0.75, 0.75, 0.5, 1.0, 0.6]))
+    return shape, n, alpha, k, beta, draw(st.sampled_from(DTYPES)), draw(st.integers(0, 2**31 - 1))
+
+
+def _data(shape, dtype, seed, scale=3.0):
+    return (np.random.default_rng(seed).standard_normal(shape) * scale).astype(dtype)
+
+
+def _ulps(a, b):
+    """Distance in units in the last place between same-sign floats of one dtype."""
+    ints = {2: np.int16, 4: np.int32, 8: np.int64}[a.dtype.itemsize]
+    return np.abs(a.view(ints).astype(np.int64) - b.view(ints).astype(np.int64))
+
+
+@settings(max_examples=150, deadline=None)
+@given(lrn_args(), st.integers(1, 4))
+def test_matches_lasagne_sums_and_the_float64_definition(args, images_per_block):
+    shape, n, alpha, k, beta, dtype, seed = args
+    x = _data(shape, dtype, seed)
+    before = x.copy()
+    old = _lrn._BLOCK_BYTES
+    _lrn._BLOCK_BYTES = images_per_block * max(1, x[:1].nbytes)  # blocks of 1-4 images
+    try:
+        got = cross_channel_lrn(x, alpha, k, beta, n)
+    finally:
+        _lrn._BLOCK_BYTES = old
+    assert got.dtype == x.dtype and got.shape == x.shape
+    np.testing.assert_array_equal(x, before)  # the input is not modified
+    exact = reference.lrn(x, alpha, k, beta, n, in_dtype=True)
+    if beta == 0.75 or dtype == np.float64:
+        # Lasagne's sums, term by term, and the correctly rounded power: the same bits
+        np.testing.assert_array_equal(got, exact)
+    else:
+        # NumPy's power in the dtype (powf for float32) is within 1 ulp of the correctly rounded one
+        assert _ulps(got, exact).max(initial=0) <= 2
+    rtol = {np.float16: 5e-3, np.float32: 2e-6, np.float64: 1e-13}[dtype]
+    np.testing.assert_allclose(got, reference.lrn(x, alpha, k, beta, n), rtol=rtol, atol=0)
+
+
+def test_blocks_do_not_change_the_bits():
+    x = _data((7, 12, 6, 5), np.float32, 1, scale=40.0)
+    whole = cross_channel_lrn(x, 2e-5, 1.0, 0.75, 5)
+    old = _lrn._BLOCK_BYTES
+    _lrn._BLOCK_BYTES = 1  # one image per block
+    try:
+        one_by_one = cross_channel_lrn(x, 2e-5, 1.0, 0.75, 5)
+    finally:
+        _lrn._BLOCK_BYTES = old
+    np.testing.assert_array_equal(whole, one_by_one)
+
+
+def test_power_075_is_correctly_rounded_where_powf_is_not():
+    # scales whose float32 powf result is 1 ulp off the correctly rounded one exist; on those the
+    # result must still equal x / CR(scale ** 0.75) (x = 1, k = scale, alpha = 0: the scale is k)
+    rng = np.random.default_rng(3)
+    ks = (1 + rng.random(20000) * 1000).astype(np.float32)
+    correct = (ks.astype(np.float64) ** 0.75).astype(np.float32)
+    powf = ks ** np.float32(0.75)
+    off = ks[powf != correct]
+    assert off.size  # else this test checks nothing on this libm
+    for kk in off[:5]:
+        got = cross_channel_lrn(np.ones((1, 1), np.float32), 0.0, float(kk), 0.75, 1)
+        want = np.float32(1) / (np.float64(kk) ** 0.75).astype(np.float32)
+        assert got[0, 0] == want, kk
+
+
+def test_non_finite_values_spread_to_the_neighbouring_channels_only():
+    x = _data((2, 9, 3, 3), np.float32, 2)
+    x[0, 4, 1, 1] = np.nan
+    x[1, 0, 0, 0] = np.inf
+    got = cross_channel_lrn(x, 1e-2, 2.0, 0.75, 3)
+    want = reference.lrn(x, 1e-2, 2.0, 0.75, 3, in_dtype=True)
+    np.testing.assert_array_equal(got, want)  # NaN where the reference has NaN, the rest equal
+    assert np.isnan(got[0, 3:6, 1, 1]).all() and not np.isnan(got[0, [2, 6], 1, 1]).any()
+    assert np.isnan(got[1, 0, 0, 0]) and got[1, 1, 0, 0] == 0 and np.isfinite(got[1, 2, 0, 0])
+
+
+def test_views_and_empty_batches():
+    x = _data((5, 4, 3, 6), np.float32, 4)
+    view = x.transpose(0, 1, 3, 2)[::2]  # not contiguous
+    np.testing.assert_array_equal(
+        cross_channel_lrn(view, 1e-3, 1.0, 0.75, 3),
+        reference.lrn(np.ascontiguousarray(view), 1e-3, 1.0, 0.75, 3, in_dtype=True),
+    )
+    assert cross_channel_lrn(np.ones((0, 3, 2, 2), np.float32), 1e-3, 1.0, 0.75, 3).shape == (0, 3, 2, 2)
+
+
+@pytest.mark.parametrize(
+    "x, n, message",
+    [
+        (np.ones((1, 3, 2, 2), np.int64), 5, r"floating-point input.*dtype int64, shape \(1, 3, 2, 2\)"),
+        (np.ones((1, 3, 2, 2), bool), 5, r"floating-point input.*dtype bool"),
+        (np.ones((3,), np.float32), 5, r"\(batch, channels, \.\.\.\) input.*shape \(3,\)"),
+        (np.ones((1, 3, 2, 2), np.float32), 4, r"odd n >= 1.*n=4"),
+        (np.ones((1, 3, 2, 2), np.float32), 0, r"odd n >= 1.*n=0"),
+    ],
+)
+def test_errors(x, n, message):
+    with pytest.raises(LegacyconvError, match=message):
+        cross_channel_lrn(x, 1e-4, 2.0, 0.75, n)
+
+
+def test_the_mirror_layer_and_the_graph_op_share_it():
+    x = _data((2, 6, 4, 4), np.float32, 6)
+    want = reference.lrn(x, 1e-2, 2.0, 0.75, 3, in_dtype=True)
+    layer = L.LocalResponseNormalization2DLayer(
+        L.InputLayer((None, 6, 4, 4)), alpha=1e-2, k=2.0, beta=0.75, n=3
+    )
+    np.testing.assert_array_equal(layer.get_output_for(x), want)
+    g = Graph()
+    g.add("input", "x", attrs={"shape": x.shape[1:]})
+    g.add("lrn", "y", ["x"], attrs={"alpha": 1e-2, "k": 2.0, "beta": 0.75, "n": 3})
+    g.outputs = ["y"]
+    g.infer_shapes()
+    np.testing.assert_array_equal(run_graph(g, {"x": x}, ["y"])["y"], want)
