@@ -23,8 +23,15 @@ from ._errors import LegacyconvError
 
 __all__ = ["cross_channel_lrn"]
 
-#: Input bytes per block of images: the terms, the scale and the float64 power stay in cache.
+#: Input bytes per block: whole images up to this size together, so that the terms, the scale
+#: and the float64 power stay in cache ...
 _BLOCK_BYTES = 2**20
+#: ... and an image larger than this in blocks of its positions (every channel), so that the
+#: memory used beyond the output stays bounded (here by about 5 times this). Between the two,
+#: one image per block. Measured, float32, 2 cores: (8, 192, 56, 56), 2.4 MB images, 40 ms
+#: whole against 53 ms in 1 MiB blocks of positions; (4, 480, 56, 56), 6 MB images, 70 against
+#: 86 ms; (1, 64, 512, 512), 67 MB, 131 ms in 1 MiB blocks of positions, 153 ms in 4 MiB ones.
+_IMAGE_BYTES = 2**24
 
 
 def cross_channel_lrn(x: Any, alpha: float, k: float, beta: float, n: int) -> np.ndarray:
@@ -55,28 +62,37 @@ def cross_channel_lrn(x: Any, alpha: float, k: float, beta: float, n: int) -> np
     out = np.empty(x.shape, dtype=x.dtype)
     if out.size == 0:
         return out
-    per_image = max(1, out[0].nbytes)
-    step = min(batch, max(1, _BLOCK_BYTES // per_image))
-    terms = np.zeros((step, channels + 2 * half) + x.shape[2:], dtype=x.dtype)  # the pads stay zero
+    # blocks of whole images, or of one image's positions where an image exceeds a block (the
+    # reshape copies an input that is not contiguous enough to be viewed so, once)
+    x3, out3 = x.reshape(batch, channels, -1), out.reshape(batch, channels, -1)
+    positions = x3.shape[2]
+    column = channels * x.itemsize  # one position of one image, every channel
+    if positions * column <= _IMAGE_BYTES:
+        images, span = min(batch, max(1, _BLOCK_BYTES // (positions * column))), positions
+    else:
+        images, span = 1, max(1, _BLOCK_BYTES // column)
+    terms = np.zeros((images, channels + 2 * half, span), dtype=x.dtype)  # the pads stay zero
     sqrt_power = beta == 0.75 and x.dtype.itemsize < 8
-    wide = np.empty((2, step) + x.shape[1:], dtype=np.float64) if sqrt_power else None
+    wide = np.empty((2, images, channels, span), dtype=np.float64) if sqrt_power else None
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # NaN/Inf land as in the formula
-        for b0 in range(0, batch, step):
-            m = min(step, batch - b0)
-            xb, scale, t = x[b0 : b0 + m], out[b0 : b0 + m], terms[:m]
-            squares = t[:, half : half + channels]
-            np.multiply(xb, xb, out=squares)
-            np.multiply(squares, dt(alpha), out=squares)
-            scale.fill(dt(k))
-            for i in range(n):
-                scale += t[:, i : i + channels]
-            if wide is not None:
-                root, fourth = wide[0, :m], wide[1, :m]
-                np.sqrt(scale, out=root, dtype=np.float64)
-                np.sqrt(root, out=fourth)
-                np.multiply(root, fourth, out=root)
-                np.copyto(scale, root, casting="same_kind")
-            else:
-                np.power(scale, dt(beta), out=scale)
-            np.divide(xb, scale, out=scale)
+        for b0 in range(0, batch, images):
+            for p0 in range(0, positions, span):
+                m, q = min(images, batch - b0), min(span, positions - p0)
+                xb, scale = x3[b0 : b0 + m, :, p0 : p0 + q], out3[b0 : b0 + m, :, p0 : p0 + q]
+                t = terms[:m, :, :q]
+                squares = t[:, half : half + channels]
+                np.multiply(xb, xb, out=squares)
+                np.multiply(squares, dt(alpha), out=squares)
+                scale.fill(dt(k))
+                for i in range(n):
+                    scale += t[:, i : i + channels]
+                if wide is not None:
+                    root, fourth = wide[0, :m, :, :q], wide[1, :m, :, :q]
+                    np.sqrt(scale, out=root, dtype=np.float64)
+                    np.sqrt(root, out=fourth)
+                    np.multiply(root, fourth, out=root)
+                    np.copyto(scale, root, casting="same_kind")
+                else:
+                    np.power(scale, dt(beta), out=scale)
+                np.divide(xb, scale, out=scale)
     return out

@@ -4,6 +4,9 @@ Real Lasagne's outputs of two LRN layers are checked in tests/test_lasagne_netwo
 
 from __future__ import annotations
 
+import contextlib
+import tracemalloc
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -41,18 +44,31 @@ def _ulps(a, b):
     return np.abs(a.view(ints).astype(np.int64) - b.view(ints).astype(np.int64))
 
 
+@contextlib.contextmanager
+def _blocks(block_bytes, image_bytes):
+    """cross_channel_lrn's blocks: whole images up to ``block_bytes`` together, and images over
+    ``image_bytes`` in blocks of ``block_bytes`` of their positions."""
+    old = _lrn._BLOCK_BYTES, _lrn._IMAGE_BYTES
+    _lrn._BLOCK_BYTES, _lrn._IMAGE_BYTES = block_bytes, image_bytes
+    try:
+        yield
+    finally:
+        _lrn._BLOCK_BYTES, _lrn._IMAGE_BYTES = old
+
+
 @settings(max_examples=150, deadline=None)
-@given(lrn_args(), st.integers(1, 4))
-def test_matches_lasagne_sums_and_the_float64_definition(args, images_per_block):
+@given(lrn_args(), st.sampled_from([1, 3, -1, -4]))
+def test_matches_lasagne_sums_and_the_float64_definition(args, block):
     shape, n, alpha, k, beta, dtype, seed = args
     x = _data(shape, dtype, seed)
     before = x.copy()
-    old = _lrn._BLOCK_BYTES
-    _lrn._BLOCK_BYTES = images_per_block * max(1, x[:1].nbytes)  # blocks of 1-4 images
-    try:
+    # blocks of 1 or 3 positions of one image (every channel), or of 1 or 4 whole images
+    if block > 0:
+        blocks = _blocks(block * shape[1] * x.itemsize, 0)
+    else:
+        blocks = _blocks(-block * max(1, x[:1].nbytes), _lrn._IMAGE_BYTES)
+    with blocks:
         got = cross_channel_lrn(x, alpha, k, beta, n)
-    finally:
-        _lrn._BLOCK_BYTES = old
     assert got.dtype == x.dtype and got.shape == x.shape
     np.testing.assert_array_equal(x, before)  # the input is not modified
     exact = reference.lrn(x, alpha, k, beta, n, in_dtype=True)
@@ -69,13 +85,30 @@ def test_matches_lasagne_sums_and_the_float64_definition(args, images_per_block)
 def test_blocks_do_not_change_the_bits():
     x = _data((7, 12, 6, 5), np.float32, 1, scale=40.0)
     whole = cross_channel_lrn(x, 2e-5, 1.0, 0.75, 5)
-    old = _lrn._BLOCK_BYTES
-    _lrn._BLOCK_BYTES = 1  # one image per block
-    try:
-        one_by_one = cross_channel_lrn(x, 2e-5, 1.0, 0.75, 5)
-    finally:
-        _lrn._BLOCK_BYTES = old
-    np.testing.assert_array_equal(whole, one_by_one)
+    one_position = 12 * 4
+    for blocks in (
+        _blocks(one_position, 0),
+        _blocks(7 * one_position, 0),
+        _blocks(x[:1].nbytes, _lrn._IMAGE_BYTES),  # one image per block
+    ):
+        with blocks:
+            np.testing.assert_array_equal(cross_channel_lrn(x, 2e-5, 1.0, 0.75, 5), whole)
+
+
+def test_a_large_image_runs_in_bounded_memory():
+    x = _data((1, 16, 128, 128), np.float32, 7)  # one 1 MiB image
+    block = 2**16
+    with _blocks(block, block):  # the image is larger than a block: blocks of its positions
+        tracemalloc.start()
+        try:
+            got = cross_channel_lrn(x, 1e-3, 2.0, 0.75, 5)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    # the output, the terms (a block and its padding channels), two float64 blocks (4 blocks)
+    # and NumPy's casting buffers; all at once, the image alone would take 6.3 times itself
+    assert peak < got.nbytes + 8 * block, (peak, got.nbytes)
+    np.testing.assert_array_equal(got, cross_channel_lrn(x, 1e-3, 2.0, 0.75, 5))
 
 
 def test_power_075_is_correctly_rounded_where_powf_is_not():
