@@ -7,10 +7,10 @@ input's dtype: the squares are zero-padded by ``n // 2`` channels on each side, 
 ``k + t_0 + t_1 + ... + t_{n-1}`` summed in channel order, each term ``t_i = alpha * x**2``
 rounded to the dtype. :func:`cross_channel_lrn` keeps those sums term by term, so its scale is
 the same bits; it runs them a cache-sized block of images at a time, in place, with no
-whole-batch temporary for each term, and raises the scale to
-``beta = 0.75``, Lasagne's and Caffe's default, as ``sqrt(s) * sqrt(sqrt(s))`` in float64,
-rounded once: the correctly rounded power. NumPy's float32 ``power`` calls ``powf`` one element
-at a time (measured, (8, 192, 56, 56) float32 on a 2-core Zen 3: 48 ms against 23 ms).
+whole-batch temporary for each term, and raises the scale to ``beta = 0.75``, Lasagne's and
+Caffe's default, as ``sqrt(s) * sqrt(sqrt(s))`` in float64, rounded once: the correctly rounded
+power. NumPy's float32 ``power`` calls ``powf`` one element at a time (measured, (8, 192, 56, 56)
+float32 on a 2-core Zen 3: 48 ms against 23 ms).
 """
 
 from __future__ import annotations
