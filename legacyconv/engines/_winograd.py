@@ -35,7 +35,8 @@ __all__ = ["correlate", "plan", "transform_kernel"]
 
 # Where F(2x2, 3x3) pays, measured on 2 shared AVX2 EPYC cores against the direct layouts,
 # 12 alternating calls, float32 'half' (ms, direct -> F(2x2, 3x3)): with at least 64 input and
-# output channels, (8, 64, 56, 56) * 64 20.2 -> 18.8, (8, 128, 28, 28) * 128 19.1 -> 15.9,
+# output channels, (8, 64, 56, 56) * 64 about even (0.90 to 1.10 of the direct time in six
+# runs: the transforms of large planes cost most of what the GEMMs save), (8, 128, 28, 28) * 128 19.1 -> 15.9,
 # (8, 256, 28, 28) * 256 60.7 -> 45.1, (8, 512, 14, 14) * 512 52.5 -> 44.5, (32, 64, 14, 14)
 # * 64 6.9 -> 5.7; not with fewer, (8, 32, 56, 56) * 32 7.1 -> 7.4 to 11.4 by the block size;
 # not on large images, whose planes leave the cache, (8, 64, 112, 112) * 64 61.5 -> 65.0 in
