@@ -1,4 +1,6 @@
-"""The numpy engine: convolutions as BLAS GEMMs, over flat-shifted views of the padded input
+"""The numpy engine: convolutions as BLAS GEMMs -- for 3x3 stride-1 layers with many channels,
+Winograd's F(2x2, 3x3) (:mod:`._winograd`, the direct method below where it does not pay
+or where a block's values are not finite) -- over flat-shifted views of the padded input
 (stride 1: images side by side, :func:`_correlate_shifted`; whole output rows written into
 the result, :func:`_correlate_rows`; or, for small images, the batch as the last axis,
 :func:`_correlate_batch_last`) or over im2col columns built by
@@ -33,6 +35,7 @@ from .._config import get_workspace_limit, scratch
 from .._params import Pads, conv_out_size
 from .._pool_plan import PoolAxis, PoolPlan, accumulator_dtype, finish_pool, first_cell_nan, pool_divisors
 from .._threads import num_threads, parallel_ranges
+from . import _winograd
 
 __all__ = [
     "axis_range",
@@ -288,6 +291,37 @@ def correlate(
         _gemm(wm, x.reshape(n, groups, cg, p_len), out)
         return out.reshape((n, n_out) + out_sp)
 
+    images = _winograd.plan(x.shape, kernel, pads, strides, dilations, n_out, groups, x.dtype)
+    if images is not None:
+        out4 = out.reshape((n, n_out) + out_sp)
+        for b0, b1 in _winograd.correlate(x, w, pads, out4, images):
+            _correlate_direct(x[b0:b1], w, pads, strides, dilations, groups, out[b0:b1])
+        return out4
+    return _correlate_direct(x, w, pads, strides, dilations, groups, out)
+
+
+def _correlate_direct(
+    x: np.ndarray,
+    w: np.ndarray,
+    pads: Pads,
+    strides: tuple[int, ...],
+    dilations: tuple[int, ...],
+    groups: int,
+    out: np.ndarray,
+) -> np.ndarray:
+    """:func:`correlate` by GEMMs over the input itself (shifted views or im2col columns),
+    into ``out`` ``(batch, groups, out // groups, outputs)``; returns it reshaped to
+    ``(batch, out, *output spatial)``."""
+    n, channels = x.shape[:2]
+    n_out, cg = w.shape[:2]
+    kernel = w.shape[2:]
+    out_sp = tuple(
+        conv_out_size(s, k, p, st, d) for s, k, p, st, d in zip(x.shape[2:], kernel, pads, strides, dilations)
+    )
+    og = n_out // groups
+    k_len = cg * math.prod(kernel)
+    p_len = math.prod(out_sp)
+    wm = np.ascontiguousarray(w).reshape(groups, og, k_len)
     plan = _shifted_plan(x.shape, x.dtype.itemsize, kernel, pads, strides, dilations, n_out, groups)
     if plan is not None:
         layout, folded, images = plan

@@ -1,0 +1,233 @@
+"""Winograd's minimal filtering F(2x2, 3x3) for the numpy engine's stride-1 3x3 correlations
+(Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016).
+
+Each 2x2 tile of the output is ``A^T [(G g G^T) * (B^T d B)] A`` of the 4x4 input patch ``d``
+under it: 16 multiply-adds per channel pair where the direct sum takes 36, so a layer whose
+time is its GEMMs runs up to 2.25 times fewer flops. The 16 products of one tile position are
+one GEMM over every tile, ``(K, C) @ (C, tiles)``.
+
+The transforms are flat-shifted NumPy passes, as the engine's shifted GEMMs are: the padded
+input is split into its four (row, column) phases, each a ``(tile rows + 1, tile columns +
+1)`` plane per channel, so that the patch's taps are the phase planes shifted by 0 or 1 row
+or column -- contiguous slices of the flattened planes. The planes' last row and column are
+junk after the shift; the GEMMs compute them (7% more columns on 56x56 outputs, 15% on
+28x28) and the final copy into the output leaves them out.
+
+Arithmetic. The result differs from the direct sum by rounding only (measured on (8, 256, 28,
+28) * (256, 256, 3, 3) float32: largest error against float64 1.7e-4 at outputs up to 250,
+the GEMM method's 1.0e-4). NaN and Inf do not land where the direct sum puts them (the
+transforms mix a patch's cells), and the transforms could overflow where the direct sum does
+not; so each block of images is checked first (its sum of squares must be finite and bound
+every partial sum far below the dtype's largest value) and a block that fails is left to the
+direct method: :func:`correlate` returns those blocks.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._config import get_workspace_limit, scratch
+from .._params import Pads
+
+__all__ = ["correlate", "plan", "transform_kernel"]
+
+# Where F(2x2, 3x3) pays, measured on 2 shared AVX2 EPYC cores against the direct layouts,
+# 12 alternating calls, float32 'half' (ms, direct -> F(2x2, 3x3)): with at least 64 input and
+# output channels, (8, 64, 56, 56) * 64 about even (0.90 to 1.10 of the direct time in six
+# runs: the transforms of large planes cost most of what the GEMMs save), (8, 128, 28, 28) * 128 19.1 -> 15.9,
+# (8, 256, 28, 28) * 256 60.7 -> 45.1, (8, 512, 14, 14) * 512 52.5 -> 44.5, (32, 64, 14, 14)
+# * 64 6.9 -> 5.7; not with fewer, (8, 32, 56, 56) * 32 7.1 -> 7.4 to 11.4 by the block size;
+# not on large images, whose planes leave the cache, (8, 64, 112, 112) * 64 61.5 -> 65.0 in
+# whole images or strips of tile rows alike; and not where the kernel transform (about 40 ns a
+# channel pair) outweighs the GEMMs' saving, (2, 512, 7, 7) * 512 7.3 -> 14.8.
+_MIN_CHANNELS = 64
+_MAX_IMAGE_CELLS = 2048
+_MIN_SAVED_PER_PAIR = 4096  # multiply-adds per channel pair: 9 per output less 16 per tile cell
+# A block of whole images spans at least this many cells of the phase planes: GEMM columns.
+_BLOCK_CELLS = 512
+# Every partial sum stays below the dtype's largest value over this factor: the bound from
+# the block's sum of squares is loose by at most sqrt(cells), never tight.
+_HEADROOM = 2.0**10
+# The kernel transform runs over this many (output, input) channel pairs at a time.
+_KERNEL_CHUNK = 4096
+
+
+def plan(
+    x_shape: tuple[int, ...],
+    kernel: tuple[int, ...],
+    pads: Pads,
+    strides: tuple[int, ...],
+    dilations: tuple[int, ...],
+    n_out: int,
+    groups: int,
+    dtype: np.dtype,
+) -> int | None:
+    """Images per block for :func:`correlate`, or None where F(2x2, 3x3) does not apply (not a
+    2-D ungrouped stride-1 undilated 3x3 kernel in float32/64), would not pay (see
+    ``_MIN_CHANNELS``), or where a block's work arrays would not fit the workspace limit."""
+    if (
+        len(x_shape) != 4
+        or tuple(kernel) != (3, 3)
+        or any(s != 1 for s in strides)
+        or any(d != 1 for d in dilations)
+        or groups != 1
+        or np.dtype(dtype) not in (np.float32, np.float64)
+    ):
+        return None
+    n, channels, height, width = x_shape
+    out_h = height + sum(pads[0]) - 2
+    out_w = width + sum(pads[1]) - 2
+    if min(channels, n_out) < _MIN_CHANNELS or n == 0 or out_h < 1 or out_w < 1:
+        return None
+    image_cells = ((out_h + 1) // 2 + 1) * ((out_w + 1) // 2 + 1)
+    if image_cells > _MAX_IMAGE_CELLS or n * (9 * out_h * out_w - 16 * image_cells) < _MIN_SAVED_PER_PAIR:
+        return None
+    images = min(n, -(-_BLOCK_CELLS // image_cells))
+    # per input channel: 4 phase planes, 8 row-transformed, 16 transformed; per output channel:
+    # 16 products, 8 row-transformed, 4 interleaved output planes; and the kernels
+    needed = 28 * (channels + n_out) * images * image_cells + 16 * n_out * channels
+    if needed * np.dtype(dtype).itemsize > get_workspace_limit():
+        return None
+    return images
+
+
+def transform_kernel(w: np.ndarray) -> np.ndarray:
+    """``U[4 * a + b] = (G w[k, c] G^T)[a, b]``: the ``(16, K, C)`` transformed kernels of the
+    correlation kernels ``w`` ``(K, C, 3, 3)``, computed in float64 and rounded once, a few
+    output channels at a time (float64 temporaries of the whole kernel cost page faults)."""
+    n_out, channels = w.shape[:2]
+    u = np.empty((4, 4, n_out, channels), dtype=w.dtype)
+    step = max(1, _KERNEL_CHUNK // max(channels, 1))
+    for k0 in range(0, n_out, step):
+        chunk = w[k0 : k0 + step]
+        g = np.array(chunk.reshape(-1, 9).T, dtype=np.float64, order="C")  # (taps, pairs)
+        rows = _g_times(g[0:3], g[3:6], g[6:9])  # (G g)[a]: (3 columns, pairs) each
+        for a in range(4):
+            for b, col in enumerate(_g_times(rows[a][0], rows[a][1], rows[a][2])):
+                u[a, b, k0 : k0 + step] = col.reshape(chunk.shape[:2])
+    return u.reshape(16, n_out, channels)
+
+
+def _g_times(t0: np.ndarray, t1: np.ndarray, t2: np.ndarray) -> list[np.ndarray]:
+    """The four rows of ``G @ [t0, t1, t2]``: ``t0, (t0 + t1 + t2) / 2, (t0 - t1 + t2) / 2, t2``."""
+    outer = t0 + t2
+    return [t0, (outer + t1) * 0.5, (outer - t1) * 0.5, t2]
+
+
+def correlate(
+    x: np.ndarray, w: np.ndarray, pads: Pads, out: np.ndarray, images: int
+) -> list[tuple[int, int]]:
+    """Write the cross-correlation of zero-padded ``x`` ``(N, C, H, W)`` with ``w`` ``(K, C, 3,
+    3)`` into ``out`` ``(N, K, Ho, Wo)``, ``images`` images at a time (from :func:`plan`);
+    return the ``(start, stop)`` images left unwritten for the direct method (non-finite or
+    very large values, see the module doc)."""
+    n, channels = x.shape[:2]
+    w_max = float(np.max(np.abs(w)))
+    if not math.isfinite(w_max):
+        return [(0, n)]
+    u = transform_kernel(w)
+    # every partial sum of the transforms and GEMMs is at most 144 * C * max|x| * max|w|
+    x_bound = float(np.finfo(x.dtype).max) / (_HEADROOM * 144.0 * channels * max(w_max, 1e-30))
+    left: list[tuple[int, int]] = []
+    zeroed = 0
+    for b0 in range(0, n, images):
+        m = min(images, n - b0)
+        if not _block(x[b0 : b0 + m], u, pads, out[b0 : b0 + m], x_bound, zero=m != zeroed):
+            left.append((b0, b0 + m))
+        zeroed = m
+    return left
+
+
+def _block(x: np.ndarray, u: np.ndarray, pads: Pads, out: np.ndarray, x_bound: float, zero: bool) -> bool:
+    """One block of images ``x`` into ``out``; False, with nothing written, where the block's
+    values fail the bound. ``zero``: the scratch phase planes do not hold this block shape's
+    zero padding yet (the last call had another number of images)."""
+    m, channels = x.shape[:2]
+    n_out = u.shape[1]
+    rows, cols = (out.shape[2] + 1) // 2 + 1, (out.shape[3] + 1) // 2 + 1
+    per_channel = m * rows * cols
+    size, size_out = channels * per_channel, n_out * per_channel
+    phases, row_t, v, prod, row_o, inter = scratch(
+        [(4, size), (8, size), (16, size), (16, size_out), (8, size_out), (2, 2 * size_out)], x.dtype
+    )
+    if zero:  # cells never written (padding) must be zero
+        phases.fill(0)
+    _split(phases.reshape(2, 2, channels, m, rows, cols), x, pads)
+    with np.errstate(over="ignore", invalid="ignore"):  # Inf or NaN: the block is refused
+        ss = float(np.dot(phases.reshape(-1), phases.reshape(-1)))
+    if not (math.isfinite(ss) and math.sqrt(ss) < x_bound):
+        return False
+    _input_transform(phases, row_t, v, cols)
+    with np.errstate(all="ignore"):
+        np.matmul(u, v.reshape(16, channels, per_channel), out=prod.reshape(16, n_out, per_channel))
+        _output_transform(prod, row_o, inter, out, rows, cols)
+    return True
+
+
+def _split(dst: np.ndarray, x: np.ndarray, pads: Pads) -> None:
+    """``dst[pr, pc, c, i, y, z] = padded x[i, c, 2y + pr, 2z + pc]`` where that cell holds an
+    input value; the padding cells of ``dst`` are left as they are (zero)."""
+    (top, _), (left, _) = pads
+    height, width = x.shape[2:]
+    for pr in range(2):
+        y0 = max(0, -((pr - top) // 2))  # the first phase row on an input row
+        r0 = 2 * y0 + pr - top
+        ny = len(range(r0, height, 2))
+        for pc in range(2):
+            z0 = max(0, -((pc - left) // 2))
+            c0 = 2 * z0 + pc - left
+            nz = len(range(c0, width, 2))
+            if ny and nz:
+                dst[pr, pc, :, :, y0 : y0 + ny, z0 : z0 + nz] = x[:, :, r0::2, c0::2].transpose(1, 0, 2, 3)
+
+
+def _input_transform(phases: np.ndarray, row_t: np.ndarray, v: np.ndarray, cols: int) -> None:
+    """``v[4a + b] = (B^T d B)[a, b]`` of every patch ``d``, flat over the phase planes. First
+    the rows, ``row_t[a, pc] = (B^T d)[a]``: taps 0 and 2 of a patch's rows are the even phase
+    rows at shifts of 0 and 1 plane row, taps 1 and 3 the odd ones; then the columns the same
+    way at shifts of one cell. Cells past the last shift are zeroed (junk, kept finite)."""
+    size = phases.shape[1]
+    q = phases.reshape(2, 2, size)
+    r = row_t.reshape(4, 2, size)
+    for shift, src, dst in (
+        (cols, q.transpose(1, 0, 2), r.transpose(1, 0, 2)),
+        (1, r, v.reshape(4, 4, size)),
+    ):
+        n = size - shift
+        for a in range(len(src)):
+            even, odd = src[a]
+            e0, e1, o0, o1 = even[:n], even[shift : n + shift], odd[:n], odd[shift : n + shift]
+            np.subtract(e0, e1, out=dst[a, 0, :n])
+            np.add(o0, e1, out=dst[a, 1, :n])
+            np.subtract(e1, o0, out=dst[a, 2, :n])
+            np.subtract(o0, o1, out=dst[a, 3, :n])
+        size = n
+    v[:, size:] = 0  # never read into a kept output, but stale scratch could hold NaN or subnormals
+
+
+def _output_transform(
+    prod: np.ndarray, row_o: np.ndarray, inter: np.ndarray, out: np.ndarray, rows: int, cols: int
+) -> None:
+    """``out[:, k, 2y + i, 2z + j] = (A^T M A)[i, j]`` of the products ``M`` of every tile: the
+    rows into ``row_o``, then the columns, interleaved (``inter[i]`` holds output rows ``2y +
+    i`` whole), then one copy of each row phase into ``out`` (cropped: the tiles' junk row and
+    column, and a last row or column past the output's end)."""
+    m, n_out, out_h, out_w = out.shape
+    m4 = prod.reshape(4, 4, -1)
+    s = row_o.reshape(2, 4, -1)
+    np.add(m4[0], m4[1], out=s[0])
+    s[0] += m4[2]
+    np.subtract(m4[1], m4[2], out=s[1])
+    s[1] -= m4[3]
+    dst = out.transpose(1, 0, 2, 3)
+    for i in range(2):
+        t = s[i]
+        pairs = inter[i].reshape(-1, 2)
+        t[0] += t[1]
+        np.add(t[0], t[2], out=pairs[:, 0])
+        t[1] -= t[2]
+        np.subtract(t[1], t[3], out=pairs[:, 1])
+        grid = inter[i].reshape(n_out, m, rows, 2 * cols)
+        dst[:, :, i::2, :] = grid[:, :, : len(range(i, out_h, 2)), :out_w]
