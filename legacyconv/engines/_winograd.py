@@ -41,8 +41,13 @@ __all__ = ["correlate", "plan", "transform_kernel"]
 # * 64 6.9 -> 5.7; not with fewer, (8, 32, 56, 56) * 32 7.1 -> 7.4 to 11.4 by the block size;
 # not on large images, whose planes leave the cache, (8, 64, 112, 112) * 64 61.5 -> 65.0 in
 # whole images or strips of tile rows alike; and not where the kernel transform (about 40 ns a
-# channel pair) outweighs the GEMMs' saving, (2, 512, 7, 7) * 512 7.3 -> 14.8.
+# channel pair) outweighs the GEMMs' saving, (2, 512, 7, 7) * 512 7.3 -> 14.8. On small planes
+# (14x14 outputs: 64 cells for 49 tiles) it takes many channels both ways, C K >= 128 (C + K):
+# (8, 256, 14, 14) * 256 14.0 -> 12.4, (8, 512, 14, 14) * 512 52.0 -> 42.4, (16, 384, 13, 13) *
+# 384 50.5 -> 44.7; not (8, 96, 14, 14) * 208 4.7 -> 4.9 nor (8, 144, 14, 14) * 288 8.8 -> 9.3.
 _MIN_CHANNELS = 64
+_SMALL_PLANE_CELLS = 100
+_SMALL_PLANE_MIN_CHANNELS = 128  # the least C K / (C + K) there
 _MAX_IMAGE_CELLS = 2048
 _MIN_SAVED_PER_PAIR = 4096  # multiply-adds per channel pair: 9 per output less 16 per tile cell
 # A block of whole images spans at least this many cells of the phase planes: GEMM columns.
@@ -83,6 +88,8 @@ def plan(
         return None
     image_cells = ((out_h + 1) // 2 + 1) * ((out_w + 1) // 2 + 1)
     if image_cells > _MAX_IMAGE_CELLS or n * (9 * out_h * out_w - 16 * image_cells) < _MIN_SAVED_PER_PAIR:
+        return None
+    if image_cells < _SMALL_PLANE_CELLS and channels * n_out < _SMALL_PLANE_MIN_CHANNELS * (channels + n_out):
         return None
     images = min(n, -(-_BLOCK_CELLS // image_cells))
     # per input channel: 4 phase planes, 8 row-transformed, 16 transformed; per output channel:
