@@ -50,9 +50,10 @@ def winograd(force: bool = True, block_cells: int | None = None):
 def direct(x, w, pads):
     """The engine's direct method on the same arguments (no F(2x2, 3x3))."""
     n, k = x.shape[0], w.shape[0]
-    out_sp = [s + lo + hi - 2 for s, (lo, hi) in zip(x.shape[2:], pads)]
+    out_sp = tuple(s + lo + hi - 2 for s, (lo, hi) in zip(x.shape[2:], pads))
     out = np.empty((n, 1, k, out_sp[0] * out_sp[1]), x.dtype)
-    return numpy_gemm._correlate_direct(x, w, pads, (1, 1), (1, 1), 1, out)
+    wm = np.ascontiguousarray(w).reshape(1, k, -1)
+    return numpy_gemm._correlate_direct(x, wm, (3, 3), pads, (1, 1), (1, 1), out_sp, out)
 
 
 def test_kernel_transform_is_g_w_gt():

@@ -295,33 +295,28 @@ def correlate(
     if images is not None:
         out4 = out.reshape((n, n_out) + out_sp)
         for b0, b1 in _winograd.correlate(x, w, pads, out4, images):
-            _correlate_direct(x[b0:b1], w, pads, strides, dilations, groups, out[b0:b1])
+            _correlate_direct(x[b0:b1], wm, kernel, pads, strides, dilations, out_sp, out[b0:b1])
         return out4
-    return _correlate_direct(x, w, pads, strides, dilations, groups, out)
+    return _correlate_direct(x, wm, kernel, pads, strides, dilations, out_sp, out)
 
 
 def _correlate_direct(
     x: np.ndarray,
-    w: np.ndarray,
+    wm: np.ndarray,
+    kernel: tuple[int, ...],
     pads: Pads,
     strides: tuple[int, ...],
     dilations: tuple[int, ...],
-    groups: int,
+    out_sp: tuple[int, ...],
     out: np.ndarray,
 ) -> np.ndarray:
-    """:func:`correlate` by GEMMs over the input itself (shifted views or im2col columns),
-    into ``out`` ``(batch, groups, out // groups, outputs)``; returns it reshaped to
-    ``(batch, out, *output spatial)``."""
+    """:func:`correlate` by GEMMs over the input itself (shifted views or im2col columns) of the
+    kernels ``wm`` ``(groups, out // groups, contraction)``, into ``out`` ``(batch, groups,
+    out // groups, outputs)``; returns it reshaped to ``(batch, out, *out_sp)``."""
     n, channels = x.shape[:2]
-    n_out, cg = w.shape[:2]
-    kernel = w.shape[2:]
-    out_sp = tuple(
-        conv_out_size(s, k, p, st, d) for s, k, p, st, d in zip(x.shape[2:], kernel, pads, strides, dilations)
-    )
-    og = n_out // groups
-    k_len = cg * math.prod(kernel)
+    groups, og, k_len = wm.shape
+    n_out = groups * og
     p_len = math.prod(out_sp)
-    wm = np.ascontiguousarray(w).reshape(groups, og, k_len)
     plan = _shifted_plan(x.shape, x.dtype.itemsize, kernel, pads, strides, dilations, n_out, groups)
     if plan is not None:
         layout, folded, images = plan
