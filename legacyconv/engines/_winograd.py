@@ -192,26 +192,29 @@ def _split(dst: np.ndarray, x: np.ndarray, pads: Pads) -> None:
 
 def _input_transform(phases: np.ndarray, row_t: np.ndarray, v: np.ndarray, cols: int) -> None:
     """``v[4a + b] = (B^T d B)[a, b]`` of every patch ``d``, flat over the phase planes. First
-    the rows, ``row_t[a, pc] = (B^T d)[a]``: taps 0 and 2 of a patch's rows are the even phase
-    rows at shifts of 0 and 1 plane row, taps 1 and 3 the odd ones; then the columns the same
-    way at shifts of one cell. Cells past the last shift are zeroed (junk, kept finite)."""
+    the rows, ``row_t[a, pc] = (B^T d)[a]`` for both column phases at once: taps 0 and 2 of a
+    patch's rows are the even phase rows at shifts of 0 and 1 plane row, taps 1 and 3 the odd
+    ones; then the columns the same way at shifts of one cell, for every ``a`` at once. Cells
+    past the last shift are zeroed (junk: never read into a kept output, but stale scratch
+    could hold NaN or subnormals)."""
     size = phases.shape[1]
     q = phases.reshape(2, 2, size)
     r = row_t.reshape(4, 2, size)
-    for shift, src, dst in (
-        (cols, q.transpose(1, 0, 2), r.transpose(1, 0, 2)),
-        (1, r, v.reshape(4, 4, size)),
-    ):
-        n = size - shift
-        for a in range(len(src)):
-            even, odd = src[a]
-            e0, e1, o0, o1 = even[:n], even[shift : n + shift], odd[:n], odd[shift : n + shift]
-            np.subtract(e0, e1, out=dst[a, 0, :n])
-            np.add(o0, e1, out=dst[a, 1, :n])
-            np.subtract(e1, o0, out=dst[a, 2, :n])
-            np.subtract(o0, o1, out=dst[a, 3, :n])
-        size = n
-    v[:, size:] = 0  # never read into a kept output, but stale scratch could hold NaN or subnormals
+    n = size - cols
+    _taps(q[0, :, :n], q[0, :, cols:], q[1, :, :n], q[1, :, cols:], r[:, :, :n])
+    k = n - 1
+    v4 = v.reshape(4, 4, size).transpose(1, 0, 2)  # [b, a]
+    _taps(r[:, 0, :k], r[:, 0, 1 : k + 1], r[:, 1, :k], r[:, 1, 1 : k + 1], v4[:, :, :k])
+    v[:, k:] = 0
+
+
+def _taps(e0: np.ndarray, e1: np.ndarray, o0: np.ndarray, o1: np.ndarray, dst: np.ndarray) -> None:
+    """``dst[0..3] = B^T [e0, o0, e1, o1]``, the patch taps 0..3 being the even and odd phases
+    at shifts 0 and 1: ``d0 - d2, d1 + d2, d2 - d1, d1 - d3``."""
+    np.subtract(e0, e1, out=dst[0])
+    np.add(o0, e1, out=dst[1])
+    np.subtract(e1, o0, out=dst[2])
+    np.subtract(o0, o1, out=dst[3])
 
 
 def _output_transform(
