@@ -41,7 +41,6 @@ def winograd(force: bool = True, block_cells: int | None = None):
             mp.setattr(_winograd, "_MIN_CHANNELS", 1)
             mp.setattr(_winograd, "_MIN_SAVED_PER_PAIR", -(2**62))
             mp.setattr(_winograd, "_MAX_IMAGE_CELLS", 2**62)
-            mp.setattr(_winograd, "_SMALL_PLANE_MIN_CHANNELS", 0)
         if block_cells is not None:
             mp.setattr(_winograd, "_BLOCK_CELLS", block_cells)
         yield calls
@@ -220,8 +219,8 @@ def test_default_thresholds():
         ((8, 64, 56, 56), 64),
         ((8, 256, 28, 28), 256),
         ((8, 512, 14, 14), 512),
-        ((8, 256, 14, 14), 256),  # small planes: C K >= 128 (C + K)
-        ((16, 384, 13, 13), 384),
+        ((8, 64, 14, 14), 64),
+        ((4, 512, 14, 14), 512),  # 2960 multiply-adds saved per channel pair
     ]
     for shape, k in taken:
         assert _winograd.plan(shape, (3, 3), half, one, one, k, 1, f32) is not None, shape
@@ -230,8 +229,7 @@ def test_default_thresholds():
         ((8, 32, 56, 56), (3, 3), half, one, one, 32, 1, f32),  # few channels
         ((8, 64, 112, 112), (3, 3), half, one, one, 64, 1, f32),  # large planes
         ((2, 512, 7, 7), (3, 3), half, one, one, 512, 1, f32),  # the kernel transform dominates
-        ((8, 96, 14, 14), (3, 3), half, one, one, 208, 1, f32),  # small planes, few channels
-        ((32, 64, 14, 14), (3, 3), half, one, one, 64, 1, f32),
+        ((2, 256, 14, 14), (3, 3), half, one, one, 256, 1, f32),  # 1480 saved per channel pair
         ((8, 64, 56, 56), (3, 3), half, (2, 2), one, 64, 1, f32),
         ((8, 64, 56, 56), (3, 3), half, one, (2, 2), 64, 1, f32),
         ((8, 64, 56, 56), (3, 3), half, one, one, 64, 2, f32),

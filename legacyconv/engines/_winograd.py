@@ -34,22 +34,21 @@ from .._params import Pads
 __all__ = ["correlate", "plan", "transform_kernel"]
 
 # Where F(2x2, 3x3) pays, measured on 2 shared AVX2 EPYC cores against the direct layouts,
-# 12 alternating calls, float32 'half' (ms, direct -> F(2x2, 3x3)): with at least 64 input and
-# output channels, (8, 64, 56, 56) * 64 about even (0.90 to 1.10 of the direct time in six
-# runs: the transforms of large planes cost most of what the GEMMs save), (8, 128, 28, 28) * 128 19.1 -> 15.9,
-# (8, 256, 28, 28) * 256 60.7 -> 45.1, (8, 512, 14, 14) * 512 52.5 -> 44.5, (32, 64, 14, 14)
-# * 64 6.9 -> 5.7; not with fewer, (8, 32, 56, 56) * 32 7.1 -> 7.4 to 11.4 by the block size;
-# not on large images, whose planes leave the cache, (8, 64, 112, 112) * 64 61.5 -> 65.0 in
-# whole images or strips of tile rows alike; and not where the kernel transform (about 40 ns a
-# channel pair) outweighs the GEMMs' saving, (2, 512, 7, 7) * 512 7.3 -> 14.8. On small planes
-# (14x14 outputs: 64 cells for 49 tiles) it takes many channels both ways, C K >= 128 (C + K):
-# (8, 256, 14, 14) * 256 14.0 -> 12.4, (8, 512, 14, 14) * 512 52.0 -> 42.4, (16, 384, 13, 13) *
-# 384 50.5 -> 44.7; not (8, 96, 14, 14) * 208 4.7 -> 4.9 nor (8, 144, 14, 14) * 288 8.8 -> 9.3.
+# 12-21 alternating calls, float32 'half' (ms, direct -> F(2x2, 3x3)). With at least 64 input
+# and output channels: (8, 256, 28, 28) * 256 51.5 -> 40.5, (4, 256, 56, 56) * 256 93.0 -> 68.1,
+# (4, 512, 28, 28) * 512 92.2 -> 67.1, (8, 128, 28, 28) * 192 19.5 -> 17.6, (8, 256, 14, 14)
+# * 256 13.8 -> 11.3, (16, 128, 14, 14) * 128 7.8 -> 6.5, (8, 64, 14, 14) * 64 1.65 -> 1.40,
+# (8, 96, 14, 14) * 208 4.5-5.1 -> 4.4-4.9; (8, 64, 56, 56) * 64 about even (0.90 to 1.10 of the
+# direct time in six runs: the transforms of large planes cost most of what the GEMMs save).
+# Not with fewer channels, (8, 32, 56, 56) * 32 7.1 -> 7.4 to 11.4 by the block size; not on
+# large images, whose planes leave the cache, (8, 64, 112, 112) * 64 61.5 -> 65.0 in whole
+# images or strips of tile rows alike; and not where the GEMMs save too little per channel pair
+# for the kernel transform (about 20 ns a pair) and the transforms: 9 multiply-adds per output
+# less 16 per tile cell, over the batch, (2, 256, 14, 14) * 256 (1480) 3.5 -> 3.7 and (2, 512,
+# 7, 7) * 512 (82) 6.1 -> 10.1, where (4, 512, 14, 14) * 512 (2960) 25.9 -> 21.8.
 _MIN_CHANNELS = 64
-_SMALL_PLANE_CELLS = 100
-_SMALL_PLANE_MIN_CHANNELS = 128  # the least C K / (C + K) there
 _MAX_IMAGE_CELLS = 2048
-_MIN_SAVED_PER_PAIR = 4096  # multiply-adds per channel pair: 9 per output less 16 per tile cell
+_MIN_SAVED_PER_PAIR = 2048
 # A block of whole images spans at least this many cells of the phase planes: GEMM columns.
 _BLOCK_CELLS = 512
 # Every partial sum stays below the dtype's largest value over this factor: the bound from
@@ -57,6 +56,10 @@ _BLOCK_CELLS = 512
 _HEADROOM = 2.0**10
 # The kernel transform runs over this many (output, input) channel pairs at a time.
 _KERNEL_CHUNK = 4096
+# F(2x2, 3x3)'s kernel transform G: a kernel g (3 x 3) becomes G g G^T (4 x 4), whose entries
+# (row-major) are G kron G (16 x 9) times g's taps (row-major).
+_G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+_G_KRON_G = np.kron(_G, _G)
 
 
 def plan(
@@ -89,8 +92,6 @@ def plan(
     image_cells = ((out_h + 1) // 2 + 1) * ((out_w + 1) // 2 + 1)
     if image_cells > _MAX_IMAGE_CELLS or n * (9 * out_h * out_w - 16 * image_cells) < _MIN_SAVED_PER_PAIR:
         return None
-    if image_cells < _SMALL_PLANE_CELLS and channels * n_out < _SMALL_PLANE_MIN_CHANNELS * (channels + n_out):
-        return None
     images = min(n, -(-_BLOCK_CELLS // image_cells))
     # per input channel: 4 phase planes, 8 row-transformed, 16 transformed; per output channel:
     # 16 products, 8 row-transformed, 4 interleaved output planes; and the kernels
@@ -102,25 +103,16 @@ def plan(
 
 def transform_kernel(w: np.ndarray) -> np.ndarray:
     """``U[4 * a + b] = (G w[k, c] G^T)[a, b]``: the ``(16, K, C)`` transformed kernels of the
-    correlation kernels ``w`` ``(K, C, 3, 3)``, computed in float64 and rounded once, a few
-    output channels at a time (float64 temporaries of the whole kernel cost page faults)."""
+    correlation kernels ``w`` ``(K, C, 3, 3)``, as one float64 product ``(G kron G) @ taps`` per
+    chunk of channel pairs, rounded once (every entry of ``G kron G`` is 0, 1 or a power of two
+    apart: the sums of float32 taps are exact but for the rare far-apart exponents)."""
     n_out, channels = w.shape[:2]
-    u = np.empty((4, 4, n_out, channels), dtype=w.dtype)
-    step = max(1, _KERNEL_CHUNK // max(channels, 1))
-    for k0 in range(0, n_out, step):
-        chunk = w[k0 : k0 + step]
-        g = np.array(chunk.reshape(-1, 9).T, dtype=np.float64, order="C")  # (taps, pairs)
-        rows = _g_times(g[0:3], g[3:6], g[6:9])  # (G g)[a]: (3 columns, pairs) each
-        for a in range(4):
-            for b, col in enumerate(_g_times(rows[a][0], rows[a][1], rows[a][2])):
-                u[a, b, k0 : k0 + step] = col.reshape(chunk.shape[:2])
+    u = np.empty((16, n_out * channels), dtype=w.dtype)
+    taps = w.reshape(n_out * channels, 9)
+    for p0 in range(0, taps.shape[0], _KERNEL_CHUNK):
+        chunk = np.asarray(taps[p0 : p0 + _KERNEL_CHUNK], dtype=np.float64)
+        u[:, p0 : p0 + len(chunk)] = _G_KRON_G @ chunk.T
     return u.reshape(16, n_out, channels)
-
-
-def _g_times(t0: np.ndarray, t1: np.ndarray, t2: np.ndarray) -> list[np.ndarray]:
-    """The four rows of ``G @ [t0, t1, t2]``: ``t0, (t0 + t1 + t2) / 2, (t0 - t1 + t2) / 2, t2``."""
-    outer = t0 + t2
-    return [t0, (outer + t1) * 0.5, (outer - t1) * 0.5, t2]
 
 
 def correlate(
