@@ -104,8 +104,9 @@ def plan(
 def transform_kernel(w: np.ndarray) -> np.ndarray:
     """``U[4 * a + b] = (G w[k, c] G^T)[a, b]``: the ``(16, K, C)`` transformed kernels of the
     correlation kernels ``w`` ``(K, C, 3, 3)``, as one float64 product ``(G kron G) @ taps`` per
-    chunk of channel pairs, rounded once (every entry of ``G kron G`` is 0, 1 or a power of two
-    apart: the sums of float32 taps are exact but for the rare far-apart exponents)."""
+    chunk of channel pairs, rounded once to ``w``'s dtype (the entries of ``G kron G`` are 0,
+    +-1/4, +-1/2 and 1: in float64 the sums of float32 taps are exact unless their exponents lie
+    far apart)."""
     n_out, channels = w.shape[:2]
     u = np.empty((16, n_out * channels), dtype=w.dtype)
     taps = w.reshape(n_out * channels, 9)
