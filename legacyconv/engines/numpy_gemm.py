@@ -268,7 +268,7 @@ def correlate(
     groups: int,
 ) -> np.ndarray:
     """N-d grouped cross-correlation of zero-padded ``x`` with ``w`` (see the module doc)."""
-    n, channels = x.shape[:2]
+    n = x.shape[0]
     n_out, cg = w.shape[:2]
     kernel = w.shape[2:]
     out_sp = tuple(
