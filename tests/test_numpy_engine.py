@@ -274,3 +274,60 @@ def test_pool2d_in_blocks_of_planes_matches_the_reference(ws, stride, pad, ignor
         with np.errstate(invalid="ignore"):
             expected = reference.pool(x, (ws, ws), ignore_border, (stride, stride), (pad, pad), mode)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    nd=st.sampled_from([1, 2, 3]),
+    path=st.sampled_from(["merged", "per_image", "rows"]),
+    grad=st.booleans(),
+    data=st.data(),
+)
+def test_unpadded_columns_in_one_copy_equal_the_reference(nd, path, grad, data):
+    # an unpadded input whose strided copies read x directly: the columns are one strided view
+    n, cg, groups, og = (data.draw(st.integers(1, 3)) for _ in range(4))
+    spatial = tuple(data.draw(st.integers(1, 12 if nd < 3 else 7)) for _ in range(nd))
+    kernel = tuple(data.draw(st.integers(1, 4)) for _ in range(nd))
+    strides = tuple(data.draw(st.integers(1, 3)) for _ in range(nd))
+    dil = tuple(data.draw(st.integers(1, 2)) for _ in range(nd))
+    if any(s < (k - 1) * d + 1 for s, k, d in zip(spatial, kernel, dil)):
+        return
+    if all(k == 1 for k in kernel + strides):  # the GEMM itself: no columns
+        return
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    x = rng.standard_normal((n, cg * groups, *spatial))
+    w = rng.standard_normal((og * groups, cg, *kernel))
+    pads = ((0, 0),) * nd
+    views = []
+    real = numpy_gemm._column_view
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(numpy_gemm, "_column_view", lambda *a: views.append(a[5]) or real(*a))
+        mp.setattr(numpy_gemm, "_SPLIT_MIN_TAPS_PER_PHASE", 10**9)  # no phase split
+        mp.setattr(numpy_gemm, "_shifted_plan", lambda *a: None)  # im2col at stride 1 too
+        mp.setattr(numpy_gemm._winograd, "plan", lambda *a: None)
+        mp.setattr(numpy_gemm, "_MERGE_BELOW", 10**9 if path == "merged" else 0)
+        mp.setattr(numpy_gemm, "_MERGE_BELOW_LARGE_K", 10**9 if path == "merged" else 0)
+        if path == "rows":  # chunks of output rows: the view starts past the first row
+            mp.setattr(numpy_gemm, "im2col_plan", lambda shape, kernel, out_sp, *a, **k: (1, 1))
+        if grad:
+            y = rng.standard_normal(reference.correlate(x, w, pads, strides, dil, groups).shape)
+            got = numpy_gemm.correlate_weight_grad(x, y, kernel, pads, strides, dil, groups)
+            expected = reference.conv_weight_grad(x, y, kernel, pads, strides, dil, groups, False)
+        else:
+            got = numpy_gemm.correlate(x, w, pads, strides, dil, groups)
+            expected = reference.correlate(x, w, pads, strides, dil, groups)
+    out_rows = (y if grad else expected).shape[2]
+    # the columns came from the view alone, from each output row in turn when chunked by rows
+    assert sorted(set(views)) == (list(range(out_rows)) if path == "rows" else [0])
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
+
+
+def test_column_view_refuses_to_reach_past_the_input():
+    x = np.zeros((1, 2, 9, 9))
+    view = numpy_gemm._column_view(x, (3, 3), (4, 7), (2, 1), (1, 1), 0, False)
+    assert view.shape == (1, 2, 3, 3, 4, 7) and not view.flags.writeable
+    assert view[0, 1, 2, 1, 3, 6] is not None and np.shares_memory(view, x)
+    with pytest.raises(ValueError, match="reach"):  # 5 rows of stride 2 need 11 > 9 cells
+        numpy_gemm._column_view(x, (3, 3), (5, 7), (2, 1), (1, 1), 0, False)
+    with pytest.raises(ValueError, match="reach"):  # from output row 1, 4 rows need 9 + 2
+        numpy_gemm._column_view(x, (3, 3), (4, 7), (2, 1), (1, 1), 1, False)

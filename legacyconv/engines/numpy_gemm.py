@@ -6,7 +6,8 @@ the result, :func:`_correlate_rows`; or, for small images, the batch as the last
 :func:`_correlate_batch_last`) or over im2col columns built by
 kernel-offset slab copies (strides, and layers where the cost model :func:`_cheapest_layout`
 says so; strided copies read a phase split of the input, :func:`_split_phases`, where the
-kernel has several taps per stride cell).
+kernel has several taps per stride cell; an unpadded input read directly is copied as one
+strided view, :func:`_column_view`).
 
 It implements every op of the engine contract (:data:`legacyconv.engines.OPS`) over validated
 arguments in the compute dtype; kernels arrive as *correlation* kernels (the public ops apply
@@ -187,6 +188,13 @@ def _fill_cols(
     nd = len(pads)
     kernel = buf.shape[1 : 1 + nd] if merged else buf.shape[2 : 2 + nd]
     out_sp = buf.shape[2 + nd :]
+    if phases is None and not any(any(p) for p in pads):
+        # no tap is clipped: the columns are one strided view of x, copied in one call rather
+        # than one per kernel offset (measured on 2 shared Zen 3 cores, one process, alternating,
+        # ms: (64, 1, 28, 28) * (20, 1, 5, 5) 1.21 -> 1.10, (16, 3, 32, 32) * (32, 3, 5, 5)
+        # 2.16 -> 1.75, strided layers with rows too short to split 0.96-0.98 of before)
+        np.copyto(buf, _column_view(x, kernel, out_sp, strides, dilations, rows[0], merged))
+        return
     spatial = x.shape[2:]
     source = x if phases is None else phases
     first_split = nd if phases is None else 2 * nd + 2 - phases.ndim  # (n, C, *whole, *p, *split)
@@ -217,6 +225,38 @@ def _fill_cols(
             whole, split = src[:first_split], src[first_split:]
             index: tuple[int | slice, ...] = (slice(None), slice(None), *whole, *phase, *split)
             buf[tuple(dst)] = source[index]
+
+
+def _column_view(
+    x: np.ndarray,
+    kernel: tuple[int, ...],
+    out_sp: tuple[int, ...],
+    strides: tuple[int, ...],
+    dilations: tuple[int, ...],
+    first_row: int,
+    merged: bool,
+) -> np.ndarray:
+    """The im2col columns of the unpadded ``x`` ``(n, C, *spatial)`` for ``out_sp`` outputs
+    from output row ``first_row`` on, as a read-only strided view ``(n, C, *kernel, *out_sp)``,
+    or, ``merged``, ``(C, *kernel, n, *out_sp)``: element ``[b, c, *k, *o]`` is
+    ``x[b, c, *(o * stride + k * dilation)]`` (first axis: ``o + first_row``)."""
+    nd = len(kernel)
+    base = x[:, :, first_row * strides[0] :]
+    reach = [(o - 1) * s + (k - 1) * d + 1 for o, s, k, d in zip(out_sp, strides, kernel, dilations)]
+    if any(r > size for r, size in zip(reach, base.shape[2:])):  # the view must stay inside x
+        raise ValueError(f"im2col columns reach {reach} cells past output row {first_row}; x has {x.shape}")
+    axis_strides = x.strides[2:]
+    view = np.lib.stride_tricks.as_strided(
+        base,
+        shape=(*x.shape[:2], *kernel, *out_sp),
+        strides=(
+            *x.strides[:2],
+            *(st * d for st, d in zip(axis_strides, dilations)),
+            *(st * s for st, s in zip(axis_strides, strides)),
+        ),
+        writeable=False,
+    )
+    return np.moveaxis(view, 0, 1 + nd) if merged else view
 
 
 def _phase_shape(
