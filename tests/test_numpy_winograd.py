@@ -30,8 +30,8 @@ def winograd(force: bool = True, block_cells: int | None = None):
     calls: list[tuple[int, list]] = []
     real = _winograd.correlate
 
-    def spy(x, w, pads, out, images):
-        left = real(x, w, pads, out, images)
+    def spy(x, w, pads, out, images, groups=1):
+        left = real(x, w, pads, out, images, groups)
         calls.append((images, left))
         return left
 
@@ -75,6 +75,7 @@ def test_kernel_transform_is_g_w_gt():
     n=st.integers(1, 4),
     c=st.integers(1, 5),
     k=st.integers(1, 5),
+    groups=st.integers(1, 3),
     h=st.integers(1, 9),
     w_=st.integers(1, 9),
     pads=st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(0, 3), st.integers(0, 3)),
@@ -82,21 +83,24 @@ def test_kernel_transform_is_g_w_gt():
     dtype=st.sampled_from([np.float32, np.float64]),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_equals_the_reference(n, c, k, h, w_, pads, block_cells, dtype, seed):
+def test_equals_the_reference(n, c, k, groups, h, w_, pads, block_cells, dtype, seed):
     """Odd and even output sizes, asymmetric and large padding, blocks of one image to all of
-    them with a ragged last block, both dtypes."""
+    them with a ragged last block, both dtypes, ``c`` input and ``k`` output channels per group."""
     pads = ((pads[0], pads[1]), (pads[2], pads[3]))
     if h + sum(pads[0]) < 3 or w_ + sum(pads[1]) < 3:
         return
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, c, h, w_)).astype(dtype)
-    w = rng.standard_normal((k, c, 3, 3)).astype(dtype)
+    x = rng.standard_normal((n, c * groups, h, w_)).astype(dtype)
+    w = rng.standard_normal((k * groups, c, 3, 3)).astype(dtype)
     with winograd(block_cells=block_cells) as calls:
-        got = numpy_gemm.correlate(x, w, pads, (1, 1), (1, 1), 1)
+        got = numpy_gemm.correlate(x, w, pads, (1, 1), (1, 1), groups)
     assert len(calls) == 1 and calls[0][1] == []
-    expected = reference.correlate(x, w, pads, (1, 1), (1, 1), 1)
+    expected = reference.correlate(x, w, pads, (1, 1), (1, 1), groups)
     assert got.dtype == dtype and got.shape == expected.shape
-    assert np.all(np.abs(got - expected) <= error_bound(x, w, pads, got.shape))
+    for g in range(groups):  # each group's error within the bound of its own channels
+        ins, outs = slice(g * c, (g + 1) * c), slice(g * k, (g + 1) * k)
+        bound = error_bound(x[:, ins], w[outs], pads, got[:, outs].shape)
+        assert np.all(np.abs(got[:, outs] - expected[:, outs]) <= bound)
 
 
 def error_bound(x, w, pads, out_shape):
@@ -126,12 +130,12 @@ GOLDEN = [
     and c["inputs"][1].shape[2:] == (3, 3)
     and all(s == 1 for s in (c["kwargs"].get("subsample") or (1,)))
     and all(d == 1 for d in (c["kwargs"].get("filter_dilation") or (1,)))
-    and c["kwargs"].get("num_groups", 1) == 1
 ]
 
 
 def test_golden_has_3x3_stride_one_cases():
-    assert len(GOLDEN) >= 2  # the rest of Theano's recorded 3x3 layers are dilated or grouped
+    assert len(GOLDEN) >= 2  # the rest of Theano's recorded 3x3 layers are dilated
+    assert any(c["kwargs"].get("num_groups", 1) > 1 for c in GOLDEN)
 
 
 @pytest.mark.parametrize("case", GOLDEN, ids=[c["name"] for c in GOLDEN])
@@ -164,6 +168,29 @@ def test_non_finite_and_huge_blocks_take_the_direct_method(dtype):
     ref = reference.correlate(x, w, pads, (1, 1), (1, 1), 1)
     for b in (0, 2):
         assert np.all(np.abs(got[b] - ref[b]) <= error_bound(x[b : b + 1], w, pads, got[b : b + 1].shape)[0])
+
+
+def test_a_block_refused_in_one_group_takes_the_direct_method_in_every_group():
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((3, 4, 6, 5)).astype(np.float32)
+    w = rng.standard_normal((6, 2, 3, 3)).astype(np.float32)
+    x[1, 3, 2, 2] = np.nan  # image 1, second group
+    pads = ((1, 1), (1, 1))
+    with winograd(block_cells=1) as calls:
+        got = numpy_gemm.correlate(x, w, pads, (1, 1), (1, 1), 2)
+    assert calls == [(1, [(1, 2)])]
+    out_sp = got.shape[2:]
+    out = np.empty((1, 2, 3, out_sp[0] * out_sp[1]), np.float32)
+    wm = w.reshape(2, 3, 18)
+    direct = numpy_gemm._correlate_direct(x[1:2], wm, (3, 3), pads, (1, 1), (1, 1), out_sp, out)
+    np.testing.assert_array_equal(got[1], direct[0])  # both groups, the same bits
+    assert np.isnan(got[1, 3:]).any() and not np.isnan(got[1, :3]).any()
+    ref = reference.correlate(x, w, pads, (1, 1), (1, 1), 2)
+    for b in (0, 2):
+        for g in range(2):
+            outs = slice(3 * g, 3 * g + 3)
+            bound = error_bound(x[b : b + 1, 2 * g : 2 * g + 2], w[outs], pads, got[b : b + 1, outs].shape)
+            assert np.all(np.abs(got[b : b + 1, outs] - ref[b : b + 1, outs]) <= bound)
 
 
 def test_the_bound_scales_with_the_kernel():
@@ -224,6 +251,9 @@ def test_default_thresholds():
     ]
     for shape, k in taken:
         assert _winograd.plan(shape, (3, 3), half, one, one, k, 1, f32) is not None, shape
+    # CaffeNet's grouped conv4 and conv5, two groups of 192 channels on 13x13, 10 crops
+    assert _winograd.plan((10, 384, 13, 13), (3, 3), half, one, one, 384, 2, f32) is not None
+    assert _winograd.plan((10, 384, 13, 13), (3, 3), half, one, one, 256, 2, f32) is not None
     assert _winograd.plan((8, 64, 56, 56), (3, 3), half, one, one, 64, 1, np.dtype(np.float64)) == 1
     not_taken = [
         ((8, 32, 56, 56), (3, 3), half, one, one, 32, 1, f32),  # few channels
@@ -232,7 +262,7 @@ def test_default_thresholds():
         ((2, 256, 14, 14), (3, 3), half, one, one, 256, 1, f32),  # 1480 saved per channel pair
         ((8, 64, 56, 56), (3, 3), half, (2, 2), one, 64, 1, f32),
         ((8, 64, 56, 56), (3, 3), half, one, (2, 2), 64, 1, f32),
-        ((8, 64, 56, 56), (3, 3), half, one, one, 64, 2, f32),
+        ((8, 64, 56, 56), (3, 3), half, one, one, 64, 2, f32),  # 32 channels a group
         ((8, 64, 56, 56), (5, 5), half, one, one, 64, 1, f32),
         ((8, 64, 16, 56, 56), (3, 3, 3), (*half, (1, 1)), (1, 1, 1), (1, 1, 1), 64, 1, f32),
         ((8, 64, 56, 56), (3, 3), half, one, one, 64, 1, np.dtype(np.float16)),

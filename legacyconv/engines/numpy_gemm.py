@@ -334,7 +334,7 @@ def correlate(
     images = _winograd.plan(x.shape, kernel, pads, strides, dilations, n_out, groups, x.dtype)
     if images is not None:
         out4 = out.reshape((n, n_out) + out_sp)
-        for b0, b1 in _winograd.correlate(x, w, pads, out4, images):
+        for b0, b1 in _winograd.correlate(x, w, pads, out4, images, groups):
             _correlate_direct(x[b0:b1], wm, kernel, pads, strides, dilations, out_sp, out[b0:b1])
         return out4
     return _correlate_direct(x, wm, kernel, pads, strides, dilations, out_sp, out)
