@@ -72,9 +72,12 @@ def test_matches_lasagne_sums_and_the_float64_definition(args, block):
     np.testing.assert_allclose(got, reference.lrn(x, alpha, k, beta, n), rtol=rtol, atol=0)
 
 
-def test_blocks_do_not_change_the_bits():
+@pytest.mark.parametrize("threads", [1, 3])
+def test_blocks_do_not_change_the_bits(threads, monkeypatch):
     x = _data((7, 12, 6, 5), np.float32, 1, scale=40.0)
     whole = cross_channel_lrn(x, 2e-5, 1.0, 0.75, 5)
+    np.testing.assert_array_equal(whole, reference.lrn(x, 2e-5, 1.0, 0.75, 5, in_dtype=True))
+    monkeypatch.setenv("LEGACYCONV_NUM_THREADS", str(threads))  # blocks shared out, or not
     one_position = 12 * 4
     for blocks in (
         _blocks(one_position, 0),
