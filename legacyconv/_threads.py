@@ -7,12 +7,13 @@ caps the number of threads (default: the cores this process may use, at most 8).
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["num_threads", "parallel_ranges"]
+__all__ = ["num_threads", "parallel_blocks", "parallel_ranges"]
 
 _pool: ThreadPoolExecutor | None = None
 _lock = threading.Lock()
@@ -57,3 +58,30 @@ def parallel_ranges(n: int, fn: Callable[[int, int], None], min_items: int = 1) 
     finally:
         for future in futures:
             future.result()
+
+
+def parallel_blocks(n: int, fn: Callable[[Iterator[int]], None], min_blocks: int = 1) -> None:
+    """Call ``fn(blocks)`` on as many threads as :func:`parallel_ranges` would use for ``n``
+    items of ``min_blocks``, and wait; the threads' ``blocks`` iterators share ``range(n)``:
+    each thread takes the next block whenever it is done with one, rather than a fixed share.
+    On cores shared with other processes, a descheduled thread's fixed share held up the whole
+    call (measured on 2 shared cores, 3x3 s2 average pooling: fixed halves done after 2.2 and
+    5.9-9.5 ms). ``fn`` sets up its thread's work arrays, then loops over ``blocks``.
+
+    >>> seen = []
+    >>> parallel_blocks(10, lambda blocks: seen.extend(blocks))
+    >>> sorted(seen) == list(range(10))
+    True
+    """
+    claimed = itertools.count()
+    lock = threading.Lock()
+
+    def blocks() -> Iterator[int]:
+        while True:
+            with lock:
+                i = next(claimed)
+            if i >= n:
+                return
+            yield i
+
+    parallel_ranges(n, lambda lo, hi: fn(blocks()), min_items=min_blocks)

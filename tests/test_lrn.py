@@ -72,9 +72,12 @@ def test_matches_lasagne_sums_and_the_float64_definition(args, block):
     np.testing.assert_allclose(got, reference.lrn(x, alpha, k, beta, n), rtol=rtol, atol=0)
 
 
-def test_blocks_do_not_change_the_bits():
+@pytest.mark.parametrize("threads", [1, 3])
+def test_blocks_do_not_change_the_bits(threads, monkeypatch):
     x = _data((7, 12, 6, 5), np.float32, 1, scale=40.0)
     whole = cross_channel_lrn(x, 2e-5, 1.0, 0.75, 5)
+    np.testing.assert_array_equal(whole, reference.lrn(x, 2e-5, 1.0, 0.75, 5, in_dtype=True))
+    monkeypatch.setenv("LEGACYCONV_NUM_THREADS", str(threads))  # blocks shared out, or not
     one_position = 12 * 4
     for blocks in (
         _blocks(one_position, 0),
@@ -85,7 +88,9 @@ def test_blocks_do_not_change_the_bits():
             np.testing.assert_array_equal(cross_channel_lrn(x, 2e-5, 1.0, 0.75, 5), whole)
 
 
-def test_a_large_image_runs_in_bounded_memory():
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_large_image_runs_in_bounded_memory(threads, monkeypatch):
+    monkeypatch.setenv("LEGACYCONV_NUM_THREADS", str(threads))
     x = _data((1, 16, 128, 128), np.float32, 7)  # one 1 MiB image
     block = 2**16
     with _blocks(block, block):  # the image is larger than a block: blocks of its positions
@@ -95,9 +100,10 @@ def test_a_large_image_runs_in_bounded_memory():
             peak = tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
-    # the output, the terms (a block and its padding channels), two float64 blocks (4 blocks)
-    # and NumPy's casting buffers; all at once, the image alone would take 6.3 times itself
-    assert peak < got.nbytes + 8 * block, (peak, got.nbytes)
+    # the output and, for each thread, the terms (a block and its padding channels), two
+    # float64 blocks (4 blocks) and NumPy's casting buffers; all at once, the image alone
+    # would take 6.3 times itself
+    assert peak < got.nbytes + 8 * block * threads, (peak, got.nbytes)
     np.testing.assert_array_equal(got, cross_channel_lrn(x, 1e-3, 2.0, 0.75, 5))
 
 
