@@ -29,13 +29,15 @@ twins) with 'VALID' padding on pre-padded data, bilinear upsampling against ``tf
     python scripts/bench_conv.py [--repeats 7] [--cases 0,2] [--no-family] [--no-strided] [--no-new-ops] [--json bench_conv.json]
     python scripts/bench_conv.py --memory
     python scripts/bench_conv.py --runs 3        # three processes, medians of the three
-    python scripts/bench_conv.py --hot           # each timed call right after an untimed one
+    python scripts/bench_conv.py --burst 20      # steady state: 20 calls back to back
 
 By default every timed call follows a pause, so that it finds the caches and the threads as a
-call on its own does; ``--hot`` times the second of two calls instead, as a layer inside a
-network runs. On the 2-core VMs of these machines the two regimes move the ratios both ways
-(medians of 3 runs, numpy/tf paused -> hot: LeNet conv2 1.19 -> 1.03, 3x3 (8, 64, 56, 56)
-0.93 -> 1.23, 2x2 max pooling 1.46 -> 1.71, 3x3 s2 average pooling 2.06 -> 2.44).
+call on its own does. ``--burst N`` times a column called over and over instead (a layer in a
+long run): on the 2-core VMs of these machines both libraries reach their speed only after
+about 20 ms of back-to-back calls (2x2 max pooling of (32, 64, 56, 56), NumPy engine and
+``tf.nn.max_pool2d`` alike: 4-5 ms for the first calls, 2.0-2.4 ms from the fifth or so on;
+spinning both cores first did not shorten it), so the second call of a pair is no steadier
+than the first.
 
 On machines whose environment sets ``OPENBLAS_CORETYPE`` (and ``OPENBLAS_L2_SIZE``) for old
 OpenBLAS builds, NumPy's OpenBLAS runs AVX2 kernels on an AVX-512 CPU; the printed "OpenBLAS
@@ -225,10 +227,10 @@ def _plane_loop(x, w, mode, sub, groups):
     return run, scale
 
 
-def time_case(case, repeats, with_tf, with_tf_engine, with_scipy, hot=False):
+def time_case(case, repeats, with_tf, with_tf_engine, with_scipy, burst=1):
     cols, out_shape = make_columns(case, with_tf, with_tf_engine, with_scipy)
     loop_fn, loop_scale = cols.pop("loop")
-    result = _time_columns(cols, repeats, hot)
+    result = _time_columns(cols, repeats, burst)
     loop_times = []
     for _ in range(3):
         t0 = time.perf_counter()
@@ -253,7 +255,7 @@ def main_table(args) -> int:
         selected = [CASES[int(i)] for i in args.cases.split(",")] if args.cases else CASES
     print(
         f"threads: OpenBLAS/OMP=2, TF intra=2 inter=1; repeats={args.repeats}; numpy {np.__version__}; "
-        + ("hot: each timed call right after an untimed one" if args.hot else "each call after a pause")
+        + (f"bursts of {args.burst} calls" if args.burst > 1 else "each call after a pause")
     )
     print(f"OpenBLAS kernels: {blas_kernels()}")
     if with_tf:
@@ -262,7 +264,7 @@ def main_table(args) -> int:
     header = f"{'case':<44} {'column':<10} {'ms':>9} {'GFLOP/s':>8}"
     print(header)
     for case in selected:
-        res, fl = time_case(case, args.repeats, with_tf, with_tf_engine, with_scipy, args.hot)
+        res, fl = time_case(case, args.repeats, with_tf, with_tf_engine, with_scipy, args.burst)
         label = case_label(case)
         for name, ms in res.items():
             note = " (scaled)" if name == "loop" else ""
@@ -290,7 +292,7 @@ def main_table(args) -> int:
     if args.json:
         with open(args.json, "w") as fh:
             tables = {"rows": rows, "family": family, "strided": strided, "new_ops": new_ops}
-            json.dump({"threads": 2, "repeats": args.repeats, "hot": args.hot, **tables}, fh, indent=1)
+            json.dump({"threads": 2, "repeats": args.repeats, "burst": args.burst, **tables}, fh, indent=1)
         print(f"wrote {args.json}")
     return 0
 
@@ -564,7 +566,7 @@ def _table(title: str, what: str, labels: list, columns, args, with_tf: bool) ->
         cols, gflop = columns(index, with_tf)
         if args.no_scipy:
             cols.pop("scipy", None)
-        res = _time_columns(cols, args.repeats, args.hot)
+        res = _time_columns(cols, args.repeats, args.burst)
         for name, ms in res.items():
             rate = f"{gflop / ms * 1e3:>8.1f}" if gflop else f"{'-':>8}"
             print(f"{label:<{width}} {name:<11} {ms:>9.2f} {rate}")
@@ -581,21 +583,22 @@ def _table(title: str, what: str, labels: list, columns, args, with_tf: bool) ->
     return rows
 
 
-def _time_columns(cols: dict, repeats: int, hot: bool = False) -> dict:
+def _time_columns(cols: dict, repeats: int, burst: int = 1) -> dict:
     """Median ms of each column, timed interleaved after one warm-up call each, with a pause
-    after each call; ``hot``: each timed call right after an untimed call of the same column,
-    as a layer runs inside a network (caches and the column's threads warm)."""
+    after each call; with ``burst`` > 1, each timing is a burst of that many calls of the
+    column back to back (then the pause), and counts the median of its last ``burst // 2``."""
     times: dict = {name: [] for name in cols}
     for fn in cols.values():
         fn()
         time.sleep(PAUSE)
     for _ in range(repeats):
         for name, fn in cols.items():
-            if hot:
+            calls = []
+            for _ in range(burst):
+                t0 = time.perf_counter()
                 fn()
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
+                calls.append(time.perf_counter() - t0)
+            times[name].append(statistics.median(calls[len(calls) - max(1, burst // 2) :]))
             time.sleep(PAUSE)
     return {name: statistics.median(ts) * 1e3 for name, ts in times.items()}
 
@@ -657,9 +660,10 @@ def main() -> int:
     parser.add_argument("--no-new-ops", action="store_true", help="skip the table of issue 13's ops")
     parser.add_argument("--memory", action="store_true", help="measure peak extra memory instead")
     parser.add_argument(
-        "--hot",
-        action="store_true",
-        help="time each call right after an untimed call of the same column (a layer inside a network)",
+        "--burst",
+        type=int,
+        default=1,
+        help="time each column as N calls back to back, the median of the last N // 2 (steady state)",
     )
     parser.add_argument(
         "--runs",
