@@ -9,9 +9,9 @@ rounded to the dtype. :func:`cross_channel_lrn` keeps those sums term by term, s
 the same bits; it runs them a cache-sized block of images at a time, in place, with no
 whole-batch temporary for each term, the blocks shared out over the cores (each block's bits
 are its own: threads do not change them; on 2 cores, float32, (8, 192, 56, 56) 23.9 -> 13.9
-ms, (10, 96, 55, 55) 14.2 -> 7.6; but not within a network, where OpenBLAS's worker still
-spins on the second core after the convolution before: GoogLeNet through the Lasagne mirror
-383 -> 386 ms, its two LRN layers included), and raises the scale to ``beta`` in float64, rounded
+ms, (10, 96, 55, 55) 14.2 -> 7.6; not so within a network, where OpenBLAS's worker is still
+spinning on the second core after the convolution before the LRN layer: GoogLeNet through the
+Lasagne mirror 383 -> 386 ms, its two LRN layers included), and raises the scale to ``beta`` in float64, rounded
 once to the dtype: the correctly rounded power, the same bits on every CPU (NumPy's float32
 ``power`` is a libm or SIMD routine within about an ulp, by CPU; through a division, a
 1-ulp power moved outputs by up to 3 ulps). ``beta = 0.75``, Lasagne's and Caffe's default,
