@@ -46,12 +46,12 @@ def winograd(force: bool = True, block_cells: int | None = None):
         yield calls
 
 
-def direct(x, w, pads):
+def direct(x, w, pads, groups=1):
     """The engine's direct method on the same arguments (no F(2x2, 3x3))."""
     n, k = x.shape[0], w.shape[0]
     out_sp = tuple(s + lo + hi - 2 for s, (lo, hi) in zip(x.shape[2:], pads))
-    out = np.empty((n, 1, k, out_sp[0] * out_sp[1]), x.dtype)
-    wm = np.ascontiguousarray(w).reshape(1, k, -1)
+    out = np.empty((n, groups, k // groups, out_sp[0] * out_sp[1]), x.dtype)
+    wm = np.ascontiguousarray(w).reshape(groups, k // groups, -1)
     return numpy_gemm._correlate_direct(x, wm, (3, 3), pads, (1, 1), (1, 1), out_sp, out)
 
 
@@ -179,11 +179,7 @@ def test_a_block_refused_in_one_group_takes_the_direct_method_in_every_group():
     with winograd(block_cells=1) as calls:
         got = numpy_gemm.correlate(x, w, pads, (1, 1), (1, 1), 2)
     assert calls == [(1, [(1, 2)])]
-    out_sp = got.shape[2:]
-    out = np.empty((1, 2, 3, out_sp[0] * out_sp[1]), np.float32)
-    wm = w.reshape(2, 3, 18)
-    direct = numpy_gemm._correlate_direct(x[1:2], wm, (3, 3), pads, (1, 1), (1, 1), out_sp, out)
-    np.testing.assert_array_equal(got[1], direct[0])  # both groups, the same bits
+    np.testing.assert_array_equal(got[1], direct(x[1:2], w, pads, groups=2)[0])  # both groups, the same bits
     assert np.isnan(got[1, 3:]).any() and not np.isnan(got[1, :3]).any()
     ref = reference.correlate(x, w, pads, (1, 1), (1, 1), 2)
     for b in (0, 2):

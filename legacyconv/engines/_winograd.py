@@ -29,7 +29,7 @@ import math
 import numpy as np
 
 from .._config import get_workspace_limit, scratch
-from .._params import Pads
+from .._params import Pads, conv_out_size
 
 __all__ = ["correlate", "plan", "transform_kernel"]
 
@@ -90,8 +90,7 @@ def plan(
         return None
     n, channels, height, width = x_shape
     channels, n_out = channels // groups, n_out // groups
-    out_h = height + sum(pads[0]) - 2
-    out_w = width + sum(pads[1]) - 2
+    out_h, out_w = (conv_out_size(size, 3, pad, 1, 1) for size, pad in zip((height, width), pads))
     if min(channels, n_out) < _MIN_CHANNELS or n == 0 or out_h < 1 or out_w < 1:
         return None
     image_cells = ((out_h + 1) // 2 + 1) * ((out_w + 1) // 2 + 1)
