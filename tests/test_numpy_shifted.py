@@ -1,6 +1,6 @@
 """The numpy engine's stride-1 paths: GEMMs over flat-shifted views of the padded input, in
 three layouts (``numpy_gemm._correlate_shifted``, ``_correlate_rows``,
-``_correlate_batch_last``). Expected values come from the naive reference (tests/reference.py)
+``_correlate_channels_last``). Expected values come from the naive reference (tests/reference.py)
 and from real Theano 1.0.5 (golden); each path is forced on where the default thresholds would
 choose another, and a spy proves it ran."""
 
@@ -21,13 +21,13 @@ from legacyconv.engines import _winograd, numpy_gemm
 import reference
 from golden import assert_matches_theano, cases
 
-RUNNERS = {"images": "_correlate_shifted", "rows": "_correlate_rows", "batch": "_correlate_batch_last"}
+RUNNERS = {"images": "_correlate_shifted", "rows": "_correlate_rows", "channels": "_correlate_channels_last"}
 LAYOUTS = list(RUNNERS)
 
 
 @contextlib.contextmanager
 def shifted_path(force: bool = True, layout: str = "images", min_k: int = 1):
-    """Count the calls of the shifted path of ``layout`` (image-major or batch-last);
+    """Count the calls of the shifted path of ``layout`` (image-major, row or channels-last);
     ``force``: take it wherever strides are 1, folding kernel axes into the contraction
     until it is ``min_k`` long."""
     calls = []
@@ -113,7 +113,7 @@ def test_shifted_path_equals_the_reference(layout, nd, n, cg, groups, og, data):
     # small column blocks: several per image, ragged ends, and each image's output rows alone
     block = data.draw(st.sampled_from([4, 16, 64, numpy_gemm._SHIFTED_BLOCK]))
     # fold the last `fold` kernel axes into the contraction (shifted copies, cropped to the
-    # output in the batch-last layout)
+    # output in the channels-last layout)
     fold = data.draw(st.integers(0, nd))
     min_k = cg * math.prod(kernel[nd - fold :])
     with shifted_path(layout=layout, min_k=min_k) as calls, pytest.MonkeyPatch.context() as mp:
@@ -156,23 +156,29 @@ def test_one_image_over_the_limit_takes_im2col():
 def test_default_thresholds_route_large_stride_one_layers():
     """The layers each path is for take it by default: large GEMMs the row layout, other
     large images the image-major grid, small images (whose padded grid is much larger than
-    their output) the batch-last layout;
-    strided and 1x1 convolutions, and small images whose GEMMs are large, take im2col."""
+    their output) the channels-last layout; strided and 1x1 convolutions, and small images
+    whose GEMMs are large, take im2col."""
     rng = np.random.default_rng(2)
     routed = {
         ((2, 64, 20, 20), (8, 64, 3, 3), "half", (1, 1)): "images",
         ((1, 8, 120, 120), (2, 8, 15, 15), "full", (1, 1)): "images",  # 148^2 grid, 134^2 outputs
-        ((2, 16, 10, 12, 12), (4, 16, 3, 3, 3), "half", (1, 1, 1)): "batch",
-        ((4, 20, 12, 12), (50, 20, 5, 5), "valid", (1, 1)): "batch",  # LeNet's conv2: 144 cells, 64 outputs
+        ((2, 16, 10, 12, 12), (4, 16, 3, 3, 3), "half", (1, 1, 1)): "channels",
+        # LeNet's conv2: 144 cells, 64 outputs
+        ((4, 20, 12, 12), (50, 20, 5, 5), "valid", (1, 1)): "channels",
         ((1, 128, 28, 28), (128, 128, 3, 3), "half", (1, 1)): "rows",  # GEMMs of 38 M multiply-adds
         ((1, 32, 8, 24, 24), (64, 32, 3, 3, 3), "half", (1, 1, 1)): "rows",
-        ((2, 64, 7, 7), (64, 64, 3, 3), "half", (1, 1)): None,  # a 9x9 grid for 7x7 outputs
+        # small grids: the channels-last layout's GEMMs ((2, 64, 7, 7): 0.25 ms, im2col 0.23)
+        ((2, 64, 7, 7), (64, 64, 3, 3), "half", (1, 1)): "channels",
+        ((32, 64, 14, 14), (64, 64, 3, 3), "half", (1, 1)): "channels",
+        ((2, 128, 7, 7), (128, 128, 3, 3), "half", (1, 1)): None,  # a 9x9 grid, nothing folded
         ((2, 64, 20, 20), (8, 64, 3, 3), "half", (2, 2)): None,
         ((2, 64, 20, 20), (8, 64, 1, 1), "valid", (1, 1)): None,
         # grouped: im2col would copy every group's columns (counted for one group, they sent
         # (32, 64, 28, 28) * 64 in 2 groups to im2col at 16.6 ms, 12.2 ms on this layout)
         ((2, 64, 20, 20), (16, 32, 3, 3), "half", (1, 1)): "images",
         ((4, 256, 14, 14), (64, 32, 3, 3), "half", (1, 1)): "images",
+        # small grids too: each group's channels-last GEMMs are narrow
+        ((8, 256, 14, 14), (256, 32, 3, 3), "half", (1, 1)): "images",
     }
     for (xs, ws, mode, sub), expected in routed.items():
         x = rng.standard_normal(xs)
@@ -184,6 +190,24 @@ def test_default_thresholds_route_large_stride_one_layers():
         assert ran == ([expected] if expected else []), (xs, ws, mode, sub)
         ref = reference.conv(x, w, mode, sub, num_groups=groups)
         np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-9)
+
+
+def test_small_layers_take_channels_last_before_winograd():
+    """F(2x2, 3x3) would take these 3x3 layers (64 channels); on grids of at most
+    ``_SMALL_GRID`` cells the channels-last layout runs instead, and on larger ones F(2x2, 3x3)."""
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((64, 64, 3, 3))
+    ran = []
+    real = _winograd.correlate
+    for size, small in [(14, True), (20, False)]:
+        x = rng.standard_normal((8, 64, size, size))
+        assert _winograd.plan(x.shape, (3, 3), ((1, 1), (1, 1)), (1, 1), (1, 1), 64, 1, x.dtype)
+        ran.clear()
+        with shifted_path(force=False, layout="channels") as calls, pytest.MonkeyPatch.context() as mp:
+            mp.setattr(_winograd, "correlate", lambda *args: ran.append(1) or real(*args))
+            got = conv2d(x, w, border_mode="half")
+        assert (len(calls), len(ran)) == ((1, 0) if small else (0, 1)), size
+        np.testing.assert_allclose(got, reference.conv(x, w, "half"), rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)

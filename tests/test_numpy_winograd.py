@@ -26,7 +26,8 @@ from golden import assert_matches_theano, cases
 @contextlib.contextmanager
 def winograd(force: bool = True, block_cells: int | None = None):
     """Record the image blocks :func:`_winograd.correlate` ran and the blocks it left to the
-    direct method; ``force``: take it on every 3x3 stride-1 layer, whatever its size."""
+    direct method; ``force``: take it on every 3x3 stride-1 layer, whatever its size (also
+    those the channels-last layout takes first)."""
     calls: list[tuple[int, list]] = []
     real = _winograd.correlate
 
@@ -41,6 +42,7 @@ def winograd(force: bool = True, block_cells: int | None = None):
             mp.setattr(_winograd, "_MIN_CHANNELS", 1)
             mp.setattr(_winograd, "_MIN_SAVED_PER_PAIR", -(2**62))
             mp.setattr(_winograd, "_MAX_IMAGE_CELLS", 2**62)
+            mp.setattr(numpy_gemm, "_channels_last_first", lambda *args: False)
         if block_cells is not None:
             mp.setattr(_winograd, "_BLOCK_CELLS", block_cells)
         yield calls

@@ -2,12 +2,12 @@
 Winograd's F(2x2, 3x3) (:mod:`._winograd`, the direct method below where it does not pay
 or where a block's values are not finite) -- over flat-shifted views of the padded input
 (stride 1: images side by side, :func:`_correlate_shifted`; whole output rows written into
-the result, :func:`_correlate_rows`; or, for small images, the batch as the last axis,
-:func:`_correlate_batch_last`) or over im2col columns built by
-kernel-offset slab copies (strides, and layers where the cost model :func:`_cheapest_layout`
-says so; strided copies read a phase split of the input, :func:`_split_phases`, where the
-kernel has several taps per stride cell; an unpadded input read directly is copied as one
-strided view, :func:`_column_view`).
+the result, :func:`_correlate_rows`; or, for small images, the channels as the last axis and
+each position's taps in one GEMM row, :func:`_correlate_channels_last`) or over im2col columns
+built by kernel-offset slab copies (strides, and layers where the cost model
+:func:`_cheapest_layout` says so; strided copies read a phase split of the input,
+:func:`_split_phases`, where the kernel has several taps per stride cell; an unpadded input
+read directly is copied as one strided view, :func:`_column_view`).
 
 It implements every op of the engine contract (:data:`legacyconv.engines.OPS`) over validated
 arguments in the compute dtype; kernels arrive as *correlation* kernels (the public ops apply
@@ -75,15 +75,26 @@ _SHIFTED_MIN_K = 96
 # copied costs about 75 of them, one accumulated in cache 25 (fitted to measurements on 2
 # shared cores, Zen 5, between im2col and the image-major layout: the model picked the faster
 # method on 7 of 8 layers, and on the 8th, LeNet's (64, 20, 12, 12) * (50, 20, 5, 5), im2col
-# at 3.1 ms against 2.5 ms; that layer now takes the batch-last layout: 8.0 -> 5.7 ms on
-# 2 shared AVX2 EPYC cores, where im2col beat the image-major layout at 9.7 ms)
+# at 3.1 ms against 2.5 ms)
 _COPY_COST = 75
 _ADD_COST = 25
-# the batch-last layout (_correlate_batch_last) transposes its input and output: a cell
-# transposed costs about this many copies (on 2 shared AVX2 EPYC cores the model then picks
-# the fastest layout or one within 8% of it on 8 of 9 stride-1 layers from 2 to 272 ms; a
-# larger figure kept LeNet's conv2 on im2col, 1.4x slower)
+# the channels-last layout (_correlate_channels_last) transposes its input and output: a cell
+# transposed costs about this many copies (fitted to the batch-last layout it replaced, which
+# made the same copies: on 2 shared AVX2 EPYC cores the model then picked the fastest layout
+# or one within 8% of it on 8 of 9 stride-1 layers from 2 to 272 ms)
 _TRANSPOSE_COST = 2
+# ... and with folded kernel axes on small images, a padded grid of at most _SMALL_GRID cells,
+# this fraction of that: there its input transpose gathers from nearby cells and its GEMMs,
+# (positions, taps * C) @ (taps * C, out), ran faster than the batch-last layout's (out, taps
+# * C) @ (taps * C, positions) (measured on 2 shared AVX2 EPYC cores, alternating, ms,
+# batch-last -> channels-last: LeNet's (64, 20, 12, 12) * (50, 20, 5, 5) 2.17 -> 1.98,
+# (32, 32, 16, 16) * (64, 32, 5, 5) 4.60 -> 3.75, (128, 32, 8, 8) * (64, 32, 3, 3) 'half'
+# 4.62 -> 2.91, (32, 64, 14, 14) * (64, 64, 3, 3) 'half' 4.42 -> 3.84, (32, 80, 10, 10) *
+# (96, 80, 3, 3) 'half' 3.48 -> 3.22; on larger grids about even, (8, 32, 28, 28) * (96, 32,
+# 5, 5) 'half' 7.27 -> 7.13, or slower, (8, 64, 30, 30) * (128, 64, 3, 3) 6.60 -> 7.29). These
+# small layers also take it before F(2x2, 3x3) (see correlate).
+_SMALL_GRID = 400
+_SMALL_GRID_SAVING = 0.75
 _SHIFTED_BLOCK = 4096
 # the row layout (_correlate_rows) runs one image's GEMMs at a time: where one lead offset's
 # GEMM on one image has at least this many multiply-adds (measured on 2 shared AVX2 EPYC
@@ -332,12 +343,34 @@ def correlate(
         return out.reshape((n, n_out) + out_sp)
 
     images = _winograd.plan(x.shape, kernel, pads, strides, dilations, n_out, groups, x.dtype)
-    if images is not None:
+    if images is not None and not _channels_last_first(
+        x.shape, x.dtype.itemsize, kernel, pads, strides, dilations, n_out, groups
+    ):
         out4 = out.reshape((n, n_out) + out_sp)
         for b0, b1 in _winograd.correlate(x, w, pads, out4, images, groups):
             _correlate_direct(x[b0:b1], wm, kernel, pads, strides, dilations, out_sp, out[b0:b1])
         return out4
     return _correlate_direct(x, wm, kernel, pads, strides, dilations, out_sp, out)
+
+
+def _channels_last_first(
+    x_shape: tuple[int, ...],
+    itemsize: int,
+    kernel: tuple[int, ...],
+    pads: Pads,
+    strides: tuple[int, ...],
+    dilations: tuple[int, ...],
+    n_out: int,
+    groups: int,
+) -> bool:
+    """Whether the direct method takes the channels-last layout at its small-grid cost, which
+    then runs before F(2x2, 3x3) too (measured on 2 shared AVX2 EPYC cores, alternating, ms,
+    F(2x2, 3x3) -> channels-last: (32, 64, 14, 14) * (64, 64, 3, 3) 'half' 4.58 -> 3.84,
+    (32, 64, 8, 8) * (128, 64, 3, 3) 'half' 3.11 -> 2.35, (16, 64, 16, 16) * (64, 64, 3, 3)
+    'half' 2.85 -> 2.60, (32, 80, 10, 10) * (96, 80, 3, 3) 'half' 3.88 -> 3.22)."""
+    plan = _shifted_plan(x_shape, itemsize, kernel, pads, strides, dilations, n_out, groups)
+    grid = tuple(s + lo + hi for s, (lo, hi) in zip(x_shape[2:], pads))
+    return plan is not None and plan[0] == "channels" and _small_channels_last(plan[1], grid, groups)
 
 
 def _correlate_direct(
@@ -360,7 +393,11 @@ def _correlate_direct(
     plan = _shifted_plan(x.shape, x.dtype.itemsize, kernel, pads, strides, dilations, n_out, groups)
     if plan is not None:
         layout, folded, images = plan
-        run = {"images": _correlate_shifted, "rows": _correlate_rows, "batch": _correlate_batch_last}[layout]
+        run = {
+            "images": _correlate_shifted,
+            "rows": _correlate_rows,
+            "channels": _correlate_channels_last,
+        }[layout]
         run(x, wm, kernel, pads, dilations, out_sp, out, folded, images)
         return out.reshape((n, n_out) + out_sp)
 
@@ -405,7 +442,7 @@ def _shifted_plan(
 ) -> tuple[str, int, int] | None:
     """``(layout, folded kernel axes, images per chunk)`` for the stride-1 shifted GEMMs, the
     layout ``"images"`` (:func:`_correlate_shifted`), ``"rows"`` (:func:`_correlate_rows`) or
-    ``"batch"`` (:func:`_correlate_batch_last`); or None where im2col is the faster method by the cost
+    ``"channels"`` (:func:`_correlate_channels_last`); or None where im2col is the faster method by the cost
     model :func:`_cheapest_layout` (strides other than 1, 1x1 kernels, large GEMMs on a padded
     grid much larger than the output), or where a chunk of one image would not fit the
     workspace limit."""
@@ -439,7 +476,7 @@ def _shifted_plan(
         slack = 1
     else:
         space = math.prod((*grid[:nl], *out_sp[nl:]))
-        per_image = channels * math.prod(grid) + n_out * _batch_last_rows(grid, out_sp, folded)
+        per_image = channels * math.prod(grid) + n_out * _channels_last_rows(grid, out_sp, folded)
         per_image += channels * taps * space if folded else 0
         slack = 0
     fixed = n_out * _SHIFTED_BLOCK + math.prod(kernel) * n_out * cg
@@ -458,9 +495,9 @@ def _computed_cells(grid: tuple[int, ...] | list[int], out_sp: tuple[int, ...] |
     return rows if rows >= _SHIFTED_BLOCK // 4 else math.prod(grid)
 
 
-def _batch_last_rows(grid: tuple[int, ...], out_sp: tuple[int, ...], folded: int) -> int:
-    """Columns per image that :func:`_correlate_batch_last` computes and holds: the output
-    rows of its space ``(*grid[lead axes], *out_sp[folded axes])``."""
+def _channels_last_rows(grid: tuple[int, ...], out_sp: tuple[int, ...], folded: int) -> int:
+    """Rows per image that :func:`_correlate_channels_last` computes and holds: the output
+    cells of its space ``(*grid[lead axes], *out_sp[folded axes])``."""
     nl = len(grid) - folded
     space = (*grid[:nl], *out_sp[nl:])
     return out_sp[0] * math.prod(space[1:]) if nl else math.prod(out_sp)
@@ -476,16 +513,18 @@ def _cheapest_layout(
     out_sp: tuple[int, ...],
 ) -> str:
     """The cost model, per image in multiply-adds: ``"im2col"``, ``"images"``, ``"rows"`` or
-    ``"batch"``.
+    ``"channels"``.
 
     im2col copies ``prod(kernel)`` cells per input channel and output. The image-major
     shifted path copies the padded grid's cells once per folded offset (the first copy is the
     padded input), runs its GEMMs on the computed cells (the output rows of the padded grid)
     and accumulates the unfolded offsets' results. The row path copies every kernel axis but
     the first, cropped to the output, and computes only the outputs (where its GEMMs, one
-    image wide, have at least ``_ROWS_MIN_GEMM`` multiply-adds). The batch-last path transposes the padded
-    input in and the output out (a transpose costs ``_TRANSPOSE_COST`` copies), copies the
-    folded offsets cropped to the output, and computes only the output rows of its space."""
+    image wide, have at least ``_ROWS_MIN_GEMM`` multiply-adds). The channels-last path
+    transposes the padded input in and the output out (a transpose costs ``_TRANSPOSE_COST``
+    copies), copies the folded offsets cropped to the output, and computes only the output rows
+    of its space; on small grids (:func:`_small_channels_last`) all that costs
+    ``_SMALL_GRID_SAVING`` of it."""
     k_len = cg * math.prod(kernel)
     nl = len(kernel) - folded
     taps = math.prod(kernel[nl:])
@@ -493,7 +532,7 @@ def _cheapest_layout(
     cells = math.prod(grid)
     outputs = math.prod(out_sp)
     computed = _computed_cells(grid, out_sp)
-    costs = {
+    costs: dict[str, float] = {
         # the columns of every group: counted for one, grouped layers went to im2col at up to
         # 1.5x the shifted layouts' time ((16, 128, 56, 56) * 128 in 4 groups 64.3 -> 42.5 ms)
         "im2col": n_out * k_len * outputs + _COPY_COST * channels * math.prod(kernel) * outputs,
@@ -510,15 +549,23 @@ def _cheapest_layout(
             + _COPY_COST * channels * row_taps * grid[0] * math.prod(out_sp[1:])
             + _ADD_COST * n_out * outputs * (kernel[0] - 1)
         )
-    rows = _batch_last_rows(grid, out_sp, folded)
+    rows = _channels_last_rows(grid, out_sp, folded)
     space = math.prod((*grid[:nl], *out_sp[nl:]))
-    costs["batch"] = (
+    costs["channels"] = (
         n_out * k_len * rows
         + _TRANSPOSE_COST * _COPY_COST * (channels * cells + n_out * outputs)
         + (_COPY_COST * channels * taps * space if folded else 0)
         + _ADD_COST * n_out * rows * (lead - 1)
-    )
+    ) * (_SMALL_GRID_SAVING if _small_channels_last(folded, grid, channels // cg) else 1.0)
     return min(costs, key=costs.__getitem__)
+
+
+def _small_channels_last(folded: int, grid: tuple[int, ...], groups: int) -> bool:
+    """Whether :func:`_correlate_channels_last` runs at its small-grid cost: kernel axes folded
+    into the contraction, a padded grid of at most ``_SMALL_GRID`` cells, one group (its GEMMs,
+    one per group, are then narrow: (8, 256, 14, 14) * (256, 32, 3, 3) in 8 groups took 4.23
+    ms, the image-major layout 3.67)."""
+    return folded > 0 and math.prod(grid) <= _SMALL_GRID and groups == 1
 
 
 def _correlate_shifted(
@@ -705,7 +752,7 @@ def _correlate_rows(
             _shifted_gemms(operands[:, b * plane :], wk, lead_shifts, blocks, res, tmp)
 
 
-def _correlate_batch_last(
+def _correlate_channels_last(
     x: np.ndarray,
     wm: np.ndarray,
     kernel: tuple[int, ...],
@@ -716,16 +763,17 @@ def _correlate_batch_last(
     folded: int,
     images: int,
 ) -> None:
-    """Stride-1 correlation of small images: :func:`_correlate_shifted` with the batch as the
-    last axis and the folded kernel axes cropped to the output.
+    """Stride-1 correlation of small images: :func:`_correlate_shifted` with the channels as the
+    last axis, the batch after the lead axes, the folded kernel axes cropped to the output, and
+    the GEMMs turned round, ``(positions, taps * C) @ (taps * C, out)``.
 
-    A chunk of images is transposed into ``(C, *padded grid, images)``; each folded offset's
-    copy keeps only the output's extent of the folded axes, ``(C, *grid[lead], *out_sp[tail],
-    images)``, so that the GEMM columns of one lead offset are a plain slice holding every
-    image's outputs side by side (with one lead axis, exactly the outputs: no column is
-    computed in vain, where the image-major grid of a 12x12 image with a 5x5 kernel computes
-    144 columns for 64 outputs). The result ``(out, *out_sp, images)`` is transposed into
-    ``out``."""
+    A chunk of images is transposed into ``(*grid[lead], images, *grid[folded], C)``; the
+    folded offsets are one strided view of it, ``(*grid[lead], images, *out_sp[folded],
+    *taps, C)``, copied in one call, so that each position's contraction is one row and the
+    rows of one lead offset are a plain slice holding every image's outputs (with one lead
+    axis, exactly the outputs: no row is computed in vain, where the image-major grid of a
+    12x12 image with a 5x5 kernel computes 144 columns for 64 outputs). The result
+    ``(*out_sp[lead], images, *out_sp[folded], out)`` is transposed into ``out``."""
     n, channels = x.shape[:2]
     groups, og, _ = wm.shape
     n_out = groups * og
@@ -734,44 +782,80 @@ def _correlate_batch_last(
     nl = nd - folded
     grid = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
     lead, tail = kernel[:nl], kernel[nl:]
-    taps = math.prod(tail)
-    wk = _shifted_weights(wm, kernel, folded)
-    inner = tuple(slice(lo, lo + size) for size, (lo, _) in zip(x.shape[2:], pads))
+    k_len = math.prod(tail) * cg
+    # (lead offsets, groups, taps * cg, og): each group's contraction in the copies' (tap, c) order
+    wk = np.ascontiguousarray(_shifted_weights(wm, kernel, folded).swapaxes(-1, -2))
+    inner = [slice(lo, lo + size) for size, (lo, _) in zip(x.shape[2:], pads)]
+    interior = (*inner[:nl], slice(None), *inner[nl:], slice(None))
+    to_channels_last = (*range(2, 2 + nl), 0, *range(2 + nl, 2 + nd), 1)
     padded = any(p != (0, 0) for p in pads)
     for b0 in range(0, n, images):
         nb = min(images, n - b0)
-        space = (*grid[:nl], *out_sp[nl:], nb)
+        space = (*grid[:nl], nb, *out_sp[nl:])
         length = math.prod(space)
         flat_stride = [math.prod(space[a + 1 :]) for a in range(nl)]
         lead_shifts = _flat_shifts(lead, dilations[:nl], flat_stride)
-        # columns computed: up to the last valid output (the lead axes' last rows feed dropped
-        # outputs alone); the result is held as whole rows of the first axis
+        # rows computed: up to the last valid output (the lead axes' last cells feed dropped
+        # outputs alone); the result is held as whole cells of the first axis
         m_len = sum((o - 1) * st for o, st in zip(out_sp, flat_stride)) + math.prod(space[nl:])
         rows_len = out_sp[0] * math.prod(space[1:]) if nl else length
-        shapes = [(channels, *grid, nb), (n_out, rows_len), (n_out, _SHIFTED_BLOCK)]
+        shapes = [(*grid[:nl], nb, *grid[nl:], channels), (rows_len, n_out), (_SHIFTED_BLOCK, n_out)]
         if folded:
-            shapes.append((groups, taps, cg, length))
+            shapes.append((length, groups * k_len))
         xt, res, tmp, *folds = scratch(shapes, x.dtype)
         if padded:
             xt.fill(0)
-        xt[(slice(None), *inner, slice(None))] = np.moveaxis(x[b0 : b0 + nb], 0, -1)
+        xt[interior] = x[b0 : b0 + nb].transpose(to_channels_last)
         if folds:
+            np.copyto(
+                folds[0].reshape(*space, groups, *tail, cg), _folded_view(xt, tail, dilations[nl:], groups)
+            )
             ys = folds[0]
-            xg = xt.reshape(groups, cg, *grid, nb)
-            keep = (slice(None),) * (2 + nl)
-            for t, offs in enumerate(itertools.product(*(range(k) for k in tail))):
-                cut = tuple(
-                    slice(o * d, o * d + size) for o, d, size in zip(offs, dilations[nl:], out_sp[nl:])
-                )
-                ys[:, t].reshape(groups, cg, *space)[...] = xg[(*keep, *cut)]
-            ys = ys.reshape(groups * taps * cg, length)
         else:
-            ys = xt.reshape(channels, length)
+            ys = xt.reshape(length, channels)
         blocks = [(m0, min(m0 + _SHIFTED_BLOCK, m_len)) for m0 in range(0, m_len, _SHIFTED_BLOCK)]
-        _shifted_gemms(ys, wk, lead_shifts, blocks, res, tmp)
-        valid = res.reshape(n_out, out_sp[0], *space[1:]) if nl else res.reshape(n_out, *space)
-        valid = valid[(slice(None), *(slice(0, o) for o in out_sp))]
-        out[b0 : b0 + nb].reshape(nb, n_out, *out_sp)[...] = np.moveaxis(valid, -1, 0)
+        with np.errstate(invalid="ignore", over="ignore"):  # Inf * 0 = NaN is the direct sum's answer
+            for m0, m1 in blocks:
+                for g in range(groups):
+                    acc = res[m0:m1, g * og : (g + 1) * og]
+                    part = tmp[: m1 - m0, g * og : (g + 1) * og]
+                    for s, sh in enumerate(lead_shifts):
+                        operand = ys[sh + m0 : sh + m1, g * k_len : (g + 1) * k_len]
+                        np.matmul(operand, wk[s, g], out=part if s else acc)
+                        if s:
+                            acc += part
+        valid = res.reshape(out_sp[0], *space[1:], n_out) if nl else res.reshape(*space, n_out)
+        valid = valid[tuple(slice(0, o) for o in out_sp[:nl])]
+        to_out = (nl, nd + 1, *range(nl), *range(nl + 1, nd + 1))
+        out[b0 : b0 + nb].reshape(nb, n_out, *out_sp)[...] = valid.transpose(to_out)
+
+
+def _folded_view(
+    xt: np.ndarray, tail: tuple[int, ...], dilations: tuple[int, ...], groups: int
+) -> np.ndarray:
+    """The folded copies of :func:`_correlate_channels_last` as a read-only strided view of its
+    input ``xt`` ``(*lead cells, images, *grid[folded], C)``: element ``[*l, b, *o, g, *t, c]``
+    is ``xt[*l, b, *(o + t * dilation), g * C // groups + c]``, over the outputs ``o`` of the
+    folded axes (their grid less the kernel's reach)."""
+    nf = len(tail)
+    grid = xt.shape[-1 - nf : -1]
+    out_sp = tuple(size - (k - 1) * d for size, k, d in zip(grid, tail, dilations))
+    if min(out_sp, default=1) < 1:  # the view must stay inside xt
+        raise ValueError(f"a kernel of {tail} (dilation {dilations}) reaches past a grid of {grid}")
+    cg = xt.shape[-1] // groups
+    strides = xt.strides
+    axis_strides = strides[-1 - nf : -1]
+    return np.lib.stride_tricks.as_strided(
+        xt,
+        shape=(*xt.shape[: -1 - nf], *out_sp, groups, *tail, cg),
+        strides=(
+            *strides[:-1],
+            cg * strides[-1],
+            *(st * d for st, d in zip(axis_strides, dilations)),
+            strides[-1],
+        ),
+        writeable=False,
+    )
 
 
 def _pad_and_shift(
