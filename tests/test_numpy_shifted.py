@@ -171,6 +171,9 @@ def test_default_thresholds_route_large_stride_one_layers():
         ((2, 64, 7, 7), (64, 64, 3, 3), "half", (1, 1)): "channels",
         ((32, 64, 14, 14), (64, 64, 3, 3), "half", (1, 1)): "channels",
         ((2, 128, 7, 7), (128, 128, 3, 3), "half", (1, 1)): None,  # a 9x9 grid, nothing folded
+        # every kernel axis folded: few outputs take it, many stay on im2col
+        ((4, 16, 14, 14), (32, 16, 3, 3), "valid", (1, 1)): "channels",
+        ((4, 16, 12, 12), (128, 16, 3, 3), "half", (1, 1)): None,
         ((2, 64, 20, 20), (8, 64, 3, 3), "half", (2, 2)): None,
         ((2, 64, 20, 20), (8, 64, 1, 1), "valid", (1, 1)): None,
         # grouped: im2col would copy every group's columns (counted for one group, they sent
@@ -194,19 +197,20 @@ def test_default_thresholds_route_large_stride_one_layers():
 
 def test_small_layers_take_channels_last_before_winograd():
     """F(2x2, 3x3) would take these 3x3 layers (64 channels); on grids of at most
-    ``_SMALL_GRID`` cells the channels-last layout runs instead, and on larger ones F(2x2, 3x3)."""
+    ``_SMALL_GRID`` cells with few outputs the channels-last layout runs instead, and on larger
+    ones, or with many outputs, F(2x2, 3x3)."""
     rng = np.random.default_rng(5)
-    w = rng.standard_normal((64, 64, 3, 3))
     ran = []
     real = _winograd.correlate
-    for size, small in [(14, True), (20, False)]:
+    for size, n_out, small in [(14, 64, True), (20, 64, False), (14, 256, False)]:
         x = rng.standard_normal((8, 64, size, size))
-        assert _winograd.plan(x.shape, (3, 3), ((1, 1), (1, 1)), (1, 1), (1, 1), 64, 1, x.dtype)
+        w = rng.standard_normal((n_out, 64, 3, 3))
+        assert _winograd.plan(x.shape, (3, 3), ((1, 1), (1, 1)), (1, 1), (1, 1), n_out, 1, x.dtype)
         ran.clear()
         with shifted_path(force=False, layout="channels") as calls, pytest.MonkeyPatch.context() as mp:
             mp.setattr(_winograd, "correlate", lambda *args: ran.append(1) or real(*args))
             got = conv2d(x, w, border_mode="half")
-        assert (len(calls), len(ran)) == ((1, 0) if small else (0, 1)), size
+        assert (len(calls), len(ran)) == ((1, 0) if small else (0, 1)), (size, n_out)
         np.testing.assert_allclose(got, reference.conv(x, w, "half"), rtol=1e-10, atol=1e-10)
 
 

@@ -84,17 +84,22 @@ _ADD_COST = 25
 # or one within 8% of it on 8 of 9 stride-1 layers from 2 to 272 ms)
 _TRANSPOSE_COST = 2
 # ... and with folded kernel axes on small images, a padded grid of at most _SMALL_GRID cells,
-# this fraction of that: there its input transpose gathers from nearby cells and its GEMMs,
-# (positions, taps * C) @ (taps * C, out), ran faster than the batch-last layout's (out, taps
-# * C) @ (taps * C, positions) (measured on 2 shared AVX2 EPYC cores, alternating, ms,
-# batch-last -> channels-last: LeNet's (64, 20, 12, 12) * (50, 20, 5, 5) 2.17 -> 1.98,
-# (32, 32, 16, 16) * (64, 32, 5, 5) 4.60 -> 3.75, (128, 32, 8, 8) * (64, 32, 3, 3) 'half'
-# 4.62 -> 2.91, (32, 64, 14, 14) * (64, 64, 3, 3) 'half' 4.42 -> 3.84, (32, 80, 10, 10) *
-# (96, 80, 3, 3) 'half' 3.48 -> 3.22; on larger grids about even, (8, 32, 28, 28) * (96, 32,
-# 5, 5) 'half' 7.27 -> 7.13, or slower, (8, 64, 30, 30) * (128, 64, 3, 3) 6.60 -> 7.29). These
-# small layers also take it before F(2x2, 3x3) (see correlate).
+# a fraction of that: there its input transpose gathers from nearby cells and its GEMMs,
+# (positions, taps * C) @ (taps * C, out), ran faster than the other layouts' (out, taps * C) @
+# (taps * C, positions) while ``out`` is small: _SMALL_GRID_SAVING lists (most outputs, fraction).
+# Measured on 2 shared AVX2 EPYC cores, alternating, ms, against the batch-last layout it
+# replaced: LeNet's (64, 20, 12, 12) * (50, 20, 5, 5) 2.17 -> 1.98, (32, 32, 16, 16) * (64, 32,
+# 5, 5) 4.60 -> 3.75, (128, 32, 8, 8) * (64, 32, 3, 3) 'half' 4.62 -> 2.91, (32, 64, 14, 14) *
+# (64, 64, 3, 3) 'half' 4.42 -> 3.84, (32, 80, 10, 10) * (96, 80, 3, 3) 'half' 3.48 -> 3.22; and
+# against im2col, with every kernel axis folded: (64, 16, 14, 14) * (32, 16, 3, 3) 1.62 -> 1.28,
+# (64, 20, 12, 12) * (50, 20, 3, 3) 1.92 -> 1.37, (32, 24, 10, 10) * (48, 24, 3, 3) 'half' 1.03 ->
+# 0.75, (64, 6, 14, 14) * (120, 6, 5, 5) 2.34 -> 2.17. Not with more outputs: (32, 16, 12, 12) *
+# (128, 16, 3, 3) 'half' 1.58 -> 2.07, (8, 64, 18, 18) * (256, 64, 3, 3) 'half' 5.37 -> 6.14; nor
+# on larger grids: (8, 32, 28, 28) * (96, 32, 5, 5) 'half' 7.27 -> 7.13 against batch-last,
+# (8, 64, 30, 30) * (128, 64, 3, 3) 6.60 -> 7.29. These small layers also take it before
+# F(2x2, 3x3) (see correlate).
 _SMALL_GRID = 400
-_SMALL_GRID_SAVING = 0.75
+_SMALL_GRID_SAVING = ((64, 0.65), (128, 0.75))
 _SHIFTED_BLOCK = 4096
 # the row layout (_correlate_rows) runs one image's GEMMs at a time: where one lead offset's
 # GEMM on one image has at least this many multiply-adds (measured on 2 shared AVX2 EPYC
@@ -370,7 +375,11 @@ def _channels_last_first(
     'half' 2.85 -> 2.60, (32, 80, 10, 10) * (96, 80, 3, 3) 'half' 3.88 -> 3.22)."""
     plan = _shifted_plan(x_shape, itemsize, kernel, pads, strides, dilations, n_out, groups)
     grid = tuple(s + lo + hi for s, (lo, hi) in zip(x_shape[2:], pads))
-    return plan is not None and plan[0] == "channels" and _small_channels_last(plan[1], grid, groups)
+    return (
+        plan is not None
+        and plan[0] == "channels"
+        and _small_grid_saving(plan[1], grid, groups, n_out // groups) < 1
+    )
 
 
 def _correlate_direct(
@@ -523,8 +532,8 @@ def _cheapest_layout(
     image wide, have at least ``_ROWS_MIN_GEMM`` multiply-adds). The channels-last path
     transposes the padded input in and the output out (a transpose costs ``_TRANSPOSE_COST``
     copies), copies the folded offsets cropped to the output, and computes only the output rows
-    of its space; on small grids (:func:`_small_channels_last`) all that costs
-    ``_SMALL_GRID_SAVING`` of it."""
+    of its space; on small grids with few outputs all that costs less
+    (:func:`_small_grid_saving`)."""
     k_len = cg * math.prod(kernel)
     nl = len(kernel) - folded
     taps = math.prod(kernel[nl:])
@@ -556,16 +565,22 @@ def _cheapest_layout(
         + _TRANSPOSE_COST * _COPY_COST * (channels * cells + n_out * outputs)
         + (_COPY_COST * channels * taps * space if folded else 0)
         + _ADD_COST * n_out * rows * (lead - 1)
-    ) * (_SMALL_GRID_SAVING if _small_channels_last(folded, grid, channels // cg) else 1.0)
+    ) * _small_grid_saving(folded, grid, channels // cg, n_out * cg // channels)
     return min(costs, key=costs.__getitem__)
 
 
-def _small_channels_last(folded: int, grid: tuple[int, ...], groups: int) -> bool:
-    """Whether :func:`_correlate_channels_last` runs at its small-grid cost: kernel axes folded
-    into the contraction, a padded grid of at most ``_SMALL_GRID`` cells, one group (its GEMMs,
-    one per group, are then narrow: (8, 256, 14, 14) * (256, 32, 3, 3) in 8 groups took 4.23
-    ms, the image-major layout 3.67)."""
-    return folded > 0 and math.prod(grid) <= _SMALL_GRID and groups == 1
+def _small_grid_saving(folded: int, grid: tuple[int, ...], groups: int, og: int) -> float:
+    """The fraction of the channels-last layout's modelled cost it runs at: less than 1 with
+    kernel axes folded into the contraction, a padded grid of at most ``_SMALL_GRID`` cells,
+    one group (each group's GEMMs are narrow: (8, 256, 14, 14) * (256, 32, 3, 3) in 8 groups
+    took 4.23 ms, the image-major layout 3.67) and at most ``_SMALL_GRID_SAVING``'s outputs.
+
+    >>> _small_grid_saving(1, (12, 12), 1, 50), _small_grid_saving(1, (12, 12), 1, 256)
+    (0.65, 1.0)
+    """
+    if folded == 0 or math.prod(grid) > _SMALL_GRID or groups != 1:
+        return 1.0
+    return next((saving for most, saving in _SMALL_GRID_SAVING if og <= most), 1.0)
 
 
 def _correlate_shifted(
