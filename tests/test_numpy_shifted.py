@@ -167,6 +167,8 @@ def test_default_thresholds_route_large_stride_one_layers():
         ((4, 20, 12, 12), (50, 20, 5, 5), "valid", (1, 1)): "channels",
         ((1, 128, 28, 28), (128, 128, 3, 3), "half", (1, 1)): "rows",  # GEMMs of 38 M multiply-adds
         ((1, 32, 8, 24, 24), (64, 32, 3, 3, 3), "half", (1, 1, 1)): "rows",
+        # GEMMs of 38 M multiply-adds, but only 49 columns an image wide: im2col's span the batch
+        ((2, 512, 7, 7), (512, 512, 3, 3), "half", (1, 1)): None,
         # small grids: the channels-last layout's GEMMs ((2, 64, 7, 7): 0.25 ms, im2col 0.23)
         ((2, 64, 7, 7), (64, 64, 3, 3), "half", (1, 1)): "channels",
         ((32, 64, 14, 14), (64, 64, 3, 3), "half", (1, 1)): "channels",

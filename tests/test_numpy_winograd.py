@@ -42,6 +42,7 @@ def winograd(force: bool = True, block_cells: int | None = None):
             mp.setattr(_winograd, "_MIN_CHANNELS", 1)
             mp.setattr(_winograd, "_MIN_SAVED_PER_PAIR", -(2**62))
             mp.setattr(_winograd, "_MAX_IMAGE_CELLS", 2**62)
+            mp.setattr(_winograd, "_MAX_WORK_RATIO", 2.0**62)
             mp.setattr(numpy_gemm, "_channels_last_first", lambda *args: False)
         if block_cells is not None:
             mp.setattr(_winograd, "_BLOCK_CELLS", block_cells)
@@ -258,6 +259,7 @@ def test_default_thresholds():
         ((8, 64, 112, 112), (3, 3), half, one, one, 64, 1, f32),  # large planes
         ((2, 512, 7, 7), (3, 3), half, one, one, 512, 1, f32),  # the kernel transform dominates
         ((2, 256, 14, 14), (3, 3), half, one, one, 256, 1, f32),  # 1480 saved per channel pair
+        ((64, 128, 7, 7), (3, 3), half, one, one, 128, 1, f32),  # 400 of 441 multiply-adds kept
         ((8, 64, 56, 56), (3, 3), half, (2, 2), one, 64, 1, f32),
         ((8, 64, 56, 56), (3, 3), half, one, (2, 2), 64, 1, f32),
         ((8, 64, 56, 56), (3, 3), half, one, one, 64, 2, f32),  # 32 channels a group

@@ -50,9 +50,15 @@ __all__ = ["correlate", "plan", "transform_kernel"]
 # 28, 28) * 256 in 4 groups 22.1 -> 15.8, (16, 256, 14, 14) * 256 in 2 groups 16.9 -> 13.2,
 # CaffeNet's conv5, (10, 384, 13, 13) * 256 in 2 groups, 14.2 -> 13.4, and its conv4, * 384,
 # about even (18.4 -> 18.6).
+# Nor where the tiles cover the output so loosely (odd sizes: a 7x7 output's phase planes hold
+# 5x5 cells, 16 multiply-adds each per channel pair, 400 against the direct sum's 441) that
+# F(2x2, 3x3)'s GEMMs keep more than _MAX_WORK_RATIO of the direct sum's multiply-adds: (64, 128, 7, 7) * (128,
+# 128, 3, 3) 'half' took 13.9 ms, im2col 9.8 (while 14x14, 0.58 of them, (16, 128, 14, 14) *
+# 128 6.8 against 8.5, and 10x10, 0.64, (8, 128, 10, 10) * 128 2.06 against 2.04).
 _MIN_CHANNELS = 64
 _MAX_IMAGE_CELLS = 2048
 _MIN_SAVED_PER_PAIR = 2048
+_MAX_WORK_RATIO = 0.8
 # A block of whole images spans at least this many cells of the phase planes: GEMM columns.
 _BLOCK_CELLS = 512
 # Every partial sum stays below the dtype's largest value over this factor: the bound from
@@ -78,8 +84,8 @@ def plan(
 ) -> int | None:
     """Images per block for :func:`correlate`, or None where F(2x2, 3x3) does not apply (not a
     2-D stride-1 undilated 3x3 kernel in float32/64), would not pay (see ``_MIN_CHANNELS``, of
-    each group), or where a block's work arrays would not fit the workspace limit. A grouped
-    layer is one correlation per group, each with its own GEMMs."""
+    each group, and ``_MAX_WORK_RATIO``), or where a block's work arrays would not fit the
+    workspace limit. A grouped layer is one correlation per group, each with its own GEMMs."""
     if (
         len(x_shape) != 4
         or tuple(kernel) != (3, 3)
@@ -95,6 +101,8 @@ def plan(
         return None
     image_cells = ((out_h + 1) // 2 + 1) * ((out_w + 1) // 2 + 1)
     if image_cells > _MAX_IMAGE_CELLS or n * (9 * out_h * out_w - 16 * image_cells) < _MIN_SAVED_PER_PAIR:
+        return None
+    if 16 * image_cells > _MAX_WORK_RATIO * 9 * out_h * out_w:
         return None
     images = min(n, -(-_BLOCK_CELLS // image_cells))
     # per input channel: 4 phase planes, 8 row-transformed, 16 transformed; per output channel:

@@ -106,7 +106,9 @@ _SHIFTED_BLOCK = 4096
 # cores, against the best other layout: (8, 256, 28, 28) * (256, 256, 3, 3) 'half', 154 M,
 # 76 ms against 85; (8, 64, 56, 56) * (64, 64, 3, 3), 39 M, 28.4 against 29.3; below it,
 # (8, 32, 28, 28) * (96, 32, 5, 5), 12 M, 16.8 against 14.9, and (32, 64, 14, 14) *
-# (64, 64, 3, 3), 2.4 M, 14.7 against 11.8)
+# (64, 64, 3, 3), 2.4 M, 14.7 against 11.8); and not on images of fewer than _MERGE_BELOW outputs,
+# whose one-image GEMMs are too narrow: (8, 512, 7, 7) * (512, 512, 3, 3) 'half', 39 M, took
+# 17.5 ms, im2col's GEMM over the whole batch 12.6, and with 16 images 33.0 against 24.3)
 _ROWS_MIN_GEMM = 2**25
 # ... and zeroes the cells of its copies that read padding as strips where a row has at most
 # this many (a 3x3 'half' convolution's one), else by a memset of the whole copy first
@@ -529,11 +531,11 @@ def _cheapest_layout(
     padded input), runs its GEMMs on the computed cells (the output rows of the padded grid)
     and accumulates the unfolded offsets' results. The row path copies every kernel axis but
     the first, cropped to the output, and computes only the outputs (where its GEMMs, one
-    image wide, have at least ``_ROWS_MIN_GEMM`` multiply-adds). The channels-last path
-    transposes the padded input in and the output out (a transpose costs ``_TRANSPOSE_COST``
-    copies), copies the folded offsets cropped to the output, and computes only the output rows
-    of its space; on small grids with few outputs all that costs less
-    (:func:`_small_grid_saving`)."""
+    image wide, have at least ``_MERGE_BELOW`` columns and ``_ROWS_MIN_GEMM`` multiply-adds).
+    The channels-last path transposes the padded input in and the output out (a transpose
+    costs ``_TRANSPOSE_COST`` copies), copies the folded offsets cropped to the output, and
+    computes only the output rows of its space; on small grids with few outputs all that costs
+    less (:func:`_small_grid_saving`)."""
     k_len = cg * math.prod(kernel)
     nl = len(kernel) - folded
     taps = math.prod(kernel[nl:])
@@ -552,7 +554,8 @@ def _cheapest_layout(
         ),
     }
     row_taps = math.prod(kernel[1:])
-    if cg * row_taps >= _SHIFTED_MIN_K and n_out * cg * row_taps * outputs >= _ROWS_MIN_GEMM:
+    wide = outputs >= _MERGE_BELOW and n_out * cg * row_taps * outputs >= _ROWS_MIN_GEMM
+    if cg * row_taps >= _SHIFTED_MIN_K and wide:
         costs["rows"] = (
             n_out * k_len * outputs
             + _COPY_COST * channels * row_taps * grid[0] * math.prod(out_sp[1:])
