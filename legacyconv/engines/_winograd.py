@@ -52,9 +52,10 @@ __all__ = ["correlate", "plan", "transform_kernel"]
 # about even (18.4 -> 18.6).
 # Nor where the tiles cover the output so loosely (odd sizes: a 7x7 output's phase planes hold
 # 5x5 cells, 16 multiply-adds each per channel pair, 400 against the direct sum's 441) that
-# F(2x2, 3x3)'s GEMMs keep more than _MAX_WORK_RATIO of the direct sum's multiply-adds: (64, 128, 7, 7) * (128,
-# 128, 3, 3) 'half' took 13.9 ms, im2col 9.8 (while 14x14, 0.58 of them, (16, 128, 14, 14) *
-# 128 6.8 against 8.5, and 10x10, 0.64, (8, 128, 10, 10) * 128 2.06 against 2.04).
+# F(2x2, 3x3)'s GEMMs keep more than _MAX_WORK_RATIO of the direct sum's multiply-adds:
+# (64, 128, 7, 7) * (128, 128, 3, 3) 'half' took 13.9 ms, im2col 9.8 (while 14x14, 0.58 of
+# them, (16, 128, 14, 14) * 128 6.8 against 8.5, and 10x10, 0.64, (8, 128, 10, 10) * 128 2.06
+# against 2.04).
 _MIN_CHANNELS = 64
 _MAX_IMAGE_CELLS = 2048
 _MIN_SAVED_PER_PAIR = 2048
