@@ -801,8 +801,7 @@ def _correlate_channels_last(
     grid = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], pads))
     lead, tail = kernel[:nl], kernel[nl:]
     k_len = math.prod(tail) * cg
-    # (lead offsets, groups, taps * cg, og): each group's contraction in the copies' (tap, c) order
-    wk = np.ascontiguousarray(_shifted_weights(wm, kernel, folded).swapaxes(-1, -2))
+    wk = _channels_last_weights(wm, kernel, folded)
     inner = [slice(lo, lo + size) for size, (lo, _) in zip(x.shape[2:], pads)]
     interior = (*inner[:nl], slice(None), *inner[nl:], slice(None))
     to_channels_last = (*range(2, 2 + nl), 0, *range(2 + nl, 2 + nd), 1)
@@ -846,6 +845,31 @@ def _correlate_channels_last(
         valid = valid[tuple(slice(0, o) for o in out_sp[:nl])]
         to_out = (nl, nd + 1, *range(nl), *range(nl + 1, nd + 1))
         out[b0 : b0 + nb].reshape(nb, n_out, *out_sp)[...] = valid.transpose(to_out)
+
+
+def _channels_last_weights(wm: np.ndarray, kernel: tuple[int, ...], folded: int) -> np.ndarray:
+    """``wm`` ``(groups, og, cg * prod(kernel))`` as the right-hand GEMM operands of
+    :func:`_correlate_channels_last`, ``(lead offsets, groups, taps * cg, og)``: each group's
+    contraction in the folded copies' ``(tap, c)`` order, in one transposing copy.
+
+    Two outputs, two channels, a 1x3 kernel (``wm[0, o]`` is ``(c, tap)``): rows ``(tap, c)``.
+
+    >>> _channels_last_weights(np.arange(12.0).reshape(1, 2, 6), (1, 3), 1)[0, 0]
+    array([[ 0.,  6.],
+           [ 3.,  9.],
+           [ 1.,  7.],
+           [ 4., 10.],
+           [ 2.,  8.],
+           [ 5., 11.]])
+    """
+    groups, og, _ = wm.shape
+    nd = len(kernel)
+    nl = nd - folded
+    cg = wm.shape[2] // math.prod(kernel)
+    w = wm.reshape(groups, og, cg, *kernel)
+    to_operands = (*range(3, 3 + nl), 0, *range(3 + nl, 3 + nd), 2, 1)
+    operands = np.ascontiguousarray(w.transpose(to_operands))
+    return operands.reshape(math.prod(kernel[:nl]), groups, math.prod(kernel[nl:]) * cg, og)
 
 
 def _folded_view(
