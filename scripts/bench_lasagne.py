@@ -8,7 +8,12 @@ global average pooling, a 1000-way dense softmax), written out as a user's ``bui
 file and run unchanged by :mod:`legacyconv.lasagne`, with random weights (``--no-lrn`` leaves
 out its two LRN layers). Inputs: ``--batch`` images of
 ``--size`` x ``--size``, float32. Timings are interleaved (mirror, Keras, mirror, ...) and the
-median of ``--repeats`` is reported after one warm-up run each; the outputs are compared.
+median of ``--repeats`` is reported after one warm-up run each, with the page faults of each run
+(where the platform counts them); the outputs are compared. Fresh arrays' page faults cost the
+mirror about 15% here: the README's "Memory in whole networks" gives the glibc settings that
+keep freed memory for reuse, e.g.
+
+    MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 python scripts/bench_lasagne.py
 
     python scripts/bench_lasagne.py [--batch 8] [--size 224] [--repeats 3] [--backend numpy]
 """
@@ -90,6 +95,15 @@ def build_model():
 """
 
 
+def _minor_faults() -> int | None:
+    """This process's minor page faults so far, or None where the platform does not count them."""
+    try:
+        import resource
+    except ImportError:  # not on Unix
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def _timed(fn):
     t = time.perf_counter()
     out = fn()
@@ -126,10 +140,14 @@ def main(argv=None):
     }
     outputs = {name: fn() for name, fn in runs.items()}  # warm-up
     times: dict[str, list[float]] = {name: [] for name in runs}
+    faults: dict[str, list[int]] = {name: [] for name in runs}
     for _ in range(args.repeats):
         for name, fn in runs.items():
+            before = _minor_faults()
             dt, _ = _timed(fn)
             times[name].append(dt)
+            if before is not None:
+                faults[name].append(_minor_faults() - before)
             time.sleep(0.2)
     np.testing.assert_allclose(outputs["mirror get_output"], outputs["keras predict"], rtol=1e-3, atol=1e-5)
     print(
@@ -141,6 +159,8 @@ def main(argv=None):
     for name, ts in times.items():
         ms = statistics.median(ts) * 1000
         print(f"  {name:30s} {ms:9.0f} ms  ({ms / keras_ms:.2f} x Keras)   {[round(t * 1000) for t in ts]}")
+        if faults[name]:
+            print(f"  {'':30s} page faults a run: {statistics.median(faults[name]):.0f}")
     print("  outputs agree (rtol 1e-3)")
 
 
