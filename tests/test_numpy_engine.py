@@ -232,6 +232,37 @@ def test_merged_small_image_path_equals_reference(groups):
     )
 
 
+def test_merged_path_chunks_to_the_cache_where_enough_images_fit():
+    """Chunks of about _MERGED_CHUNK_BYTES of columns and results, unless that would leave
+    fewer than _MERGED_CHUNK_MIN_IMAGES images a chunk (AlexNet's first layer: 5.1 MB an image)."""
+    rng = np.random.default_rng(7)
+    cases = [
+        # 14x14 outputs of 576 taps and 128 results: 551,936 bytes an image, 30 in 16 MiB
+        (rng.standard_normal((40, 64, 28, 28), dtype=np.float32), (128, 64, 3, 3), 1, 2, [30, 10]),
+        # 55x55 outputs of 363 taps and 8 results, and the phase split: 5,112,908 bytes an image, 3 in 16 MiB
+        (rng.standard_normal((5, 3, 227, 227), dtype=np.float32), (8, 3, 11, 11), 0, 4, [5]),
+    ]
+    seen: list[int] = []
+    real = numpy_gemm._fill_cols
+
+    def spy(buf, xs, *args, **kwargs):
+        seen.append(len(xs))
+        return real(buf, xs, *args, **kwargs)
+
+    for x, w_shape, pad, stride, chunks in cases:
+        w = rng.standard_normal(w_shape, dtype=np.float32)
+        pads = ((pad, pad), (pad, pad))
+        seen.clear()
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(numpy_gemm, "_fill_cols", spy)
+            got = numpy_gemm.correlate(x, w, pads, (stride, stride), (1, 1), 1)
+        assert seen == chunks, (x.shape, seen)
+        expected = reference.correlate(
+            x.astype(np.float64), w.astype(np.float64), pads, (stride, stride), (1, 1), 1
+        )
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     st.integers(1, 3),
