@@ -1,6 +1,7 @@
-"""The numpy engine's input gradient (Theano's transposed convolution) on its two paths: by
-output phases (finite kernels) and by one strided add per kernel offset (kernels with NaN or Inf,
-3-D images whose phase grids would be much larger than the top). Expected values come from the
+"""The numpy engine's input gradient (Theano's transposed convolution) on its three paths: as a
+forward correlation (stride 1, where that runs F(2x2, 3x3) or one GEMM), by output phases
+(finite kernels) and by one strided add per kernel offset (kernels with NaN or Inf, 3-D images
+whose phase grids would be much larger than the top). Expected values come from the
 naive scatter of tests/reference.py. Chunking (cache-sized chunks, the workspace limit) keeps the
 order in which every output cell sums its leading kernel offsets; BLAS may round a column
 differently in a GEMM of another width, so chunked results agree to rounding."""
@@ -117,6 +118,94 @@ def test_finite_kernels_take_the_phase_grids_and_non_finite_ones_the_offsets():
         w[1, 2, 0, 1] = np.inf
         correlate_input_grad(y, w, *args)
         assert spy.call_count == 1
+
+
+@contextlib.contextmanager
+def spy_paths():
+    """Mocks wrapping the forward correlation, F(2x2, 3x3) and the phase grids."""
+    with (
+        mock.patch.object(numpy_gemm, "correlate", wraps=numpy_gemm.correlate) as forward,
+        mock.patch.object(
+            numpy_gemm._winograd, "correlate", wraps=numpy_gemm._winograd.correlate
+        ) as winograd,
+        mock.patch.object(
+            numpy_gemm, "_input_grad_by_phases", wraps=numpy_gemm._input_grad_by_phases
+        ) as phases,
+    ):
+        yield forward, winograd, phases
+
+
+@pytest.mark.parametrize(
+    ("y_shape", "w_shape", "pads", "dilations", "groups", "route"),
+    [
+        # 3x3 stride 1 with 64 channels a group on 20x20 outputs: F(2x2, 3x3) forward
+        ((2, 64, 20, 20), (64, 64, 3, 3), ((1, 1), (1, 1)), (1, 1), 1, "winograd"),
+        ((2, 128, 20, 18), (128, 64, 3, 3), ((0, 2), (1, 0)), (1, 1), 1, "winograd"),
+        ((2, 128, 20, 20), (128, 64, 3, 3), ((1, 1), (1, 1)), (1, 1), 2, "winograd"),
+        # 1x1 stride 1: the forward GEMM
+        ((2, 16, 5, 7), (16, 8, 1, 1), ((0, 0), (0, 0)), (1, 1), 1, "gemm"),
+        ((2, 16, 5, 7), (16, 8, 1, 1), ((0, 0), (0, 0)), (1, 1), 4, "gemm"),
+        # where the phases were the faster: small grids (channels-last forward), other kernels,
+        # fewer channels, dilation
+        ((2, 64, 8, 8), (64, 64, 3, 3), ((1, 1), (1, 1)), (1, 1), 1, "phases"),
+        ((2, 64, 20, 20), (64, 64, 5, 5), ((2, 2), (2, 2)), (1, 1), 1, "phases"),
+        ((2, 32, 20, 20), (32, 32, 3, 3), ((1, 1), (1, 1)), (1, 1), 1, "phases"),
+        ((2, 64, 20, 20), (64, 64, 3, 3), ((1, 1), (1, 1)), (2, 2), 1, "phases"),
+    ],
+)
+def test_stride_one_takes_the_forward_correlation_where_it_is_faster(
+    y_shape, w_shape, pads, dilations, groups, route
+):
+    y = RNG.standard_normal(y_shape)
+    w = RNG.standard_normal(w_shape)
+    out_spatial = tuple(
+        t + (k - 1) * d - lo - hi for t, k, d, (lo, hi) in zip(y_shape[2:], w_shape[2:], dilations, pads)
+    )
+    args = (out_spatial, pads, (1, 1), dilations, groups)
+    y_before, w_before = y.copy(), w.copy()
+    with spy_paths() as (forward, winograd, phases):
+        out = correlate_input_grad(y, w, *args)
+    assert (forward.called, winograd.called, phases.called) == {
+        "winograd": (True, True, False),
+        "gemm": (True, False, False),
+        "phases": (False, False, True),
+    }[route]
+    np.testing.assert_allclose(out, expected(y, w, *args), rtol=1e-10, atol=1e-10)
+    np.testing.assert_array_equal(y, y_before)
+    np.testing.assert_array_equal(w, w_before)
+
+
+def test_stride_one_as_a_correlation_in_float32():
+    # the route taken for conv2d_transpose at stride 1 in float32: Theano's float32 rounding
+    y = RNG.standard_normal((4, 64, 20, 20)).astype(np.float32)
+    w = RNG.standard_normal((64, 96, 3, 3)).astype(np.float32)
+    args = ((20, 20), ((1, 1), (1, 1)), (1, 1), (1, 1), 1)
+    with spy_paths() as (_, winograd, phases):
+        out = correlate_input_grad(y, w, *args)
+    assert winograd.called and not phases.called
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, expected(y, w, *args), rtol=1e-4, atol=1e-4)
+
+
+def test_non_finite_top_lands_where_the_definition_puts_it_as_a_correlation():
+    # Inf and NaN in y on the stride-1 route: F(2x2, 3x3) leaves the block to the direct
+    # forward method, whose products over the zero padding are zeros (the kernel is finite)
+    y = RNG.standard_normal((2, 64, 20, 20))
+    y[0, 1, 0, 3] = np.inf
+    y[0, 5, 7, 19] = -np.inf
+    y[1, 2, 19, 19] = np.nan
+    w = RNG.standard_normal((64, 64, 3, 3))
+    w[1, :, 1, 0] = 0.0  # Inf * 0 = NaN
+    args = ((20, 20), ((1, 1), (1, 1)), (1, 1), (1, 1), 1)
+    with spy_paths() as (forward, winograd, phases):
+        out = correlate_input_grad(y, w, *args)
+    assert forward.called and winograd.called and not phases.called
+    ref = expected(y, w, *args)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(ref))
+    np.testing.assert_array_equal(np.isposinf(out), np.isposinf(ref))
+    np.testing.assert_array_equal(np.isneginf(out), np.isneginf(ref))
+    assert np.isnan(out).any() and np.isposinf(out).any() and np.isneginf(out).any()
+    np.testing.assert_allclose(out, ref, rtol=1e-10, atol=1e-10)
 
 
 def test_wide_phase_grids_take_the_offsets():
