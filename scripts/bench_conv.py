@@ -37,7 +37,16 @@ long run): on the 2-core VMs of these machines both libraries reach their speed 
 about 20 ms of back-to-back calls (2x2 max pooling of (32, 64, 56, 56), NumPy engine and
 ``tf.nn.max_pool2d`` alike: 4-5 ms for the first calls, 2.0-2.4 ms from the fifth or so on;
 spinning both cores first did not shorten it), so the second call of a pair is no steadier
-than the first.
+than the first. A pause as short as 20 ms already does it: the numpy engine's LeNet conv1 took
+1.09 ms back to back and 2.1-2.2 ms after 20, 50 or 150 ms of sleep, with no page faults; its
+GEMMs took twice as long, and its few Python steps four times.
+
+The TensorFlow columns share the process, and that costs the numpy column some paused calls:
+after a TensorFlow op with two intra-op threads, 1 in 4 or 5 numpy-engine calls that follow a
+pause longer than OpenBLAS's spin (about 0.1 s) took 3-4 times as long (see the README,
+"TensorFlow in the same process"). A median of 7 can land on them: LeNet conv2's numpy cell
+was 12.0 and 12.5 ms in two of three runs on 2026-12-03, 3.55 in the third. ``--no-tf`` times
+the other columns without TensorFlow in the process.
 
 On machines whose environment sets ``OPENBLAS_CORETYPE`` (and ``OPENBLAS_L2_SIZE``) for old
 OpenBLAS builds, NumPy's OpenBLAS runs AVX2 kernels on an AVX-512 CPU; the printed "OpenBLAS
@@ -241,7 +250,7 @@ def time_case(case, repeats, with_tf, with_tf_engine, with_scipy, burst=1):
 
 
 def main_table(args) -> int:
-    with_tf = _have("tensorflow") and not args.no_tf
+    with_tf = not args.no_tf and _have("tensorflow")
     if with_tf:  # before any TF op runs: the thread pools are fixed at the first one
         import tensorflow as tf
 
@@ -566,6 +575,8 @@ def _table(title: str, what: str, labels: list, columns, args, with_tf: bool) ->
         cols, gflop = columns(index, with_tf)
         if args.no_scipy:
             cols.pop("scipy", None)
+        if not with_tf:  # --no-tf: no TensorFlow op in the process, the engine's neither
+            cols.pop("tensorflow", None)
         res = _time_columns(cols, args.repeats, args.burst)
         for name, ms in res.items():
             rate = f"{gflop / ms * 1e3:>8.1f}" if gflop else f"{'-':>8}"
