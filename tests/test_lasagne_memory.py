@@ -5,6 +5,7 @@ are Theano's formulas written out in NumPy here (``0.5 * (x + |x|)`` for ``recti
 
 from __future__ import annotations
 
+import weakref
 from unittest import mock
 
 import numpy as np
@@ -113,3 +114,47 @@ def test_conv_layer_works_in_the_engines_result_and_leaves_its_input_and_params(
     np.testing.assert_array_equal(x, x_before)
     np.testing.assert_array_equal(conv.W.get_value(), w_before)
     np.testing.assert_array_equal(conv.b.get_value(), b_before)
+
+
+def test_get_output_lets_intermediates_go_after_their_last_consumer():
+    # in -> a -> b -> c, and a also into the concat at the end: a lives until then, b does not
+    l_in = L.InputLayer((None, 4))
+    a = L.DenseLayer(l_in, 4)
+    b = L.DenseLayer(a, 4)
+    c = L.DenseLayer(b, 4)
+    d = L.DenseLayer(c, 4)
+    cat = L.ConcatLayer([a, d, a])
+    refs = {}
+    alive_in_d = {}
+    for layer in (a, b, c, d):
+        original = layer.get_output_for
+
+        def spy(inp, _layer=layer, _original=original, **kwargs):
+            if _layer is d:
+                alive_in_d.update((name, ref() is not None) for name, ref in refs.items())
+            result = _original(inp, **kwargs)
+            refs[_layer.name or id(_layer)] = weakref.ref(result)
+            return result
+
+        layer.get_output_for = spy
+    for name, layer in zip("abcd", (a, b, c, d)):
+        layer.name = name
+    x = RNG.standard_normal((2, 4)).astype(np.float32)
+    out = L.get_output(cat, x, deterministic=True)
+    # while d runs: a still has a consumer (the concat), b's only consumer (c) has run
+    assert alive_in_d == {"a": True, "b": False, "c": True}
+    a_out, d_out = L.get_output([a, d], x, deterministic=True)
+    np.testing.assert_array_equal(out, np.concatenate([a_out, d_out, a_out], axis=1))
+
+
+def test_get_output_takes_any_iterable_of_layers():
+    l_in = L.InputLayer((None, 3))
+    a = L.DenseLayer(l_in, 2)
+    b = L.DenseLayer(a, 2)
+    x = np.ones((2, 3), np.float32)
+    expected = L.get_output([b, a], x)
+    for layers in (iter([b, a]), (b, a), {"b": b, "a": a}.values()):
+        got = L.get_output(layers, x)
+        assert isinstance(got, list) and len(got) == 2
+        for g, e in zip(got, expected):
+            np.testing.assert_array_equal(g, e)
