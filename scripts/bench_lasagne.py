@@ -9,11 +9,8 @@ file and run unchanged by :mod:`legacyconv.lasagne`, with random weights (``--no
 out its two LRN layers). Inputs: ``--batch`` images of
 ``--size`` x ``--size``, float32. Timings are interleaved (mirror, Keras, mirror, ...) and the
 median of ``--repeats`` is reported after one warm-up run each, with the page faults of each run
-(where the platform counts them); the outputs are compared. Fresh arrays' page faults cost the
-mirror about 15% here: the README's "Memory in whole networks" gives the glibc settings that
-keep freed memory for reuse, e.g.
-
-    MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 python scripts/bench_lasagne.py
+(where the platform counts them); the outputs are compared. Fresh arrays' page faults once cost
+the mirror about 15% here; the README's "Memory in whole networks" says what removed them.
 
     python scripts/bench_lasagne.py [--batch 8] [--size 224] [--repeats 3] [--backend numpy]
 """

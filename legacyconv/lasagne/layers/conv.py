@@ -18,6 +18,7 @@ from ...conv import conv2d, conv3d
 from ...transpose import prepare_transpose, run_transpose
 from .. import nonlinearities
 from ..utils import as_tuple, int_types
+from ._epilogue import bias_nonlinearity
 from .base import GLOROT_UNIFORM, ZEROS, Layer, broadcast_param, param_value
 
 __all__ = [
@@ -145,15 +146,19 @@ class BaseConvLayer(Layer):
         return _conv_shape(self, input_shape, conv_output_length, self.pad)
 
     def get_output_for(self, input: Any, backend: str = "numpy", **kwargs: Any) -> np.ndarray:
-        conved = self.convolve(np.asarray(input), backend=backend)
+        input = np.asarray(input)
+        conved = self.convolve(input, backend=backend)
         b = param_value(self.b)
         if b is not None:
-            conved = conved + (
+            b = (
                 b[None]
                 if self.untie_biases
                 else broadcast_param(b, (0,) + tuple(range(2, conved.ndim)), conved.ndim)
             )
-        return self.nonlinearity(conved)
+        # the public ops return a new array: the bias and nonlinearity may work in it
+        weights = param_value(self.W)
+        owned = not (np.may_share_memory(conved, input) or np.may_share_memory(conved, weights))
+        return bias_nonlinearity(conved, b, self.nonlinearity, owned=owned)
 
     def convolve(self, input: np.ndarray, backend: str = "numpy") -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__} does not implement convolve().")

@@ -94,6 +94,9 @@ def get_output(layer_or_layers: Any, inputs: Any = None, **kwargs: Any) -> Any:
     Returns
     -------
     numpy.ndarray or list of numpy.ndarray
+        A list for a list (or any other iterable) of layers. Outputs that were not asked for
+        are let go as soon as the last layer that reads them has run, so that a pass holds no
+        more than the widest cut of the graph.
 
     Examples
     --------
@@ -111,8 +114,13 @@ def get_output(layer_or_layers: Any, inputs: Any = None, **kwargs: Any) -> Any:
                     f"the keys of the inputs dictionary must be layers. Received a {type(key).__name__}"
                 )
     accepted = {"deterministic", "backend"}
+    try:  # a list (or any iterable) of layers, or one layer
+        requested: list[Any] = list(layer_or_layers)
+        several = True
+    except TypeError:
+        requested, several = [layer_or_layers], False
     treat_as_input = list(inputs.keys()) if isinstance(inputs, dict) else []
-    all_layers = get_all_layers(layer_or_layers, treat_as_input)
+    all_layers = get_all_layers(requested, treat_as_input)
     outputs: dict[int, Any] = {}
     free_inputs = [
         lay for lay in all_layers if isinstance(lay, InputLayer) and all(lay is not t for t in treat_as_input)
@@ -136,12 +144,20 @@ def get_output(layer_or_layers: Any, inputs: Any = None, **kwargs: Any) -> Any:
                 f"{lay.shape}: the mirror computes eagerly, there is no symbolic input variable"
             )
         _check_input(lay, outputs[id(lay)])
-    for lay in all_layers:
-        if id(lay) in outputs:
-            continue
+    # each intermediate output is let go once its last consumer has run: the arrays then come
+    # back to the allocator for the next layers, so that a pass reuses memory instead of
+    # faulting in fresh pages, and the peak is what the widest cut of the graph holds
+    wanted = {id(lay) for lay in requested}
+    pending = [lay for lay in all_layers if id(lay) not in outputs]
+    consumers: dict[int, int] = {}
+    for lay in pending:
+        for i in _input_layers(lay):
+            consumers[id(i)] = consumers.get(id(i), 0) + 1
+    for lay in pending:
+        sources = _input_layers(lay)
         try:
             if isinstance(lay, MergeLayer):
-                layer_inputs: Any = [outputs[id(i)] for i in lay.input_layers]
+                layer_inputs: Any = [outputs[id(i)] for i in sources]
             else:
                 layer_inputs = outputs[id(lay.input_layer)]
         except KeyError:
@@ -150,7 +166,12 @@ def get_output(layer_or_layers: Any, inputs: Any = None, **kwargs: Any) -> Any:
                 "give a dictionary mapping this layer to an array"
             ) from None
         outputs[id(lay)] = lay.get_output_for(layer_inputs, **kwargs)
+        del layer_inputs
         accepted |= _accepted_kwargs(lay) | set(lay.get_output_kwargs)
+        for i in sources:
+            consumers[id(i)] -= 1
+            if not consumers[id(i)] and id(i) not in wanted:
+                outputs.pop(id(i), None)
     unused = set(kwargs) - accepted
     if unused:
         hints = []
@@ -158,10 +179,17 @@ def get_output(layer_or_layers: Any, inputs: Any = None, **kwargs: Any) -> Any:
             close = get_close_matches(kw, accepted)
             hints.append(f"{kw} (perhaps you meant {close[0]})" if close else kw)
         warnings.warn("get_output() was called with unused kwargs:\n\t" + "\n\t".join(hints), stacklevel=2)
-    try:
-        return [outputs[id(lay)] for lay in layer_or_layers]
-    except TypeError:
-        return outputs[id(layer_or_layers)]
+    if several:
+        return [outputs[id(lay)] for lay in requested]
+    return outputs[id(layer_or_layers)]
+
+
+def _input_layers(layer: Any) -> list[Any]:
+    """The layers whose outputs ``layer`` reads (none for an InputLayer)."""
+    if isinstance(layer, MergeLayer):
+        return list(layer.input_layers)
+    source = getattr(layer, "input_layer", None)
+    return [] if source is None else [source]
 
 
 def _is_data(value: Any) -> bool:
