@@ -42,7 +42,7 @@ than the first. A pause as short as 20 ms already does it: the numpy engine's Le
 GEMMs took twice as long, and its few Python steps four times.
 
 The TensorFlow columns share the process, and that costs the numpy column some paused calls:
-after a TensorFlow op with two intra-op threads, 1 in 4 or 5 numpy-engine calls that follow a
+after a TensorFlow op with two intra-op threads, 7 to 13 in 40 numpy-engine calls that follow a
 pause longer than OpenBLAS's spin (about 0.1 s) took 3-4 times as long (see the README,
 "TensorFlow in the same process"). A median of 7 can land on them: LeNet conv2's numpy cell
 was 12.0 and 12.5 ms in two of three runs on 2026-12-03, 3.55 in the third. ``--no-tf`` times
