@@ -43,6 +43,7 @@ def winograd(force: bool = True, block_cells: int | None = None):
             mp.setattr(_winograd, "_MIN_SAVED_PER_PAIR", -(2**62))
             mp.setattr(_winograd, "_MAX_IMAGE_CELLS", 2**62)
             mp.setattr(_winograd, "_MAX_WORK_RATIO", 2.0**62)
+            mp.setattr(_winograd, "_SMALL_IMAGE_MIN_CHANNELS", ())
             mp.setattr(numpy_gemm, "_channels_last_first", lambda *args: False)
         if block_cells is not None:
             mp.setattr(_winograd, "_BLOCK_CELLS", block_cells)
@@ -245,8 +246,10 @@ def test_default_thresholds():
         ((8, 64, 56, 56), 64),
         ((8, 256, 28, 28), 256),
         ((8, 512, 14, 14), 512),
-        ((8, 64, 14, 14), 64),
         ((4, 512, 14, 14), 512),  # 2960 multiply-adds saved per channel pair
+        ((8, 192, 14, 14), 192),  # enough input channels for 14x14 outputs
+        ((8, 128, 18, 18), 256),  # ... and for 18x18
+        ((8, 96, 20, 20), 128),
     ]
     for shape, k in taken:
         assert _winograd.plan(shape, (3, 3), half, one, one, k, 1, f32) is not None, shape
@@ -260,6 +263,10 @@ def test_default_thresholds():
         ((2, 512, 7, 7), (3, 3), half, one, one, 512, 1, f32),  # the kernel transform dominates
         ((2, 256, 14, 14), (3, 3), half, one, one, 256, 1, f32),  # 1480 saved per channel pair
         ((64, 128, 7, 7), (3, 3), half, one, one, 128, 1, f32),  # 400 of 441 multiply-adds kept
+        ((8, 96, 14, 14), (3, 3), half, one, one, 208, 1, f32),  # GoogLeNet's 4a: few inputs for 14x14
+        ((8, 160, 14, 14), (3, 3), half, one, one, 320, 1, f32),
+        ((8, 64, 14, 14), (3, 3), half, one, one, 64, 1, f32),
+        ((8, 96, 18, 18), (3, 3), half, one, one, 192, 1, f32),  # ... and for 18x18
         ((8, 64, 56, 56), (3, 3), half, (2, 2), one, 64, 1, f32),
         ((8, 64, 56, 56), (3, 3), half, one, (2, 2), 64, 1, f32),
         ((8, 64, 56, 56), (3, 3), half, one, one, 64, 2, f32),  # 32 channels a group

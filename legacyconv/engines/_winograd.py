@@ -56,6 +56,15 @@ __all__ = ["correlate", "plan", "transform_kernel"]
 # (64, 128, 7, 7) * (128, 128, 3, 3) 'half' took 13.9 ms, im2col 9.8 (while 14x14, 0.58 of
 # them, (16, 128, 14, 14) * 128 6.8 against 8.5, and 10x10, 0.64, (8, 128, 10, 10) * 128 2.06
 # against 2.04).
+# On small images the transforms of few input channels cost more than the GEMMs save: with
+# outputs of at most 14x14 (64 phase-plane cells an image) at least 192 input channels a group,
+# up to 18x18 (100 cells) at least 128. Measured as above, batch 8, 'half', direct -> F(2x2,
+# 3x3): 14x14, GoogLeNet's 3x3 layers 4a-4e, (96 -> 208) 4.61 -> 5.08, (112 -> 224) 5.57 ->
+# 5.98, (128 -> 256) 6.98 -> 7.40, (144 -> 288) 8.47 -> 9.12, (160 -> 320) 10.31 -> 10.65, but
+# (192 -> 192) 8.41 -> 7.90, (192 -> 384) 14.43 -> 14.02, (256 -> 256) 13.89 -> 12.54; 18x18,
+# (64 -> 256) 5.81 -> 6.64, (96 -> 192) 7.08 -> 7.01, but (128 -> 256) 11.50 -> 10.98, (160 ->
+# 320) 16.90 -> 15.37; 20x20 and up it paid from 96 channels, (96 -> 128) 6.97 -> 6.06.
+_SMALL_IMAGE_MIN_CHANNELS = ((64, 192), (100, 128))
 _MIN_CHANNELS = 64
 _MAX_IMAGE_CELLS = 2048
 _MIN_SAVED_PER_PAIR = 2048
@@ -86,7 +95,8 @@ def plan(
     """Images per block for :func:`correlate`, or None where F(2x2, 3x3) does not apply (not a
     2-D stride-1 undilated 3x3 kernel in float32/64), would not pay (see ``_MIN_CHANNELS``, of
     each group, and ``_MAX_WORK_RATIO``), or where a block's work arrays would not fit the
-    workspace limit. A grouped layer is one correlation per group, each with its own GEMMs."""
+    workspace limit (see also ``_SMALL_IMAGE_MIN_CHANNELS``). A grouped layer is one correlation
+    per group, each with its own GEMMs."""
     if (
         len(x_shape) != 4
         or tuple(kernel) != (3, 3)
@@ -104,6 +114,8 @@ def plan(
     if image_cells > _MAX_IMAGE_CELLS or n * (9 * out_h * out_w - 16 * image_cells) < _MIN_SAVED_PER_PAIR:
         return None
     if 16 * image_cells > _MAX_WORK_RATIO * 9 * out_h * out_w:
+        return None
+    if any(image_cells <= cells and channels < least for cells, least in _SMALL_IMAGE_MIN_CHANNELS):
         return None
     images = min(n, -(-_BLOCK_CELLS // image_cells))
     # per input channel: 4 phase planes, 8 row-transformed, 16 transformed; per output channel:
