@@ -19,6 +19,7 @@ here each axis is one small matrix ``A`` (rows of that convolution's operator) a
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -191,13 +192,37 @@ def bilinear_upsampling(
     return up.reshape(n, c, rows * r, cols * r).astype(result, copy=False)
 
 
+#: Operators kept for reuse, read-only: a network upsamples the same shapes call after call, and
+#: building them was a fifth of the call (measured alternating, (8, 64, 32, 32) float32 by 2: 6.34
+#: -> 5.23 ms; (8, 64, 30, 30) by 3/2: 3.46 -> 2.76 ms). At most this many of each kind, ...
+_OPERATOR_CACHE = 16
+#: ... each of at most this many bytes (a 700-pixel axis doubled in float32): larger ones are
+#: rebuilt, their cost small next to the call's.
+_OPERATOR_CACHE_BYTES = 4 * 2**20
+
+
 def _integer_operator(size: int, r: int, pad: int, dtype: np.dtype) -> np.ndarray:
-    """The ``(size * r, size + 2)`` matrix of Theano's 1-D upsampling pass: its transposed
-    convolution applied to each unit vector of the border-extended axis."""
+    """The ``(size * r, size + 2)`` matrix of Theano's 1-D upsampling pass (read-only)."""
+    if size * r * (size + 2) * np.dtype(dtype).itemsize > _OPERATOR_CACHE_BYTES:
+        return _build_integer_operator(size, r, pad, np.dtype(dtype))
+    return _cached_integer_operator(size, r, pad, np.dtype(dtype))
+
+
+def _build_integer_operator(size: int, r: int, pad: int, dtype: np.dtype) -> np.ndarray:
+    """Theano's 1-D upsampling pass, its transposed convolution, applied to each unit vector of
+    the border-extended axis."""
     eye = np.eye(size + 2, dtype=dtype)[:, None, :, None]
     kern = bilinear_kernel_1D(r, True, dtype=dtype)[None, None, :, None]
     cols = conv2d_grad_wrt_inputs(eye, kern, (None, 1, size * r, 1), border_mode=(pad, 0), subsample=(r, 1))
-    return np.ascontiguousarray(cols[:, 0, :, 0].T)
+    return _read_only(np.ascontiguousarray(cols[:, 0, :, 0].T))
+
+
+_cached_integer_operator = functools.lru_cache(maxsize=_OPERATOR_CACHE)(_build_integer_operator)
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
 
 
 def _frac_ratios(frac_ratio: Any) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -224,6 +249,14 @@ def _frac_ratios(frac_ratio: Any) -> tuple[tuple[int, int], tuple[int, int]]:
 
 
 def _frac_operator(size: int, p: int, q: int, dtype: np.dtype) -> np.ndarray:
+    """The ``(out, size + 2)`` operator of Theano's fractional upsampling on one axis
+    (read-only)."""
+    if -(-size * p // q) * (size + 2) * np.dtype(dtype).itemsize > _OPERATOR_CACHE_BYTES:
+        return _build_frac_operator(size, p, q, np.dtype(dtype))
+    return _cached_frac_operator(size, p, q, np.dtype(dtype))
+
+
+def _build_frac_operator(size: int, p: int, q: int, dtype: np.dtype) -> np.ndarray:
     """The 1-D operator of Theano's fractional upsampling on one axis: ``(out, size + 2)``.
 
     Theano convolved (``filter_flip=True``, 'valid') the zero-padded pyramid kernel, as the
@@ -236,7 +269,10 @@ def _frac_operator(size: int, p: int, q: int, dtype: np.dtype) -> np.ndarray:
     span = (size + 1) * p + 1  # the dilated extent of the size + 2 input taps
     n_out = (padded.shape[0] - span) // q + 1
     idx = np.arange(n_out)[:, None] * q + (size + 1 - np.arange(size + 2))[None, :] * p
-    return padded[idx]
+    return _read_only(padded[idx])
+
+
+_cached_frac_operator = functools.lru_cache(maxsize=_OPERATOR_CACHE)(_build_frac_operator)
 
 
 def frac_bilinear_upsampling(input: Any, frac_ratio: Any, *, backend: str = "numpy") -> np.ndarray:

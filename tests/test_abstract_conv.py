@@ -506,3 +506,29 @@ def test_non_finite_gradients_take_theanos_arithmetic_on_every_backend(backend):
         (ac.conv2d_grad_wrt_weights, (x, y, w.shape)),
     ):
         np.testing.assert_array_equal(fn(*args, **kw, backend=backend), fn(*args, **kw))
+
+
+@pytest.mark.parametrize("cache_bytes", [4 * 2**20, 0])
+def test_upsampling_operators_are_kept_read_only_and_repeat_their_results(cache_bytes, monkeypatch):
+    """Kept operators (or, above the size bound, rebuilt ones) are read-only, and a call that
+    reuses them gives the bits of the first call (the interpolation itself: the test above)."""
+    from legacyconv import upsampling
+
+    monkeypatch.setattr(upsampling, "_OPERATOR_CACHE_BYTES", cache_bytes)
+    upsampling._cached_integer_operator.cache_clear()
+    upsampling._cached_frac_operator.cache_clear()
+    x = np.random.default_rng(7).standard_normal((2, 3, 5, 6)).astype(np.float32)
+    first = [ac.bilinear_upsampling(x, 2), ac.frac_bilinear_upsampling(x, (3, 2))]
+    again = [ac.bilinear_upsampling(x, 2), ac.frac_bilinear_upsampling(x, (3, 2))]
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    ops = [
+        upsampling._integer_operator(5, 2, 3, np.dtype(np.float32)),
+        upsampling._frac_operator(6, 3, 2, np.dtype(np.float32)),
+    ]
+    assert not any(op.flags.writeable for op in ops)
+    kept = (
+        upsampling._cached_integer_operator.cache_info().currsize
+        + upsampling._cached_frac_operator.cache_info().currsize
+    )
+    assert (kept > 0) == (cache_bytes > 0)
