@@ -33,10 +33,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._config import get_workspace_limit, scratch
-from .._params import Pads, conv_out_size, flip_spatial
+from .._params import Pads, conv_out_size
 from .._pool_plan import PoolAxis, PoolPlan, accumulator_dtype, finish_pool, first_cell_nan, pool_divisors
 from .._threads import num_threads, parallel_blocks
 from . import _winograd
+from ._by_correlation import input_grad_by_correlation
 
 __all__ = [
     "axis_range",
@@ -1108,7 +1109,8 @@ def _input_grad_as_correlation(
     """The stride-1 input gradient as a forward :func:`correlate`, or None where that is not
     the faster method. Output cell ``o`` sums ``w[f, c, k] * y[f, o + pad - k * dilation]``:
     the correlation of ``y``, zero-padded by ``(kernel - 1) * dilation - pad`` on each side,
-    with the kernel flipped and its two channel axes swapped group by group. It holds the same
+    with the kernel flipped and its two channel axes swapped group by group
+    (:func:`~legacyconv.engines._by_correlation.input_grad_by_correlation`). It holds the same
     products as Theano's sums (the padding's products are zeros: the kernel is finite), so
     NaN and Inf land where Theano put them. Taken where the forward method runs F(2x2, 3x3)
     or is the GEMM itself (1x1, no padding); measured on 2 shared AVX2 EPYC cores, float32,
@@ -1133,10 +1135,7 @@ def _input_grad_as_correlation(
         or _channels_last_first(y.shape, y.dtype.itemsize, kernel, fpads, strides, dilations, n_out, groups)
     ):
         return None
-    og, cg = w.shape[0] // groups, w.shape[1]
-    swapped = w.reshape(groups, og, cg, *kernel).swapaxes(1, 2).reshape(n_out, og, *kernel)
-    flipped = np.ascontiguousarray(flip_spatial(swapped))
-    return correlate(y, flipped, fpads, strides, dilations, groups)
+    return input_grad_by_correlation(correlate, y, w, out_spatial, pads, strides, dilations, groups)
 
 
 class _PhaseAxis(NamedTuple):
