@@ -41,19 +41,12 @@ than the first. A pause as short as 20 ms already does it: the numpy engine's Le
 1.09 ms back to back and 2.1-2.2 ms after 20, 50 or 150 ms of sleep, with no page faults; its
 GEMMs took twice as long, and its few Python steps four times.
 
-The TensorFlow columns (``tf``, ``tf_engine`` and the tables' ``tensorflow``) run in a child
-process of their own, which builds the same data from the same seed and times the calls this
-process asks for, in the same interleaved order and with the same pauses. With TensorFlow's
-intra-op pool in the same process, 7 to 13 in 40 numpy-engine calls that followed a pause longer
-than OpenBLAS's spin (about 0.1 s) took 3-4 times as long (see the README, "TensorFlow in the
-same process"), and a median of 7 landed on them: LeNet conv2's numpy cell was 12.0 and 12.5 ms
-in two of three runs on 2026-12-03, 3.55 in the third; conv2d_transpose's 17.4 and 18.1 ms in two
-of three on 2026-12-03, 9.4 in the third, against TensorFlow's 9.4-9.7 in all three.
-Each library alone also changed TensorFlow's own paused pooling times: in two pairs of runs on
-2026-12-03, alone and beside, ms, 2x2 max pooling 3.3 and 4.1 against 4.5 and 4.9, in ceil mode 3.2
-and 3.3 against 4.7 and 5.1, 3x3 s2 average 4.6 and 5.0 against 6.0 and 6.1; its transposed
-convolution 9.8 and 9.7 against 9.8 and 9.5. ``--one-process`` times every column in this
-process, as before; ``--no-tf`` leaves TensorFlow out.
+The TensorFlow columns share the process, and that costs the numpy column some paused calls:
+after a TensorFlow op with two intra-op threads, 7 to 13 in 40 numpy-engine calls that follow a
+pause longer than OpenBLAS's spin (about 0.1 s) took 3-4 times as long (see the README,
+"TensorFlow in the same process"). A median of 7 can land on them: LeNet conv2's numpy cell
+was 12.0 and 12.5 ms in two of three runs on 2026-12-03, 3.55 in the third. ``--no-tf`` times
+the other columns without TensorFlow in the process.
 
 On machines whose environment sets ``OPENBLAS_CORETYPE`` (and ``OPENBLAS_L2_SIZE``) for old
 OpenBLAS builds, NumPy's OpenBLAS runs AVX2 kernels on an AVX-512 CPU; the printed "OpenBLAS
@@ -137,104 +130,11 @@ NEW_OPS = [
 
 
 def _have(module: str) -> bool:
-    """Whether ``module`` is installed, without importing it."""
-    import importlib.util
-
-    return importlib.util.find_spec(module) is not None
-
-
-# Columns that run TensorFlow ops: in the TensorFlow process unless --one-process.
-TF_COLUMNS = ("tf_engine", "tensorflow", "tf")
-
-
-class TFProcess:
-    """The TensorFlow columns in a child process of this script (``--tf-worker``), which builds
-    the same case from the same seed and times the calls this process asks for, so that no
-    TensorFlow thread pool lives beside the columns timed here (README, "TensorFlow in the same
-    process"). Requests and replies are JSON lines over the child's stdin and stdout."""
-
-    def __init__(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--tf-worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        hello = self._reply()
-        self.version: str = hello["tensorflow"]
-        self.engine: bool = hello["engine"]
-
-    def _reply(self) -> dict:
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(
-                f"the TensorFlow process exited with {self.proc.wait()} (its errors are above)"
-            )
-        return json.loads(line)
-
-    def ask(self, **request) -> dict:
-        self.proc.stdin.write(json.dumps(request) + "\n")
-        self.proc.stdin.flush()
-        return self._reply()
-
-    def columns(self, table: str, index: int) -> dict:
-        """The TensorFlow columns of case ``index`` of ``table``, as :class:`RemoteColumn`."""
-        names = self.ask(op="build", table=table, index=index)["columns"]
-        return {name: RemoteColumn(self, name) for name in names}
-
-    def close(self) -> None:
-        self.proc.stdin.close()
-        self.proc.wait()
-
-
-class RemoteColumn:
-    """A column built and timed in the :class:`TFProcess`."""
-
-    def __init__(self, process: TFProcess, name: str) -> None:
-        self.process, self.name = process, name
-
-    def times(self, calls: int) -> list:
-        return self.process.ask(op="time", name=self.name, calls=calls)["times"]
-
-
-def _table_columns(table: str):
-    """The column builder ``(index, with_tf) -> (columns, GFLOP)`` of a table other than the
-    convolution cases ("rows")."""
-    return {"family": family_columns, "strided": strided_columns, "new_ops": new_op_columns}[table]
-
-
-def _build_columns(table: str, index: int, with_tf: bool, with_tf_engine: bool) -> dict:
-    """Case ``index`` of ``table``'s columns, as the tables build them (the TensorFlow process)."""
-    if table == "rows":
-        return make_columns(CASES[index], with_tf, with_tf_engine, with_scipy=False)[0]
-    return _table_columns(table)(index, with_tf)[0]
-
-
-def tf_worker() -> int:
-    """``--tf-worker``: serve :class:`TFProcess`'s requests on stdin until it closes."""
-    protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w")
-    sys.stdout = sys.stderr  # anything printed must not reach the replies
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(2)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-
-    def send(reply: dict) -> None:
-        protocol.write(json.dumps(reply) + "\n")
-        protocol.flush()
-
-    engine = _engine_available("tensorflow")
-    send({"tensorflow": tf.__version__, "engine": engine})
-    cols: dict = {}
-    for line in sys.stdin:
-        request = json.loads(line)
-        if request["op"] == "build":
-            built = _build_columns(request["table"], request["index"], True, engine)
-            cols = {name: fn for name, fn in built.items() if name in TF_COLUMNS}
-            send({"columns": list(cols)})
-        else:
-            send({"times": _call_times(cols[request["name"]], request["calls"])})
-    return 0
+    try:
+        __import__(module)
+        return True
+    except ImportError:
+        return False
 
 
 def blas_kernels() -> str:
@@ -336,13 +236,9 @@ def _plane_loop(x, w, mode, sub, groups):
     return run, scale
 
 
-def time_case(index, repeats, with_tf, with_tf_engine, with_scipy, burst=1, tf_process=None):
-    case = CASES[index]
-    local_tf = tf_process is None
-    cols, out_shape = make_columns(case, with_tf and local_tf, with_tf_engine and local_tf, with_scipy)
+def time_case(case, repeats, with_tf, with_tf_engine, with_scipy, burst=1):
+    cols, out_shape = make_columns(case, with_tf, with_tf_engine, with_scipy)
     loop_fn, loop_scale = cols.pop("loop")
-    if with_tf and not local_tf:
-        cols.update(tf_process.columns("rows", index))
     result = _time_columns(cols, repeats, burst)
     loop_times = []
     for _ in range(3):
@@ -355,44 +251,30 @@ def time_case(index, repeats, with_tf, with_tf_engine, with_scipy, burst=1, tf_p
 
 def main_table(args) -> int:
     with_tf = not args.no_tf and _have("tensorflow")
-    tf_process = TFProcess() if with_tf and not args.one_process else None
-    try:
-        return _main_table(args, with_tf, tf_process)
-    finally:
-        if tf_process is not None:
-            tf_process.close()
-
-
-def _main_table(args, with_tf: bool, tf_process: TFProcess | None) -> int:
-    if with_tf and tf_process is None:  # before any TF op runs: the thread pools are fixed at the first one
+    if with_tf:  # before any TF op runs: the thread pools are fixed at the first one
         import tensorflow as tf
 
         tf.config.threading.set_intra_op_parallelism_threads(2)
         tf.config.threading.set_inter_op_parallelism_threads(1)
-        tf_version, with_tf_engine = tf.__version__, _engine_available("tensorflow")
-    elif with_tf:
-        tf_version, with_tf_engine = tf_process.version, tf_process.engine
-    else:
-        tf_version, with_tf_engine = "", False
     with_scipy = _engine_available("scipy") and not args.no_scipy
+    with_tf_engine = with_tf and _engine_available("tensorflow")
     if args.cases == "none":
         selected = []
     else:
-        selected = [int(i) for i in args.cases.split(",")] if args.cases else list(range(len(CASES)))
+        selected = [CASES[int(i)] for i in args.cases.split(",")] if args.cases else CASES
     print(
         f"threads: OpenBLAS/OMP=2, TF intra=2 inter=1; repeats={args.repeats}; numpy {np.__version__}; "
         + (f"bursts of {args.burst} calls" if args.burst > 1 else "each call after a pause")
     )
     print(f"OpenBLAS kernels: {blas_kernels()}")
     if with_tf:
-        where = "in this process" if tf_process is None else "in a process of its own"
-        print(f"tensorflow {tf_version}, {where}")
+        print(f"tensorflow {tf.__version__}")
     rows = []
     header = f"{'case':<44} {'column':<10} {'ms':>9} {'GFLOP/s':>8}"
     print(header)
-    for index in selected:
-        res, fl = time_case(index, args.repeats, with_tf, with_tf_engine, with_scipy, args.burst, tf_process)
-        label = case_label(CASES[index])
+    for case in selected:
+        res, fl = time_case(case, args.repeats, with_tf, with_tf_engine, with_scipy, args.burst)
+        label = case_label(case)
         for name, ms in res.items():
             note = " (scaled)" if name == "loop" else ""
             print(f"{label:<44} {name:<10} {ms:>9.2f} {fl / ms / 1e6:>8.1f}{note}")
@@ -413,9 +295,9 @@ def _main_table(args, with_tf: bool, tf_process: TFProcess | None) -> int:
     if rows and "tf" in rows[0]["ms"]:
         med = statistics.median(r["ratios"]["numpy/tf"] for r in rows)
         print(f"median numpy/tf over the cases: {med:.2f}")
-    family = main_family(args, with_tf, tf_process) if not args.no_family else []
-    strided = main_strided(args, with_tf, tf_process) if not args.no_strided else []
-    new_ops = main_new_ops(args, with_tf, tf_process) if not args.no_new_ops else []
+    family = main_family(args, with_tf) if not args.no_family else []
+    strided = main_strided(args, with_tf) if not args.no_strided else []
+    new_ops = main_new_ops(args, with_tf) if not args.no_new_ops else []
     if args.json:
         with open(args.json, "w") as fh:
             tables = {"rows": rows, "family": family, "strided": strided, "new_ops": new_ops}
@@ -477,8 +359,8 @@ def family_columns(index: int, with_tf: bool):
     return cols, gflop
 
 
-def main_family(args, with_tf: bool, tf_process: TFProcess | None = None) -> list:
-    return _table("family case", "the family cases", FAMILY, "family", args, with_tf, tf_process)
+def main_family(args, with_tf: bool) -> list:
+    return _table("family case", "the family cases", FAMILY, family_columns, args, with_tf)
 
 
 def new_op_columns(index: int, with_tf: bool):
@@ -676,31 +558,25 @@ def strided_columns(index: int, with_tf: bool):
     return cols, gflop
 
 
-def main_strided(args, with_tf: bool, tf_process: TFProcess | None = None) -> list:
-    return _table("strided layer", "the strided layers", STRIDED_LABELS, "strided", args, with_tf, tf_process)
+def main_strided(args, with_tf: bool) -> list:
+    return _table("strided layer", "the strided layers", STRIDED_LABELS, strided_columns, args, with_tf)
 
 
-def main_new_ops(args, with_tf: bool, tf_process: TFProcess | None = None) -> list:
-    return _table("issue 13 op", "the issue 13 ops", NEW_OPS, "new_ops", args, with_tf, tf_process)
+def main_new_ops(args, with_tf: bool) -> list:
+    return _table("issue 13 op", "the issue 13 ops", NEW_OPS, new_op_columns, args, with_tf)
 
 
-def _table(
-    title: str, what: str, labels: list, table: str, args, with_tf: bool, tf_process: TFProcess | None
-) -> list:
-    """Time the columns of every case of ``table`` (:func:`_table_columns`) for every label;
-    print ms, GFLOP/s and ratios to 'tf'."""
-    columns = _table_columns(table)
+def _table(title: str, what: str, labels: list, columns, args, with_tf: bool) -> list:
+    """Time ``columns(index, with_tf)`` for every label; print ms, GFLOP/s and ratios to 'tf'."""
     width = max(len(label) for label in labels) + 2
     rows = []
     print(f"\n{title:<{width}} {'column':<11} {'ms':>9} {'GFLOP/s':>8}")
     for index, label in enumerate(labels):
-        cols, gflop = columns(index, with_tf and tf_process is None)
+        cols, gflop = columns(index, with_tf)
         if args.no_scipy:
             cols.pop("scipy", None)
-        if not with_tf or tf_process is not None:  # no TensorFlow op here, the engine's neither
+        if not with_tf:  # --no-tf: no TensorFlow op in the process, the engine's neither
             cols.pop("tensorflow", None)
-        if with_tf and tf_process is not None:
-            cols.update(tf_process.columns(table, index))
         res = _time_columns(cols, args.repeats, args.burst)
         for name, ms in res.items():
             rate = f"{gflop / ms * 1e3:>8.1f}" if gflop else f"{'-':>8}"
@@ -724,27 +600,18 @@ def _time_columns(cols: dict, repeats: int, burst: int = 1) -> dict:
     column back to back (then the pause), and counts the median of its last ``burst // 2``."""
     times: dict = {name: [] for name in cols}
     for fn in cols.values():
-        _call_times(fn, 1)
+        fn()
         time.sleep(PAUSE)
     for _ in range(repeats):
         for name, fn in cols.items():
-            calls = _call_times(fn, burst)
+            calls = []
+            for _ in range(burst):
+                t0 = time.perf_counter()
+                fn()
+                calls.append(time.perf_counter() - t0)
             times[name].append(statistics.median(calls[len(calls) - max(1, burst // 2) :]))
             time.sleep(PAUSE)
     return {name: statistics.median(ts) * 1e3 for name, ts in times.items()}
-
-
-def _call_times(fn, calls: int) -> list:
-    """Seconds each of ``calls`` calls of ``fn`` back to back took (in the TensorFlow process
-    for a :class:`RemoteColumn`)."""
-    if isinstance(fn, RemoteColumn):
-        return fn.times(calls)
-    times = []
-    for _ in range(calls):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return times
 
 
 def _engine_available(name: str) -> bool:
@@ -815,17 +682,9 @@ def main() -> int:
         default=1,
         help="run the whole benchmark this many times, each in a new process, and print the medians",
     )
-    parser.add_argument(
-        "--one-process",
-        action="store_true",
-        help="time the TensorFlow columns in this process too (default: in a process of their own)",
-    )
-    parser.add_argument("--tf-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--memory-probe", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--memory-baseline", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.tf_worker:
-        return tf_worker()
     if args.memory_probe or args.memory_baseline:
         memory_probe(args.memory_probe)
         return 0
