@@ -44,7 +44,7 @@ GEMMs took twice as long, and its few Python steps four times.
 The TensorFlow columns share the process, and that costs the numpy column some paused calls:
 after a TensorFlow op with two intra-op threads, 7 to 13 in 40 numpy-engine calls that follow a
 pause longer than OpenBLAS's spin (about 0.1 s) took 3-4 times as long (see the README,
-"TensorFlow in the same process"). A median of 7 can land on them: LeNet conv2's numpy cell
+"TensorFlow beside the numpy engine"). A median of 7 can land on them: LeNet conv2's numpy cell
 was 12.0 and 12.5 ms in two of three runs on 2026-12-03, 3.55 in the third. Timing TensorFlow's
 columns in a child process instead did not help: later that day its numpy cell was 12.5 and 12.9
 ms in two of three runs that way, conv2d_transpose's 18.4 and 18.6 (9.4 in a clean run), and 13
