@@ -49,7 +49,11 @@ was 12.0 and 12.5 ms in two of three runs on 2026-12-03, 3.55 in the third. Timi
 columns in a child process instead did not help: later that day its numpy cell was 12.5 and 12.9
 ms in two of three runs that way, conv2d_transpose's 18.4 and 18.6 (9.4 in a clean run), and 13
 to 21 in 40 calls were slow after a TensorFlow op in another process, 6 to 10 after one in this
-process. ``--no-tf`` times the other columns without TensorFlow anywhere.
+process. Bursts (``--burst 20``) are no cure: in two pairs of runs, alternating, the numpy
+engine took 1.58-1.63 times the bare GEMM on (8, 64, 56, 56) * (64, 64, 3, 3) with TensorFlow
+ops in the process and 1.06-1.11 without them, on LeNet's conv2 1.58-1.61 and 1.35. A TensorFlow
+process that ran one op and then stayed idle left 1-2 in 40 calls slow, as none did. ``--no-tf``
+times the other columns without TensorFlow anywhere.
 
 On machines whose environment sets ``OPENBLAS_CORETYPE`` (and ``OPENBLAS_L2_SIZE``) for old
 OpenBLAS builds, NumPy's OpenBLAS runs AVX2 kernels on an AVX-512 CPU; the printed "OpenBLAS
