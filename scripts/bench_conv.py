@@ -30,6 +30,7 @@ twins) with 'VALID' padding on pre-padded data, bilinear upsampling against ``tf
     python scripts/bench_conv.py --memory
     python scripts/bench_conv.py --runs 3        # three processes, medians of the three
     python scripts/bench_conv.py --burst 20      # steady state: 20 calls back to back
+    python scripts/bench_conv.py --runs 3 --apart  # TensorFlow's columns in processes of their own
 
 By default every timed call follows a pause, so that it finds the caches and the threads as a
 call on its own does. ``--burst N`` times a column called over and over instead (a layer in a
@@ -53,7 +54,11 @@ process. Bursts (``--burst 20``) are no cure: in two pairs of runs, alternating,
 engine took 1.58-1.63 times the bare GEMM on (8, 64, 56, 56) * (64, 64, 3, 3) with TensorFlow
 ops in the process and 1.06-1.11 without them, on LeNet's conv2 1.58-1.61 and 1.35. A TensorFlow
 process that ran one op and then stayed idle left 1-2 in 40 calls slow, as none did. ``--no-tf``
-times the other columns without TensorFlow anywhere.
+times the other columns without TensorFlow anywhere. ``--apart`` runs each run as two processes,
+the other columns with ``--no-tf``, then the TensorFlow columns alone (``APART_GAP`` seconds
+after the last TensorFlow process), and merges them: the ratios then compare each library alone,
+timed minutes rather than seconds apart, so the machine's slow phases are no longer shared
+column by column.
 
 On machines whose environment sets ``OPENBLAS_CORETYPE`` (and ``OPENBLAS_L2_SIZE``) for old
 OpenBLAS builds, NumPy's OpenBLAS runs AVX2 kernels on an AVX-512 CPU; the printed "OpenBLAS
@@ -134,6 +139,29 @@ NEW_OPS = [
     "pool_3d max (8,16,16,56,56) ws2",
     "pool_3d average_inc_pad (8,16,16,56,56) ws2",
 ]
+
+
+# The ratios each table prints: (numerator, denominator) columns, where both were timed.
+ROW_RATIOS = [
+    ("numpy", "gemm"),
+    ("loop", "numpy"),
+    ("numpy", "tf"),
+    ("loop", "scipy"),
+    ("scipy", "tf"),
+    ("tf_engine", "tf"),
+]
+TABLE_RATIOS = [("numpy", "tf"), ("scipy", "tf"), ("tensorflow", "tf")]
+# Columns that run TensorFlow ops (--only-tf times these alone; --apart times them in their own process).
+TF_COLUMNS = ("tf_engine", "tensorflow", "tf")
+
+
+def ratios(ms: dict, pairs: list) -> dict:
+    """``{"a/b": ms[a] / ms[b]}`` for the ``pairs`` whose columns are both in ``ms``.
+
+    >>> ratios({"numpy": 3.0, "tf": 2.0, "gemm": 1.5}, ROW_RATIOS)
+    {'numpy/gemm': 2.0, 'numpy/tf': 1.5}
+    """
+    return {f"{a}/{b}": ms[a] / ms[b] for a, b in pairs if a in ms and b in ms}
 
 
 def _have(module: str) -> bool:
@@ -243,10 +271,14 @@ def _plane_loop(x, w, mode, sub, groups):
     return run, scale
 
 
-def time_case(case, repeats, with_tf, with_tf_engine, with_scipy, burst=1):
+def time_case(case, repeats, with_tf, with_tf_engine, with_scipy, burst=1, only_tf=False):
     cols, out_shape = make_columns(case, with_tf, with_tf_engine, with_scipy)
     loop_fn, loop_scale = cols.pop("loop")
+    if only_tf:
+        cols = {name: fn for name, fn in cols.items() if name in TF_COLUMNS}
     result = _time_columns(cols, repeats, burst)
+    if only_tf:
+        return result, flops(out_shape, case[1], case[4])
     loop_times = []
     for _ in range(3):
         t0 = time.perf_counter()
@@ -280,26 +312,15 @@ def main_table(args) -> int:
     header = f"{'case':<44} {'column':<10} {'ms':>9} {'GFLOP/s':>8}"
     print(header)
     for case in selected:
-        res, fl = time_case(case, args.repeats, with_tf, with_tf_engine, with_scipy, args.burst)
+        res, fl = time_case(case, args.repeats, with_tf, with_tf_engine, with_scipy, args.burst, args.only_tf)
         label = case_label(case)
         for name, ms in res.items():
             note = " (scaled)" if name == "loop" else ""
             print(f"{label:<44} {name:<10} {ms:>9.2f} {fl / ms / 1e6:>8.1f}{note}")
-        ratios = {
-            "numpy/gemm": res["numpy"] / res["gemm"],
-            "loop/numpy": res["loop"] / res["numpy"],
-        }
-        if "tf" in res:
-            ratios["numpy/tf"] = res["numpy"] / res["tf"]
-        if "scipy" in res:
-            ratios["loop/scipy"] = res["loop"] / res["scipy"]
-            if "tf" in res:
-                ratios["scipy/tf"] = res["scipy"] / res["tf"]
-        if "tf_engine" in res:
-            ratios["tf_engine/tf"] = res["tf_engine"] / res["tf"]
-        print(f"{'':<44} ratios: " + ", ".join(f"{k}={v:.2f}" for k, v in ratios.items()))
-        rows.append({"case": label, "gflop": fl / 1e9, "ms": res, "ratios": ratios})
-    if rows and "tf" in rows[0]["ms"]:
+        row_ratios = ratios(res, ROW_RATIOS)
+        print(f"{'':<44} ratios: " + ", ".join(f"{k}={v:.2f}" for k, v in row_ratios.items()))
+        rows.append({"case": label, "gflop": fl / 1e9, "ms": res, "ratios": row_ratios})
+    if rows and "numpy/tf" in rows[0]["ratios"]:
         med = statistics.median(r["ratios"]["numpy/tf"] for r in rows)
         print(f"median numpy/tf over the cases: {med:.2f}")
     family = main_family(args, with_tf) if not args.no_family else []
@@ -584,18 +605,16 @@ def _table(title: str, what: str, labels: list, columns, args, with_tf: bool) ->
             cols.pop("scipy", None)
         if not with_tf:  # --no-tf: no TensorFlow op in the process, the engine's neither
             cols.pop("tensorflow", None)
+        if args.only_tf:
+            cols = {name: fn for name, fn in cols.items() if name in TF_COLUMNS}
         res = _time_columns(cols, args.repeats, args.burst)
         for name, ms in res.items():
             rate = f"{gflop / ms * 1e3:>8.1f}" if gflop else f"{'-':>8}"
             print(f"{label:<{width}} {name:<11} {ms:>9.2f} {rate}")
-        ratios = {
-            f"{b}/tf": res[b] / res["tf"]
-            for b in ("numpy", "scipy", "tensorflow")
-            if b in res and "tf" in res
-        }
-        print(f"{'':<{width}} ratios: " + ", ".join(f"{k}={v:.2f}" for k, v in ratios.items()))
-        rows.append({"case": label, "ms": res, "ratios": ratios})
-    if with_tf:
+        row_ratios = ratios(res, TABLE_RATIOS)
+        print(f"{'':<{width}} ratios: " + ", ".join(f"{k}={v:.2f}" for k, v in row_ratios.items()))
+        rows.append({"case": label, "ms": res, "ratios": row_ratios})
+    if rows and all("numpy/tf" in r["ratios"] for r in rows):
         med = statistics.median(r["ratios"]["numpy/tf"] for r in rows)
         print(f"median numpy/tf over {what}: {med:.2f}")
     return rows
@@ -689,6 +708,13 @@ def main() -> int:
         default=1,
         help="run the whole benchmark this many times, each in a new process, and print the medians",
     )
+    parser.add_argument(
+        "--apart",
+        action="store_true",
+        help="each run in two processes, the TensorFlow columns after the others instead of "
+        "interleaved with them (TensorFlow ops slow the numpy engine's calls: see the docstring)",
+    )
+    parser.add_argument("--only-tf", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--memory-probe", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--memory-baseline", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -697,7 +723,7 @@ def main() -> int:
         return 0
     if args.memory:
         return main_memory()
-    if args.runs > 1:
+    if args.runs > 1 or args.apart:
         return main_runs(args)
     return main_table(args)
 
@@ -719,20 +745,65 @@ def _without_options(argv: list[str], names: tuple[str, ...]) -> list[str]:
     return kept
 
 
+# --apart: seconds between a TensorFlow process and the next run's (the slowdown it leaves
+# lasted at least 2 s after an op; an idle TensorFlow process that had run one op slowed 1-2 in
+# 40 later calls, as good as none)
+APART_GAP = 10.0
+
+
+def _run_json(argv: list, path: str) -> dict:
+    """Run this script with ``argv`` in a new process writing JSON to ``path``; return it."""
+    subprocess.run([sys.executable, __file__, *argv, "--json", path], check=True)
+    with open(path) as f:
+        return json.load(f)
+
+
+def merge_apart(others: dict, tf_alone: dict) -> dict:
+    """One run's results from its two processes under ``--apart``: every case's columns from
+    both (the TensorFlow columns from ``tf_alone``), and the ratios computed again from them.
+
+    >>> a = {"rows": [{"case": "c", "ms": {"numpy": 3.0, "gemm": 1.5}, "ratios": {}}], "family": []}
+    >>> b = {"rows": [{"case": "c", "ms": {"tf": 2.0}, "ratios": {}}], "family": []}
+    >>> merge_apart(a, b)["rows"][0]["ratios"]
+    {'numpy/gemm': 2.0, 'numpy/tf': 1.5}
+    """
+    merged = dict(others)
+    for table in ("rows", "family", "strided", "new_ops"):
+        pairs = ROW_RATIOS if table == "rows" else TABLE_RATIOS
+        mine, theirs = others.get(table) or [], tf_alone.get(table) or []
+        if len(mine) != len(theirs):
+            raise RuntimeError(f"the two processes timed {len(mine)} and {len(theirs)} cases of {table}")
+        rows = []
+        for row, tf_row in zip(mine, theirs):
+            if row["case"] != tf_row["case"]:
+                raise RuntimeError(
+                    f"the two processes timed different cases: {row['case']} and {tf_row['case']}"
+                )
+            ms = {**row["ms"], **{k: v for k, v in tf_row["ms"].items() if k in TF_COLUMNS}}
+            rows.append({**row, "ms": ms, "ratios": ratios(ms, pairs)})
+        merged[table] = rows
+    return merged
+
+
 def main_runs(args) -> int:
     """Run this script ``args.runs`` times, each in a new process writing JSON, then print the
     median over the runs of every column and ratio of every case."""
     import tempfile
 
     results = []
+    argv = _without_options(sys.argv[1:], ("--runs", "--json"))  # --json gets the medians
+    argv = [a for a in argv if a != "--apart"]
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.runs):
-            path = os.path.join(tmp, f"run{run}.json")
-            argv = _without_options(sys.argv[1:], ("--runs", "--json"))  # --json gets the medians
             print(f"--- run {run + 1} of {args.runs}", flush=True)
-            subprocess.run([sys.executable, __file__, *argv, "--json", path], check=True)
-            with open(path) as f:
-                results.append(json.load(f))
+            if not args.apart:
+                results.append(_run_json(argv, os.path.join(tmp, f"run{run}.json")))
+                continue
+            if run:  # the last TensorFlow process's ops slow numpy calls for seconds after
+                time.sleep(APART_GAP)
+            others = _run_json([*argv, "--no-tf"], os.path.join(tmp, f"run{run}.json"))
+            tf_alone = _run_json([*argv, "--only-tf"], os.path.join(tmp, f"run{run}tf.json"))
+            results.append(merge_apart(others, tf_alone))
     medians: dict = {"runs": args.runs, "threads": results[0]["threads"]}
     print(f"\n=== medians over {args.runs} runs (each the median of {args.repeats} repeats) ===")
     for table in ("rows", "family", "strided", "new_ops"):
