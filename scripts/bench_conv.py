@@ -164,6 +164,11 @@ def ratios(ms: dict, pairs: list) -> dict:
     return {f"{a}/{b}": ms[a] / ms[b] for a, b in pairs if a in ms and b in ms}
 
 
+def tf_columns(cols: dict) -> dict:
+    """The columns of ``cols`` that run TensorFlow ops (``--only-tf``)."""
+    return {name: fn for name, fn in cols.items() if name in TF_COLUMNS}
+
+
 def _have(module: str) -> bool:
     try:
         __import__(module)
@@ -275,7 +280,7 @@ def time_case(case, repeats, with_tf, with_tf_engine, with_scipy, burst=1, only_
     cols, out_shape = make_columns(case, with_tf, with_tf_engine, with_scipy)
     loop_fn, loop_scale = cols.pop("loop")
     if only_tf:
-        cols = {name: fn for name, fn in cols.items() if name in TF_COLUMNS}
+        cols = tf_columns(cols)
     result = _time_columns(cols, repeats, burst)
     if only_tf:
         return result, flops(out_shape, case[1], case[4])
@@ -606,7 +611,7 @@ def _table(title: str, what: str, labels: list, columns, args, with_tf: bool) ->
         if not with_tf:  # --no-tf: no TensorFlow op in the process, the engine's neither
             cols.pop("tensorflow", None)
         if args.only_tf:
-            cols = {name: fn for name, fn in cols.items() if name in TF_COLUMNS}
+            cols = tf_columns(cols)
         res = _time_columns(cols, args.repeats, args.burst)
         for name, ms in res.items():
             rate = f"{gflop / ms * 1e3:>8.1f}" if gflop else f"{'-':>8}"
@@ -779,7 +784,7 @@ def merge_apart(others: dict, tf_alone: dict) -> dict:
                 raise RuntimeError(
                     f"the two processes timed different cases: {row['case']} and {tf_row['case']}"
                 )
-            ms = {**row["ms"], **{k: v for k, v in tf_row["ms"].items() if k in TF_COLUMNS}}
+            ms = {**row["ms"], **tf_columns(tf_row["ms"])}
             rows.append({**row, "ms": ms, "ratios": ratios(ms, pairs)})
         merged[table] = rows
     return merged
