@@ -15,9 +15,11 @@ library down), and the median of the repeats is reported:
   too slow for the big cases, so a slice of the output planes is timed and scaled linearly by
   the number of planes (the loop's cost is linear in it). Marked ``(scaled)``.
 
-Prints a table (ms, GFLOP/s, ratios) and writes JSON (``--json``). ``--memory`` instead measures
-the peak extra memory of one numpy-engine call on (64, 256, 28, 28) * (256, 256, 3, 3) 'half' with
-``/usr/bin/time -v``, against the same process without the call.
+Prints a table (ms, GFLOP/s, ratios) and writes JSON (``--json``); with ``--runs`` or
+``--apart``, the medians over the runs, then issue 15's speed targets (``TARGETS``), met or
+missed on those medians. ``--memory`` instead measures the peak extra memory of one numpy-engine
+call on (64, 256, 28, 28) * (256, 256, 3, 3) 'half' with ``/usr/bin/time -v``, against the same
+process without the call.
 
 A second table times the rest of the family (conv2d_transpose, conv3d, pool_2d) on every
 engine against the closest bare TensorFlow op on pre-converted data; a third strided layers of
@@ -153,6 +155,70 @@ ROW_RATIOS = [
 TABLE_RATIOS = [("numpy", "tf"), ("scipy", "tf"), ("tensorflow", "tf")]
 # Columns that run TensorFlow ops (--only-tf times these alone; --apart times them in their own process).
 TF_COLUMNS = ("tf_engine", "tensorflow", "tf")
+
+
+def _small_kernel_stride1(case) -> bool:
+    return case[3] == (1, 1) and case[1][2:] in ((3, 3), (5, 5))
+
+
+def _not_sent_to_scipy(case) -> bool:
+    """False for the large stride-1 kernels (11x11 and up) the README sends to backend='scipy'."""
+    return case[3] != (1, 1) or min(case[1][2:]) < 11
+
+
+# Issue 15's speed targets, each on the median of 3 runs: (table, ratio, bound, the cases of
+# the table it covers, what they are). Memory is --memory's verdict.
+TARGETS = [
+    ("rows", "numpy/tf", 1.15, _small_kernel_stride1, "3x3 and 5x5 stride 1"),
+    ("rows", "numpy/gemm", 1.3, _not_sent_to_scipy, "every conv2d case but 15x15 (backend='scipy')"),
+    ("family", "numpy/tf", 1.5, None, "conv2d_transpose, conv3d, pool_2d"),
+]
+
+
+def target_verdicts(medians: dict) -> list:
+    """Issue 15's targets (``TARGETS``) on the median rows of ``medians``: one dict per target
+    and case it covers, with the ``ratio`` (None where a column was not timed) and ``met``.
+
+    >>> rows = [{"case": case_label(CASES[1]), "ratios": {"numpy/gemm": 1.31, "numpy/tf": 1.1}}]
+    >>> [(v["target"], v["met"]) for v in target_verdicts({"rows": rows})]
+    [('numpy/tf <= 1.15', True), ('numpy/gemm <= 1.3', False)]
+    """
+    cases = {case_label(c): c for c in CASES}
+    verdicts = []
+    for table, ratio, bound, covers, what in TARGETS:
+        for row in medians.get(table) or []:
+            if covers is not None and not covers(cases[row["case"]]):
+                continue
+            value = row["ratios"].get(ratio)
+            verdicts.append(
+                {
+                    "target": f"{ratio} <= {bound}",
+                    "cases": what,
+                    "case": row["case"],
+                    "ratio": value,
+                    "met": None if value is None else value <= bound,
+                }
+            )
+    return verdicts
+
+
+def print_verdicts(verdicts: list, runs: int) -> None:
+    """Print :func:`target_verdicts`, grouped by target, and how many were met."""
+    note = "" if runs >= 3 else f"; these are medians of {runs} (the issue asks for 3)"
+    print(f"\n=== issue 15's targets (ratios to 3 decimals{note}) ===")
+    heading = None
+    for v in verdicts:
+        if (v["target"], v["cases"]) != heading:
+            heading = (v["target"], v["cases"])
+            print(f"{v['target']}, {v['cases']}:")
+        if v["met"] is None:
+            print(f"    not timed       {v['case']}")
+        else:
+            print(f"    {'met' if v['met'] else 'MISSED':<7} {v['ratio']:>7.3f}  {v['case']}")
+    timed = [v for v in verdicts if v["met"] is not None]
+    print(
+        f"met {sum(v['met'] for v in timed)} of {len(timed)} timed ({len(verdicts) - len(timed)} not timed)"
+    )
 
 
 def ratios(ms: dict, pairs: list) -> dict:
@@ -825,6 +891,8 @@ def main_runs(args) -> int:
             ratios = "  ".join(f"{k}={v:.2f}" for k, v in med["ratios"].items())
             print(f"{row['case']}\n    ms: {cells}\n    ratios: {ratios}")
         medians[table] = rows
+    medians["targets"] = target_verdicts(medians)
+    print_verdicts(medians["targets"], args.runs)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(medians, f, indent=1)
