@@ -14,7 +14,7 @@ from typing import Any, Union
 
 import numpy as np
 
-from ._errors import LegacyconvError
+from ._errors import LegacyconvError, LegacyconvTypeError
 
 __all__ = [
     "BorderMode",
@@ -27,6 +27,7 @@ __all__ = [
     "check_hint",
     "check_result_size",
     "check_kernel_sizes",
+    "check_shape_helper_args",
     "compute_dtype",
     "conv_out_size",
     "explicit_pads",
@@ -269,6 +270,12 @@ def get_conv_shape_1axis(
         or dilation is None
     ):
         return None
+    _shape_entries((image_shape, kernel_shape), "(image_shape, kernel_shape)")
+    _shape_entries((subsample, dilation), "(subsample, dilation)", at_least=1)
+    if not _border_entry_ok(border_mode):
+        raise LegacyconvError(
+            f"border_mode must be 'valid', 'full', 'half', an integer or a (low, high) pair. Received: border_mode={border_mode!r}"
+        )
     dil_kernel = (kernel_shape - 1) * dilation + 1
     if border_mode == "half":
         pad_l = pad_r = dil_kernel // 2
@@ -286,6 +293,74 @@ def get_conv_shape_1axis(
     return (image_shape + pad_l + pad_r - dil_kernel) // subsample + 1
 
 
+def _shape_entries(value: Any, name: str, length: int | None = None, at_least: int = 0) -> tuple[Any, ...]:
+    """``value`` as a tuple of ints >= ``at_least`` or None, of ``length`` entries if given."""
+    if not isinstance(value, (tuple, list)) or not all(v is None or _is_int(v) for v in value):
+        raise LegacyconvTypeError(
+            f"{name} must be a tuple of integers (None where unknown). Received: {name}={value!r}"
+        )
+    if length is not None and len(value) != length:
+        raise LegacyconvError(
+            f"{name} must have {length} entries, one per spatial axis. Received: {name}={value!r}"
+        )
+    if any(v is not None and v < at_least for v in value):
+        raise LegacyconvError(f"{name} must hold integers >= {at_least}. Received: {name}={value!r}")
+    return tuple(value)
+
+
+def _border_entry_ok(mode: Any) -> bool:
+    """One axis of a shape helper's border_mode: a name, an int, an int pair or None (unknown);
+    negative pads are the helpers' own (Theano's) error."""
+    if mode is None or _is_int(mode) or (isinstance(mode, str) and mode in _NAMED_MODES):
+        return True
+    return isinstance(mode, (tuple, list)) and len(mode) == 2 and all(_is_int(p) for p in mode)
+
+
+def check_shape_helper_args(
+    first: Any,
+    first_name: str,
+    second: Any,
+    second_name: str,
+    border_mode: Any,
+    subsample: Any,
+    filter_dilation: Any,
+) -> int:
+    """Validate the arguments of Theano's shape helpers (``get_conv_output_shape`` and the two
+    gradient ones) and return the number of spatial axes. Theano checked nothing: malformed
+    arguments gave Python's own errors from deep inside, or a result with too few axes (a
+    ``subsample`` shorter than the image's axes). Values Theano computed with (None for unknown
+    sizes, outputs that come out zero or negative) stay allowed.
+
+    >>> check_shape_helper_args((2, 3, 8, 8), "image_shape", (4, 3, 3, 3), "kernel_shape", "valid", (1,), None)
+    Traceback (most recent call last):
+    ...
+    legacyconv._errors.LegacyconvError: subsample must have 2 entries, one per spatial axis. Received: subsample=(1,)
+    """
+    first_t = _shape_entries(first, first_name)
+    if len(first_t) < 3:
+        raise LegacyconvError(
+            f"{first_name} must be (batch, channels, *spatial), at least 3 entries. Received: {first_name}={first!r}"
+        )
+    convdim = len(first_t) - 2
+    second_t = _shape_entries(second, second_name)
+    if len(second_t) < convdim + 2:
+        raise LegacyconvError(
+            f"{second_name} must have at least {convdim + 2} entries for the {convdim} spatial axes of "
+            f"{first_name}={tuple(first)!r}. Received: {second_name}={second!r}"
+        )
+    _shape_entries(subsample, "subsample", convdim, at_least=1)
+    if filter_dilation is not None:
+        _shape_entries(filter_dilation, "filter_dilation", convdim, at_least=1)
+    per_axis = isinstance(border_mode, (tuple, list))
+    modes = tuple(border_mode) if per_axis else (border_mode,)
+    if (per_axis and len(modes) != convdim) or not all(_border_entry_ok(m) for m in modes):
+        raise LegacyconvError(
+            f"border_mode must be 'valid', 'full', 'half', an integer or a tuple of {convdim} of those "
+            f"or of (low, high) pairs. Received: border_mode={border_mode!r}"
+        )
+    return convdim
+
+
 def get_conv_output_shape(
     image_shape: Sequence[int | None],
     kernel_shape: Sequence[int | None],
@@ -298,12 +373,16 @@ def get_conv_output_shape(
     ``image_shape`` is ``(batch, channels, *spatial)`` and ``kernel_shape`` is
     ``(nkern, channels, *spatial)``; unknown (``None``) entries give ``None`` in the result.
     Like Theano, it does not reject sizes that come out zero or negative: ``conv2d`` does.
+    Unlike Theano, it rejects malformed arguments (:func:`check_shape_helper_args`), naming them.
 
     >>> get_conv_output_shape((2, 3, 224, 224), (1, 3, 11, 11), "valid", (1, 1))
     (2, 1, 214, 214)
     >>> get_conv_output_shape((None, 3, 224, 224), (96, 3, 4, 4), "valid", (4, 4))
     (None, 96, 56, 56)
     """
+    check_shape_helper_args(
+        image_shape, "image_shape", kernel_shape, "kernel_shape", border_mode, subsample, filter_dilation
+    )
     bsize, imshp = image_shape[0], tuple(image_shape[2:])
     convdim = len(image_shape) - 2
     nkern, kshp = kernel_shape[0], tuple(kernel_shape[-convdim:])
@@ -392,6 +471,9 @@ def get_conv_gradweights_shape(
     >>> get_conv_gradweights_shape((2, 3, 7, 7), (2, 4, 3, 3), "valid", (2, 2))
     (4, 3, None, None)
     """
+    check_shape_helper_args(
+        image_shape, "image_shape", top_shape, "top_shape", border_mode, subsample, filter_dilation
+    )
     nkern, imshp = image_shape[1], tuple(image_shape[2:])
     nchan, topshp = top_shape[1], tuple(top_shape[2:])
     if filter_dilation is None:
@@ -450,6 +532,9 @@ def get_conv_gradinputs_shape(
     >>> get_conv_gradinputs_shape((4, 3, 3, 3), (2, 4, 5, 5), "half", (2, 1))
     (2, 3, None, 5)
     """
+    check_shape_helper_args(
+        top_shape, "top_shape", kernel_shape, "kernel_shape", border_mode, subsample, filter_dilation
+    )
     convdim = len(top_shape) - 2
     bsize, topshp = top_shape[0], tuple(top_shape[2:])
     nkern, kshp = kernel_shape[1], tuple(kernel_shape[-convdim:])

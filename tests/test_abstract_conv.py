@@ -127,6 +127,91 @@ def test_shape_helpers_match_theano(call):
         assert fn(*call["args"]) == call["result"]
 
 
+# Malformed arguments to the shape helpers. Theano checked none of these: it raised Python's
+# own TypeError, IndexError or ZeroDivisionError from inside, or (a subsample shorter than the
+# image's axes) returned a shape with too few axes.
+MALFORMED_SHAPE_ARGS = [
+    (ac.get_conv_shape_1axis, (8, 3, "valid", 0), r"\(subsample, dilation\) must hold integers >= 1"),
+    (ac.get_conv_shape_1axis, (8, 3, "same", 1), "border_mode must be 'valid'"),
+    (
+        ac.get_conv_shape_1axis,
+        (8.0, 3, "valid", 1),
+        r"\(image_shape, kernel_shape\) must be a tuple of integers",
+    ),
+    (ac.get_conv_output_shape, ((2, 3, 8, 8), (4, 3, 3, 3), "valid", (1,)), "subsample must have 2 entries"),
+    (
+        ac.get_conv_output_shape,
+        ((2, 3, 8, 8), (4, 3, 3, 3), "valid", (0, 1)),
+        "subsample must hold integers >= 1",
+    ),
+    (
+        ac.get_conv_output_shape,
+        ((2, 3, 8, 8), (4, 3, 3, 3), "valid", 2),
+        "subsample must be a tuple of integers",
+    ),
+    (ac.get_conv_output_shape, ((2, 3, 8, 8), (4, 3, 3, 3), "valid", None), "subsample must be a tuple"),
+    (ac.get_conv_output_shape, ((2, 3, 8, 8), (4, 3, 3, 3), "valid", ("a", 1)), "subsample must be a tuple"),
+    (ac.get_conv_output_shape, ((2, 3, 8, 8), (4, 3, 3, 3), "same", (1, 1)), "border_mode must be 'valid'"),
+    (ac.get_conv_output_shape, ((2, 3, 8, 8), (4, 3, 3, 3), (1,), (1, 1)), "border_mode must be 'valid'"),
+    (ac.get_conv_output_shape, ((2, 3, 8, 8), (4, 3, 3, 3), 1.5, (1, 1)), "border_mode must be 'valid'"),
+    (
+        ac.get_conv_output_shape,
+        ((2, 3, 8, 8), (4, 3, 3, 3), "valid", (1, 1), (0, 1)),
+        "filter_dilation must hold",
+    ),
+    (
+        ac.get_conv_output_shape,
+        ((2, 3, 8, 8), (4, 3, 3), "valid", (1, 1)),
+        "kernel_shape must have at least 4",
+    ),
+    (ac.get_conv_output_shape, ((8, 8), (4, 3, 3, 3), "valid", (1,)), "image_shape must be .batch, channels"),
+    (
+        ac.get_conv_output_shape,
+        ((2, 3, -8, 8), (4, 3, 3, 3), "valid", (1, 1)),
+        "image_shape must hold integers >= 0",
+    ),
+    (
+        ac.get_conv_output_shape,
+        ((2, 3, 8.0, 8), (4, 3, 3, 3), "valid", (1, 1)),
+        "image_shape must be a tuple",
+    ),
+    (
+        ac.get_conv_gradweights_shape,
+        ((2, 3, 8, 8), (2, 4, 6), "valid", (1, 1)),
+        "top_shape must have at least 4",
+    ),
+    (
+        ac.get_conv_gradweights_shape,
+        ((2, 3, 8, 8), (2, 4, 6, 6), "valid", (1, 1, 1)),
+        "subsample must have 2",
+    ),
+    (ac.get_conv_gradinputs_shape, ((4, 3, 3, 3), (2, 4, 6, 6), "valid", (1, 0)), "subsample must hold"),
+    (
+        ac.get_conv_gradinputs_shape,
+        ((4, 3, 3, 3), (2, 4, 6, 6), ("half",), (1, 1)),
+        "border_mode must be 'valid'",
+    ),
+]
+
+
+@pytest.mark.parametrize("fn, args, message", MALFORMED_SHAPE_ARGS)
+def test_shape_helpers_name_the_malformed_argument(fn, args, message):
+    with pytest.raises(LegacyconvError, match=message):
+        fn(*args)
+
+
+def test_shape_helpers_keep_what_theano_computed_with():
+    # None for unknown sizes, per-axis names and pairs, outputs that come out negative
+    assert ac.get_conv_output_shape((None, 3, 8, None), (4, 3, 3, 3), ("half", (1, 0)), (1, 2)) == (
+        None,
+        4,
+        8,
+        None,
+    )
+    assert ac.get_conv_output_shape((2, 3, 2, 2), (4, 3, 5, 5), "valid", (1, 1)) == (2, 4, -2, -2)
+    assert ac.get_conv_output_shape((2, 3, 8, 8), (4, 3, 3, 3), None, (1, 1)) == (2, 4, None, None)
+
+
 def test_abstract_conv2d_eighth_positional_is_filter_dilation():
     x, w = np.ones((1, 1, 7, 7)), np.ones((1, 1, 3, 3))
     out = ac.conv2d(x, w, None, None, "valid", (1, 1), True, (3, 3))
