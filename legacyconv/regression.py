@@ -242,6 +242,14 @@ def _load_model(model: Any) -> tuple[Any, str | None]:
     if os.path.isfile(path) and os.path.getsize(path) == 0:
         raise LegacyconvError(f"the model {path} is empty, not a Keras model file")
     check_model_file(path)  # regular file, and no HDF5 link out of it: before Keras opens it
+    from .io.keras_model import legacy_model_kind
+
+    legacy = legacy_model_kind(path)
+    if legacy is not None:  # Keras 3 refuses it, or runs it with unflipped kernels
+        raise LegacyconvError(
+            f"{path} is {legacy}, not a migrated model: run `legacyconv migrate` (or "
+            "legacyconv.migrate_keras1) on it first, then check the .keras file it writes"
+        )
     import_keras()  # raises the install hint when TensorFlow is missing
     from .keras.saving import load_model
 

@@ -21,6 +21,7 @@ pytest.importorskip("h5py")
 EXAMPLES = Path(__file__).resolve().parents[1] / "legacyconv" / "examples"
 LENET = EXAMPLES / "keras1_theano_lenet.h5"
 REFERENCE = EXAMPLES / "keras1_theano_lenet_reference.npz"
+ZOO = Path(__file__).resolve().parent / "data" / "keras_zoo"
 
 
 def run(*args):
@@ -70,6 +71,24 @@ def test_migrate_then_check_in_a_subprocess(migrated, tmp_path):
         "layer03_maxpooling2d_2",
         "output",
     }
+
+
+@pytest.mark.parametrize(
+    "path, kind",
+    [
+        (LENET, "a Keras 1.2.2 model"),
+        (ZOO / "k2_merge_bn.h5", "a Keras 2.2.5 model saved with the Theano backend"),
+    ],
+)
+def test_check_of_an_unmigrated_legacy_file_says_migrate_first(path, kind, capsys):
+    # Keras 3 refuses the first; it loads the second with unflipped kernels, whose channels_first
+    # convolutions TensorFlow then failed to run: an "internal error", exit 3
+    pytest.importorskip("tensorflow")
+    reference = path.parent / path.name.replace(".h5", "_reference.npz")
+    assert main(["check", str(path), str(reference), "--no-progress"]) == 2
+    one_error_line(
+        capsys.readouterr().err, f"{path.name} is {kind}, not a migrated model", "legacyconv migrate"
+    )
 
 
 def test_check_mismatch_exits_1(migrated, tmp_path, capsys):

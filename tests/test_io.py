@@ -449,3 +449,29 @@ def test_geometry_errors():
         conv_pads_keras1(None, 4, "same", 2, 1)
     assert conv_pads_keras1(None, 4, "same", 1, 1) == (2, 1)
     assert conv_pads_keras1(10, 3, "full", 1, 2) == (4, 4)
+
+
+@pytest.mark.parametrize(
+    "version, backend, expected",
+    [
+        (b"1.2.2", None, "a Keras 1.2.2 model"),
+        (b"2.2.5", b"theano", "a Keras 2.2.5 model saved with the Theano backend"),
+        (b"2.2.5", b"tensorflow", None),  # Keras 3 reads Keras 2 files of TensorFlow as they are
+        (b"3.1.0", b"tensorflow", None),
+        (b"two", b"theano", None),  # not a version: Keras says what it makes of it
+    ],
+)
+def test_legacy_model_kind(tmp_path, version, backend, expected):
+    from legacyconv.io.keras_model import legacy_model_kind
+
+    path = write_keras1(tmp_path / "m.h5", [("Convolution2D", conv_cfg("c", 2, 3, 3))], {}, version=version)
+    if backend is not None:
+        with h5py.File(path, "a") as f:
+            f.attrs["backend"] = backend
+    assert legacy_model_kind(str(path)) == expected
+    with h5py.File(tmp_path / "weights.h5", "w") as f:  # a weights-only file: no model to refuse
+        f.attrs["keras_version"] = b"1.2.2"
+        f.attrs["layer_names"] = np.array([b"c"])
+    assert legacy_model_kind(str(tmp_path / "weights.h5")) is None
+    (tmp_path / "m.keras").write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip
+    assert legacy_model_kind(str(tmp_path / "m.keras")) is None

@@ -31,7 +31,14 @@ from ._atomic import PathLike
 if TYPE_CHECKING:
     from .limits import ReadLimits
 
-__all__ = ["KerasFile", "check_model_config", "is_keras_json", "keras_file_from_h5", "read_keras_file"]
+__all__ = [
+    "KerasFile",
+    "check_model_config",
+    "is_keras_json",
+    "keras_file_from_h5",
+    "legacy_model_kind",
+    "read_keras_file",
+]
 
 
 @dataclass
@@ -279,4 +286,30 @@ def keras_file_from_h5(fh: Any, path: str) -> KerasFile | None:
         return KerasFile(path, config, version, backend, groups)
     if "layer_names" in fh.attrs:
         return KerasFile(path, None, version, backend, _read_weight_groups(fh, path))
+    return None
+
+
+def legacy_model_kind(path: str) -> str | None:
+    """What the HDF5 model file ``path`` is when Keras 3 cannot load it right: ``'a Keras 1.2.2
+    model'`` (Keras 3 refuses Keras 1 files) or ``'a Keras 2.2.5 model saved with the Theano
+    backend'`` (Keras 3 loads those without flipping their kernels); None for anything else (a
+    ``.keras`` zip, Keras 2 on TensorFlow, a weights-only file). Reads only the file's root
+    attributes; the caller has walked the file (:func:`legacyconv.io.hdf5.check_model_file`)."""
+    from .hdf5 import _opened
+    from .weights import sniff_file
+
+    if sniff_file(path, "model") != "hdf5":
+        return None
+    with _opened(path, path) as fh:
+        if "model_config" not in fh.attrs:
+            return None
+        version, backend = _text_attr(fh, "keras_version", path), _text_attr(fh, "backend", path)
+    try:
+        major = KerasFile(path, None, version, backend).major
+    except LegacyconvError:  # not a version number: let Keras say what it makes of the file
+        return None
+    if major == 1:
+        return f"a Keras {version or '1'} model"
+    if major == 2 and backend == "theano":
+        return f"a Keras {version} model saved with the Theano backend"
     return None
