@@ -174,6 +174,48 @@ def test_lasagne_argument_errors(make, error, match):
         make(L.InputLayer((None, 3, 5, 6)))
 
 
+# Arguments Lasagne did not check: they failed deep inside at the first use (a float count in
+# NumPy's random initialiser, a string nonlinearity when called, a negative pad width in
+# np.pad), or, for a float scale factor, repeated each pixel once and gave a wrong output.
+@pytest.mark.parametrize(
+    "make, error, match",
+    [
+        (
+            lambda i: L.Conv2DLayer(i, 1.5, 3),
+            TypeError,
+            r"num_filters must be an integer. Received: num_filters=1.5",
+        ),
+        (lambda i: L.Conv2DLayer(i, 0, 3), LegacyconvError, r"num_filters must be >= 1"),
+        (lambda i: L.Conv2DLayer(i, 4, True), LegacyconvError, "expected 2 integers"),
+        (lambda i: L.DenseLayer(i, "10"), TypeError, "num_units must be an integer"),
+        (lambda i: L.NINLayer(i, None), TypeError, "num_units must be an integer"),
+        (lambda i: L.DenseLayer(i, 4, nonlinearity="relu"), TypeError, r"nonlinearity must be a function"),
+        (lambda i: L.NonlinearityLayer(i, "rectify"), TypeError, r"lasagne.nonlinearities.rectify\?"),
+        (lambda i: L.InputLayer(5), TypeError, "shape must be a tuple or a list. Received: shape=5"),
+        (lambda i: L.InputLayer((None, 3, 5.0)), LegacyconvError, "shape must hold integers"),
+        (lambda i: L.ReshapeLayer(i, None), TypeError, "shape must be a tuple or a list"),
+        (lambda i: L.DimshuffleLayer(i, 0), TypeError, "pattern must be a tuple or a list"),
+        (lambda i: L.FlattenLayer(i, "2"), TypeError, "outdim must be an integer"),
+        (lambda i: L.FlattenLayer(i, 0), LegacyconvError, "outdim must be >= 1"),
+        (lambda i: L.PadLayer(i, -1), LegacyconvError, "width must be an integer >= 0"),
+        (lambda i: L.PadLayer(i, (1, 2, 3)), LegacyconvError, r"at most 2\). Received: width=\(1, 2, 3\)"),
+        (lambda i: L.PadLayer(i, [(1, -1), 0]), LegacyconvError, "width must be an integer >= 0"),
+        (lambda i: L.PadLayer(i, 1.5), LegacyconvError, "width must be an integer >= 0"),
+        (lambda i: L.Upscale2DLayer(i, 1.5), TypeError, r"scale_factor must be an integer or 2 integers"),
+    ],
+)
+def test_arguments_lasagne_left_unchecked(make, error, match):
+    with pytest.raises(error, match=match) as info:
+        make(L.InputLayer((None, 3, 5, 6)))
+    assert isinstance(info.value, LegacyconvError)
+
+
+def test_reshape_to_a_wrong_size_at_run_time_says_so():
+    layer = L.ReshapeLayer(L.InputLayer((None, 3, 5, 6)), (-1, 7, 13), name="r")  # batch unknown
+    with pytest.raises(LegacyconvError, match=r"ReshapeLayer 'r': an input of shape \(2, 3, 5, 6\) cannot"):
+        L.get_output(layer, np.ones((2, 3, 5, 6), np.float32))
+
+
 def test_nonlinearities_outside_the_recorded_range():
     """Beyond the recorded cases: Theano's float32 saturation branches (recorded in
     tests/data/theano_nnet_reference.*: sigmoid exactly 1 above 15 and 0 below -88, softplus

@@ -12,9 +12,19 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import LegacyconvError
+from .._errors import LegacyconvError, LegacyconvTypeError
 
-__all__ = ["SharedParam", "as_tuple", "create_param", "floatX", "int_types", "unique"]
+__all__ = [
+    "SharedParam",
+    "as_tuple",
+    "check_count",
+    "check_nonlinearity",
+    "create_param",
+    "floatX",
+    "int_types",
+    "sequence_arg",
+    "unique",
+]
 
 #: The integer types Lasagne accepts for sizes.
 int_types = (numbers.Integral, np.integer)
@@ -134,9 +144,49 @@ def as_tuple(x: Any, n: int, t: Any = None) -> tuple[Any, ...]:
         x = (x,) * n
     if len(x) != n:
         raise LegacyconvError(f"expected a single value or an iterable of length {n}. Received: {x!r}")
-    if t is not None and not all(isinstance(v, t) for v in x):
+    if t is not None and not all(isinstance(v, t) and not isinstance(v, bool) for v in x):
         raise LegacyconvError(f"expected {n} integers. Received: {x!r}")
     return x
+
+
+def check_count(value: Any, name: str, minimum: int = 1) -> int:
+    """``value`` as an int >= ``minimum``, or an error naming ``name`` (Lasagne checked none of
+    these: a float or a string failed deep inside, at the first use).
+
+    >>> check_count(4, "num_units")
+    4
+    >>> check_count(1.5, "num_units")
+    Traceback (most recent call last):
+    ...
+    legacyconv._errors.LegacyconvTypeError: num_units must be an integer. Received: num_units=1.5
+    """
+    if not isinstance(value, int_types) or isinstance(value, bool):
+        raise LegacyconvTypeError(f"{name} must be an integer. Received: {name}={value!r}")
+    if value < minimum:
+        raise LegacyconvError(f"{name} must be >= {minimum}. Received: {name}={value!r}")
+    return int(value)
+
+
+def check_nonlinearity(nonlinearity: Any) -> Callable[..., Any]:
+    """A layer's ``nonlinearity``: the function itself, the identity for None."""
+    from .nonlinearities import identity
+
+    if nonlinearity is None:
+        return identity
+    if not callable(nonlinearity):
+        hint = f" (lasagne.nonlinearities.{nonlinearity}?)" if isinstance(nonlinearity, str) else ""
+        raise LegacyconvTypeError(
+            f"nonlinearity must be a function such as lasagne.nonlinearities.rectify, or None{hint}. "
+            f"Received: nonlinearity={nonlinearity!r}"
+        )
+    return nonlinearity
+
+
+def sequence_arg(value: Any, name: str) -> tuple[Any, ...]:
+    """``tuple(value)``, or an error naming ``name`` when ``value`` is not a sequence."""
+    if isinstance(value, (str, bytes, dict)) or not isinstance(value, Iterable):
+        raise LegacyconvTypeError(f"{name} must be a tuple or a list. Received: {name}={value!r}")
+    return tuple(value)
 
 
 def unique(items: Iterable[Any]) -> list[Any]:

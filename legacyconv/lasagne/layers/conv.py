@@ -17,7 +17,7 @@ from ..._errors import LegacyconvError
 from ...conv import conv2d, conv3d
 from ...transpose import prepare_transpose, run_transpose
 from .. import nonlinearities
-from ..utils import as_tuple, int_types
+from ..utils import as_tuple, check_count, check_nonlinearity, int_types
 from ._epilogue import bias_nonlinearity
 from .base import GLOROT_UNIFORM, ZEROS, Layer, broadcast_param, param_value
 
@@ -104,7 +104,7 @@ class BaseConvLayer(Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(incoming, **kwargs)
-        self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity
+        self.nonlinearity = check_nonlinearity(nonlinearity)
         if n is None:
             n = len(self.input_shape) - 2
         elif n != len(self.input_shape) - 2:
@@ -113,7 +113,7 @@ class BaseConvLayer(Layer):
                 f"{n + 2} input dimensions (batchsize, channels, {n} spatial dimensions)"
             )
         self.n = n
-        self.num_filters = num_filters
+        self.num_filters = num_filters = check_count(num_filters, "num_filters")
         self.filter_size = as_tuple(filter_size, n, int_types)
         self.flip_filters = flip_filters
         self.stride = as_tuple(stride, n, int_types)

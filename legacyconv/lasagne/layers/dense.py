@@ -8,6 +8,7 @@ import numpy as np
 
 from ..._errors import LegacyconvError
 from .. import nonlinearities
+from ..utils import check_count, check_nonlinearity
 from .base import GLOROT_UNIFORM, ZEROS, Layer, broadcast_param, param_value
 
 __all__ = ["DenseLayer", "NINLayer"]
@@ -35,8 +36,8 @@ class DenseLayer(Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(incoming, **kwargs)
-        self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity
-        self.num_units = num_units
+        self.nonlinearity = check_nonlinearity(nonlinearity)
+        self.num_units = num_units = check_count(num_units, "num_units")
         ndim = len(self.input_shape)
         if num_leading_axes >= ndim:
             raise LegacyconvError(
@@ -87,8 +88,8 @@ class NINLayer(Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(incoming, **kwargs)
-        self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity
-        self.num_units = num_units
+        self.nonlinearity = check_nonlinearity(nonlinearity)
+        self.num_units = num_units = check_count(num_units, "num_units")
         self.untie_biases = untie_biases
         self.W = self.add_param(W, (self.input_shape[1], num_units), name="W")
         if b is None:

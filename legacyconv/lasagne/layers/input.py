@@ -6,6 +6,7 @@ from collections import OrderedDict
 from typing import Any
 
 from ..._errors import LegacyconvError
+from ..utils import int_types, sequence_arg
 from .base import Layer
 
 __all__ = ["InputLayer"]
@@ -22,7 +23,11 @@ class InputLayer(Layer):
     """
 
     def __init__(self, shape: Any, input_var: Any = None, name: str | None = None, **kwargs: Any) -> None:
-        self.shape = tuple(shape)
+        self.shape = sequence_arg(shape, "shape")
+        if not all(d is None or isinstance(d, int_types) for d in self.shape):
+            raise LegacyconvError(
+                f"InputLayer {name!r}: shape must hold integers, or None for a size left open. Received: shape={shape!r}"
+            )
         if any(d is not None and d <= 0 for d in self.shape):
             raise LegacyconvError(
                 f"cannot create InputLayer {name!r} with a non-positive shape dimension: shape={self.shape}"

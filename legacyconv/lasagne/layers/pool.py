@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from ..._errors import LegacyconvError
+from ..._errors import LegacyconvError, LegacyconvTypeError
 from ...pool import pool_2d
 from ...pool3d import pool_3d
-from ..utils import as_tuple
+from ..utils import as_tuple, int_types
 from .base import Layer
 
 __all__ = [
@@ -228,6 +228,10 @@ class _UpscaleLayer(Layer):
     def __init__(self, incoming: Any, scale_factor: Any, mode: str = "repeat", **kwargs: Any) -> None:
         super().__init__(incoming, **kwargs)
         self.scale_factor = as_tuple(scale_factor, self.n)
+        if not all(isinstance(s, int_types) for s in self.scale_factor):  # Theano's repeat: ints
+            raise LegacyconvTypeError(
+                f"scale_factor must be an integer or {self.n} integers. Received: scale_factor={scale_factor!r}"
+            )
         if any(s < 1 for s in self.scale_factor):
             raise LegacyconvError(f"scale factor must be >= 1, not {self.scale_factor}")
         if mode not in ("repeat", "dilate"):

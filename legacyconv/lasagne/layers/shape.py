@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..._errors import LegacyconvError
-from ..utils import int_types
+from ..utils import check_count, int_types, sequence_arg
 from .base import Layer
 
 __all__ = [
@@ -33,9 +33,7 @@ class FlattenLayer(Layer):
 
     def __init__(self, incoming: Any, outdim: int = 2, **kwargs: Any) -> None:
         super().__init__(incoming, **kwargs)
-        if outdim < 1:
-            raise LegacyconvError(f"outdim must be > 0. Received: outdim={outdim}")
-        self.outdim = outdim
+        self.outdim = check_count(outdim, "outdim")
 
     def get_output_shape_for(self, input_shape: Any) -> Any:
         rest = input_shape[self.outdim - 1 :]
@@ -60,7 +58,7 @@ class ReshapeLayer(Layer):
 
     def __init__(self, incoming: Any, shape: Any, **kwargs: Any) -> None:
         super().__init__(incoming, **kwargs)
-        shape = tuple(shape)
+        shape = sequence_arg(shape, "shape")
         for s in shape:
             if isinstance(s, int_types):
                 if s == 0 or s < -1:
@@ -111,7 +109,13 @@ class ReshapeLayer(Layer):
     def get_output_for(self, input: Any, **kwargs: Any) -> np.ndarray:
         x = np.asarray(input)
         shape = [x.shape[o[0]] if isinstance(o, list) else o for o in self.shape]
-        return x.reshape(shape)
+        try:
+            return x.reshape(shape)
+        except ValueError:
+            raise LegacyconvError(
+                f"ReshapeLayer {self.name!r}: an input of shape {x.shape} cannot be reshaped to "
+                f"specification {self.shape}: the total size mismatches"
+            ) from None
 
 
 reshape = ReshapeLayer
@@ -129,6 +133,7 @@ class DimshuffleLayer(Layer):
     def __init__(self, incoming: Any, pattern: Any, **kwargs: Any) -> None:
         super().__init__(incoming, **kwargs)
         used: set[int] = set()
+        pattern = sequence_arg(pattern, "pattern")
         for p in pattern:
             if isinstance(p, int_types):
                 if p in used:
@@ -182,14 +187,25 @@ dimshuffle = DimshuffleLayer
 
 
 def _widths(width: Any, n: int) -> list[tuple[int, int]]:
-    items: list[Any] = [width] * n if isinstance(width, int_types) else list(width)
+    """PadLayer's ``width`` as ``(before, after)`` pairs for (at most) ``n`` axes."""
+    expected = (
+        f"width must be an integer >= 0, or one integer or (before, after) pair of them per padded "
+        f"axis (at most {n}). Received: width={width!r}"
+    )
+    if isinstance(width, int_types) and not isinstance(width, bool):
+        items: list[Any] = [width] * n
+    elif isinstance(width, (tuple, list)) and len(width) <= n:
+        items = list(width)
+    else:
+        raise LegacyconvError(expected)
     out = []
     for w in items:
-        try:
-            lo, hi = w
-        except TypeError:
-            lo = hi = w
-        out.append((int(lo), int(hi)))
+        pair = tuple(w) if isinstance(w, (tuple, list)) else (w, w)
+        if len(pair) != 2 or not all(
+            isinstance(p, int_types) and not isinstance(p, bool) and int(p) >= 0 for p in pair
+        ):
+            raise LegacyconvError(expected)
+        out.append((int(pair[0]), int(pair[1])))
     return out
 
 
@@ -204,9 +220,10 @@ class PadLayer(Layer):
 
     def __init__(self, incoming: Any, width: Any, val: float = 0, batch_ndim: int = 2, **kwargs: Any) -> None:
         super().__init__(incoming, **kwargs)
+        self.batch_ndim = check_count(batch_ndim, "batch_ndim", minimum=0)
+        _widths(width, len(self.input_shape) - self.batch_ndim)
         self.width = width
         self.val = val
-        self.batch_ndim = batch_ndim
 
     def get_output_shape_for(self, input_shape: Any) -> Any:
         shape = list(input_shape)

@@ -9,7 +9,7 @@ import numpy as np
 from ..._errors import LegacyconvError
 from ...nnet import activations as theano_nnet
 from .. import nonlinearities
-from ..utils import floatX, int_types
+from ..utils import check_nonlinearity, floatX, int_types
 from .base import ONES, QUARTERS, ZEROS, Layer, broadcast_param, param_value
 
 __all__ = [
@@ -28,7 +28,7 @@ class NonlinearityLayer(Layer):
 
     def __init__(self, incoming: Any, nonlinearity: Any = nonlinearities.rectify, **kwargs: Any) -> None:
         super().__init__(incoming, **kwargs)
-        self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity
+        self.nonlinearity = check_nonlinearity(nonlinearity)
 
     def get_output_for(self, input: Any, **kwargs: Any) -> Any:
         return self.nonlinearity(np.asarray(input))
