@@ -21,6 +21,7 @@ __all__ = [
     "all_finite",
     "Pads",
     "as_array",
+    "check_broadcast",
     "border_mode_to_pad",
     "check_conv_shapes",
     "check_filter_flip",
@@ -95,7 +96,11 @@ def check_ndim(array: np.ndarray, name: str, ndim: int, layout: str) -> None:
 
 
 def check_unshared(unshared: Any) -> None:
-    """Raise NotImplementedError for Theano's ``unshared=True`` (locally connected convolution)."""
+    """Raise NotImplementedError for Theano's ``unshared=True`` (locally connected convolution),
+    LegacyconvError for a value that is not a truth value (Theano took ``bool(unshared)``)."""
+    truth_value = isinstance(unshared, (bool, np.bool_)) or unshared is None
+    if not (truth_value or (_is_int(unshared) and unshared in (0, 1))):
+        raise LegacyconvError(f"unshared must be True or False. Received: unshared={unshared!r}")
     if unshared:
         raise NotImplementedError(
             "unshared=True (Theano's locally connected convolution) is not implemented in legacyconv."
@@ -591,7 +596,8 @@ def border_mode_to_pad(mode: Any, convdim: int, kshp: Sequence[int]) -> Pads:
 
 def as_array(value: Any, name: str) -> np.ndarray:
     """Return ``value`` as an ndarray of a real numeric dtype in native byte order (a big-endian
-    array is copied, so results are native too), or raise ``TypeError`` naming it.
+    array is copied, so results are native too), or raise :class:`LegacyconvTypeError` (a
+    ``TypeError``, as Theano raised) naming it.
 
     >>> as_array(np.ones(2, ">f4"), "input").dtype.isnative
     True
@@ -599,15 +605,35 @@ def as_array(value: Any, name: str) -> np.ndarray:
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
-        raise TypeError(f"{name} must be a real numeric array; could not convert it: {exc}") from None
+        raise LegacyconvTypeError(
+            f"{name} must be a real numeric array; could not convert it: {exc}"
+        ) from None
     if arr.dtype.kind not in "biuf":
-        raise TypeError(
+        raise LegacyconvTypeError(
             f"{name} must have a real numeric dtype (bool, int or float). "
             f"Received: {name}.dtype={arr.dtype} with shape {arr.shape}"
         )
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))
     return arr
+
+
+def check_broadcast(a: np.ndarray, a_name: str, b: np.ndarray, b_name: str) -> None:
+    """Raise naming both arguments unless the shapes of ``a`` and ``b`` broadcast together (an
+    elementwise op of two inputs; Theano raised at run time, NumPy deep inside the ufunc).
+
+    >>> check_broadcast(np.ones((2, 3)), "output", np.ones(2), "target")
+    Traceback (most recent call last):
+    ...
+    legacyconv._errors.LegacyconvError: output and target must have shapes that broadcast together. Received: output.shape=(2, 3), target.shape=(2,)
+    """
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise LegacyconvError(
+            f"{a_name} and {b_name} must have shapes that broadcast together. "
+            f"Received: {a_name}.shape={a.shape}, {b_name}.shape={b.shape}"
+        ) from None
 
 
 def all_finite(*arrays: np.ndarray) -> bool:

@@ -118,18 +118,28 @@ def test_bad_input(x, w, kwargs, pattern):
     ],
 )
 def test_bad_dtype_is_a_type_error(x, w, name):
-    with pytest.raises(TypeError, match=rf"{name} must have a real numeric dtype .*Received: {name}\.dtype="):
+    # a TypeError as in Theano, and a LegacyconvError like every other bad argument
+    with pytest.raises(
+        TypeError, match=rf"{name} must have a real numeric dtype .*Received: {name}\.dtype="
+    ) as info:
         conv2d(x, w)
+    assert isinstance(info.value, LegacyconvError)
 
 
 def test_ragged_input_is_a_type_error():
-    with pytest.raises(TypeError, match="input must be a real numeric array"):
+    with pytest.raises(TypeError, match="input must be a real numeric array") as info:
         conv2d([[[[1.0, 2.0], [3.0]]]], np.ones((1, 1, 1, 1)))
+    assert isinstance(info.value, LegacyconvError)
 
 
 def test_unshared_is_not_implemented():
     with pytest.raises(NotImplementedError, match="unshared=True .* is not implemented"):
         conv2d(X, W, unshared=True)
+    for truth in (False, 0, None, np.False_):
+        assert conv2d(X, W, unshared=truth).shape == (2, 3, 4, 4)
+    for value in ("yes", 2, 1.0, np.ones(3)):  # not truth values: no guess at what was meant
+        with pytest.raises(LegacyconvError, match="unshared must be True or False"):
+            conv2d(X, W, unshared=value)
 
 
 def test_image_shape_is_a_deprecated_alias():

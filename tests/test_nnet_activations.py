@@ -146,3 +146,37 @@ def test_inputs_are_not_modified():
         getattr(nnet, op)(x)
     nnet.categorical_crossentropy(nnet.softmax(x), np.array([0, 1, 2]))
     np.testing.assert_array_equal(x, before)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (
+            lambda: nnet.binary_crossentropy(np.full((2, 3), 0.5), np.ones(2)),
+            r"output and target must have shapes",
+        ),
+        (
+            lambda: nnet.sigmoid_binary_crossentropy(np.zeros((2, 3)), np.ones((3, 2))),
+            r"output\.shape=\(2, 3\)",
+        ),
+        (
+            lambda: nnet.categorical_crossentropy(np.full((2, 3), 0.3), np.ones((2, 4))),
+            r"true_dist\.shape=\(2, 4\)",
+        ),
+        (lambda: nnet.elu(np.zeros((2, 3)), np.ones(2)), r"x and alpha must have shapes that broadcast"),
+    ],
+)
+def test_elementwise_inputs_that_do_not_broadcast_are_named(call, match):
+    # NumPy raised 'operands could not be broadcast together' from inside the ufunc
+    with pytest.raises(LegacyconvError, match=match):
+        call()
+
+
+def test_non_numeric_inputs_are_legacyconv_type_errors():
+    for call in (
+        lambda: nnet.sigmoid("x"),
+        lambda: nnet.softmax(None),
+        lambda: nnet.relu([[1.0], [2.0, 3.0]]),
+    ):
+        with pytest.raises(LegacyconvTypeError, match="x must"):
+            call()

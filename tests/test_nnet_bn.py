@@ -90,6 +90,12 @@ def test_epsilon_is_checked_after_rounding_to_the_dtype():
         ({"axes": "per-channel"}, "axes must be 'per-activation', 'spatial'"),
         ({"axes": ()}, "at least one normalization axis"),
         ({"axes": (0, 4)}, r"axes should be less than ndim \(<4\)"),
+        # NumPy's 'duplicate value in axis' and int()'s errors came from inside
+        ({"axes": (0, 0)}, r"axes must hold distinct axis numbers. Received: axes=\(0, 0\)"),
+        ({"axes": ("a", 2)}, "axes must hold distinct axis numbers"),
+        ({"axes": [[0, 2], [3]]}, "axes must hold distinct axis numbers"),
+        ({"axes": "spatial", "epsilon": "1e-4"}, "epsilon must be a number. Received: epsilon='1e-4'"),
+        ({"axes": "spatial", "epsilon": np.ones(2)}, "epsilon must be a number"),
     ],
 )
 def test_axes_errors(kwargs, match):

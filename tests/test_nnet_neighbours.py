@@ -132,3 +132,11 @@ def test_results_never_alias_the_input():
     back = neibs2images(neibs, (1, 1), x.shape)
     assert not np.shares_memory(back, neibs)
     np.testing.assert_array_equal(back, x)
+
+
+def test_ragged_neib_shape_is_named():
+    # np.asarray's ValueError for a ragged list came from inside
+    with pytest.raises(
+        LegacyconvError, match=r"neib_shape must be 2 integers. Received: neib_shape=\[\[1, 2\], \[3\]\]"
+    ):
+        images2neibs(np.ones((1, 1, 4, 4)), [[1, 2], [3]])

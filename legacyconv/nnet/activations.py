@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import LegacyconvError
-from .._params import as_array
+from .._params import as_array, check_broadcast
 
 __all__ = [
     "elu",
@@ -232,6 +232,7 @@ def elu(x: Any, alpha: Any = 1) -> np.ndarray:
     """
     a, dtype = as_float(x)
     al = _const(alpha, x, a) if isinstance(alpha, (int, float)) else as_array(alpha, "alpha")
+    check_broadcast(a, "x", np.asarray(al), "alpha")
     with np.errstate(over="ignore"):
         out = np.where(a > 0, a, al * np.expm1(a))
     return _finish(out, dtype)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import LegacyconvError
+from .._errors import LegacyconvError, LegacyconvTypeError
 from .._params import as_array
 from .activations import as_float
 
@@ -65,7 +65,13 @@ def _prepare_axes(axes: Any, ndim: int) -> tuple[tuple[int, ...], tuple[int, ...
     elif isinstance(axes, str) and axes == "spatial":
         ax = (0,) + tuple(range(2, ndim))
     elif isinstance(axes, (tuple, list, np.ndarray)):
-        ax = tuple(int(a) for a in axes)
+        try:  # int() of each, as Theano did (so 2.0 is axis 2)
+            ax = tuple(int(a) for a in axes)
+            distinct = len(set(ax)) == len(ax)
+        except (TypeError, ValueError):
+            distinct = False
+        if not distinct:
+            raise LegacyconvError(f"axes must hold distinct axis numbers. Received: axes={axes!r}")
     else:
         raise LegacyconvError(
             f"axes must be 'per-activation', 'spatial' or a tuple of axes. Received: axes={axes!r}"
@@ -80,6 +86,10 @@ def _prepare_axes(axes: Any, ndim: int) -> tuple[tuple[int, ...], tuple[int, ...
 
 def _check_epsilon(epsilon: Any, dtype: np.dtype) -> Any:
     # Theano cast epsilon to floatX before checking it: float32(1e-5) < 1e-5 is refused
+    if isinstance(epsilon, (bool, np.bool_)) or not isinstance(
+        epsilon, (int, float, np.integer, np.floating)
+    ):
+        raise LegacyconvTypeError(f"epsilon must be a number. Received: epsilon={epsilon!r}")
     eps = dtype.type(epsilon)
     if float(eps) < 1e-5:  # compared in double, as NumPy 1 did: float32(1e-5) is refused
         raise LegacyconvError(

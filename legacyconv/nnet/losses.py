@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import LegacyconvError, LegacyconvTypeError
-from .._params import as_array
+from .._params import as_array, check_broadcast
 from .activations import as_float, softplus
 
 __all__ = ["binary_crossentropy", "categorical_crossentropy", "sigmoid_binary_crossentropy"]
@@ -24,6 +24,7 @@ def binary_crossentropy(output: Any, target: Any) -> np.ndarray:
     """
     o, dtype = as_float(output, "output")
     t = as_array(target, "target")
+    check_broadcast(o, "output", t, "target")
     with np.errstate(divide="ignore", invalid="ignore"):
         out = -(t * np.log(o) + (1.0 - t) * np.log(1.0 - o))
     return out.astype(np.result_type(dtype, t.dtype), copy=False)
@@ -38,6 +39,7 @@ def sigmoid_binary_crossentropy(output: Any, target: Any) -> np.ndarray:
     """
     o, dtype = as_float(output, "output")
     t = as_array(target, "target")
+    check_broadcast(o, "output", t, "target")
     out = softplus(-np.abs(o)) + o * ((o > 0) - t)
     return out.astype(np.result_type(dtype, t.dtype), copy=False)
 
@@ -72,6 +74,7 @@ def categorical_crossentropy(coding_dist: Any, true_dist: Any) -> np.ndarray:
     c, dtype = as_float(coding_dist, "coding_dist")
     t = as_array(true_dist, "true_dist")
     if t.ndim == c.ndim:
+        check_broadcast(c, "coding_dist", t, "true_dist")
         with np.errstate(divide="ignore", invalid="ignore"):
             prod = t * np.log(c)
         acc = np.float64 if prod.dtype.itemsize <= 4 else prod.dtype

@@ -23,7 +23,7 @@ MODES = ("valid", "ignore_borders", "wrap_centered", "half", "full")
 def _ints(value: Any, name: str) -> tuple[int, int]:
     try:
         a, b = normalize_int_tuple(tuple(np.asarray(value).tolist()), 2, name, minimum=-(2**62))
-    except (LegacyconvError, TypeError):
+    except (LegacyconvError, TypeError, ValueError):  # ValueError: ragged lists
         raise LegacyconvError(f"{name} must be 2 integers. Received: {name}={value!r}") from None
     return a, b
 
