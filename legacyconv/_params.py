@@ -24,6 +24,7 @@ __all__ = [
     "check_broadcast",
     "border_mode_to_pad",
     "check_conv_shapes",
+    "check_bool",
     "check_filter_flip",
     "check_hint",
     "check_result_size",
@@ -61,11 +62,22 @@ def positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
+def check_bool(value: Any, name: str) -> bool:
+    """Return ``value`` as a bool, or raise naming ``name`` unless it is True or False.
+
+    >>> check_bool("yes", "check")
+    Traceback (most recent call last):
+    ...
+    legacyconv._errors.LegacyconvError: check must be True or False. Received: check='yes'
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise LegacyconvError(f"{name} must be True or False. Received: {name}={value!r}")
+    return bool(value)
+
+
 def check_filter_flip(filter_flip: Any) -> bool:
     """Return ``filter_flip`` as a bool, or raise unless it is True or False."""
-    if not isinstance(filter_flip, (bool, np.bool_)):
-        raise LegacyconvError(f"filter_flip must be True or False. Received: filter_flip={filter_flip!r}")
-    return bool(filter_flip)
+    return check_bool(filter_flip, "filter_flip")
 
 
 def spatial_axes(nd: int) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ._errors import LegacyconvError
-from ._params import normalize_int_tuple
+from ._params import check_bool, normalize_int_tuple
 
 __all__ = [
     "MODES",
@@ -120,12 +120,6 @@ def _axis(size: int, ws: int, stride: int, pad: int, ignore_border: bool, mode: 
     return PoolAxis(size, ws, stride, pad, out, real_start - pad, real_end - pad, divisors)
 
 
-def _check_bool(value: Any, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise LegacyconvError(f"{name} must be True or False. Received: {name}={value!r}")
-    return bool(value)
-
-
 def deprecated_alias(
     func: str,
     new: Any,
@@ -164,7 +158,7 @@ def normalize_pool_args(
     if ws is None:
         raise LegacyconvError("ws (the pooling window size) must be given. Received: ws=None")
     ws_t = normalize_int_tuple(ws, n, "ws")
-    ignore = _check_bool(ignore_border, "ignore_border")
+    ignore = check_bool(ignore_border, "ignore_border")
     stride_t = ws_t if stride is None else normalize_int_tuple(stride, n, "stride")
     pad_t = (0,) * n if pad is None else normalize_int_tuple(pad, n, "pad", minimum=0)
     if mode == "max_deterministic":  # Theano's alias: CPU max pooling is deterministic

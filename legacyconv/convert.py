@@ -333,10 +333,12 @@ def convert_weights(
     >>> out.arrays["arr_0"].shape, out.info["arr_0"].layout
     ((5, 5, 3, 4), 'tf')
     """
-    if to not in _TARGETS:
+    if not (isinstance(to, str) and to in _TARGETS):
         raise LegacyconvError(f"to must be one of {{'tf', 'theano'}}. Received: to={to!r}")
     if not isinstance(weights, WeightFile):
-        weights = load_weights(weights)
+        from .io.inputs import as_path
+
+        weights = load_weights(as_path(weights, "weights", " or a WeightFile"))
     where = "spec"
     parsed: Spec = {}
     if spec is not None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import LegacyconvError
+from ._errors import LegacyconvError, LegacyconvTypeError
 from ._params import check_filter_flip, positive_int
 
 __all__ = [
@@ -47,7 +47,7 @@ def _array(value: Any, ndim: int, name: str, axes: str) -> np.ndarray:
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged nested lists and the like
-        raise TypeError(f"{name} must be an array; could not convert it: {exc}") from None
+        raise LegacyconvTypeError(f"{name} must be an array; could not convert it: {exc}") from None
     if arr.ndim != ndim:
         raise LegacyconvError(f"{name} must be a {ndim}-d array {axes}. Received: {name}.shape={arr.shape}")
     return arr

@@ -56,7 +56,7 @@ class Migration:
 
 
 def _check_layout(input_layout: str) -> None:
-    if input_layout not in INPUT_LAYOUTS:
+    if not (isinstance(input_layout, str) and input_layout in INPUT_LAYOUTS):
         raise LegacyconvError(
             f"input_layout must be one of {{'nhwc', 'nchw'}}. Received: input_layout={input_layout!r}"
         )

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import LegacyconvError
+from ._errors import LegacyconvError, LegacyconvTypeError
 from ._tf import import_keras
 from .io._atomic import PathLike
 
@@ -357,7 +357,7 @@ def check(
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise LegacyconvError(f"batch_size must be a positive integer. Received: batch_size={batch_size!r}")
-    if tolerance_scale not in TOLERANCE_SCALES:
+    if not (isinstance(tolerance_scale, str) and tolerance_scale in TOLERANCE_SCALES):
         raise LegacyconvError(
             f"tolerance_scale must be one of {{'element', 'layer'}}. Received: tolerance_scale={tolerance_scale!r}"
         )
@@ -368,8 +368,13 @@ def check(
     if isinstance(reference, (str, os.PathLike)):
         ref_path = os.fspath(reference)
         refs = load_reference(reference)
-    else:
+    elif isinstance(reference, Mapping):
         refs = check_reference(reference)
+    else:
+        raise LegacyconvTypeError(
+            "reference must be a path to an .npz file or a dict of arrays. "
+            f"Received: reference of type {type(reference).__name__}"
+        )
     runner, model_path = _runner_for(model)
     if runner is None:
         return _check_keras_model(model, refs, ref_path, rtol, atol, batch_size, progress, tolerance_scale)

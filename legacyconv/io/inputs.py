@@ -11,11 +11,28 @@ from __future__ import annotations
 
 import os
 import stat
+from typing import Any
 
-from .._errors import LegacyconvError
+from .._errors import LegacyconvError, LegacyconvTypeError
 from .limits import LimitError, format_bytes
 
-__all__ = ["check_input_file", "read_input_bytes"]
+__all__ = ["as_path", "check_input_file", "read_input_bytes"]
+
+
+def as_path(value: Any, name: str, also: str = "") -> str:
+    """``os.fspath(value)``, or an error naming ``name`` when ``value`` is not a path (``also``
+    says what else the argument may be, e.g. ``" or a WeightFile"``).
+
+    >>> as_path(3, "weights", " or a WeightFile")
+    Traceback (most recent call last):
+    ...
+    legacyconv._errors.LegacyconvTypeError: weights must be a path (str or os.PathLike) or a WeightFile. Received: weights of type int
+    """
+    if not isinstance(value, (str, os.PathLike)):
+        raise LegacyconvTypeError(
+            f"{name} must be a path (str or os.PathLike){also}. Received: {name} of type {type(value).__name__}"
+        )
+    return os.fspath(value)
 
 
 def _open_regular(path: str, what: str) -> int:

@@ -228,11 +228,11 @@ def read_keras_file(
     LegacyconvError
         A JSON architecture without ``weights``, a file that is not a Keras file, unreadable data.
     """
-    from .inputs import check_input_file, read_input_bytes
+    from .inputs import as_path, check_input_file, read_input_bytes
 
-    path = check_input_file(os.fspath(path), "model file")
+    path = check_input_file(as_path(path, "the model file"), "model file")
     if weights is not None:
-        check_input_file(os.fspath(weights), "weights file")
+        check_input_file(as_path(weights, "weights"), "weights file")
     if is_keras_json(path):
         from .limits import resolve_limits
 

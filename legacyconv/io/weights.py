@@ -254,7 +254,9 @@ def load_weights(path: PathLike, *, limits: ReadLimits | None = None) -> WeightF
     >>> wf.format, list(wf.arrays), wf.arrays["arr_0"].shape
     ('npz-positional', ['arr_0', 'arr_1'], (2, 3, 5, 5))
     """
-    path = os.fspath(path)
+    from .inputs import as_path
+
+    path = as_path(path, "path")
     kind = sniff_file(path)
     if kind == "npz":
         from .npz import read_npz

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..._errors import LegacyconvError
+from ..._params import check_bool
 from ...graph.core import Graph
 from ...graph.ops import BATCH_DEPENDENT_OPS
 from . import emitters as _emitters  # noqa: F401  (registers the emitters)
@@ -122,13 +123,17 @@ def to_onnx(
     >>> [n.op_type for n in model.graph.node], model.opset_import[0].version
     (['Conv'], 17)
     """
+    expose_layers, unroll_rnn, check = (
+        check_bool(v, n)
+        for v, n in ((expose_layers, "expose_layers"), (unroll_rnn, "unroll_rnn"), (check, "check"))
+    )
     onnx = import_onnx()
     newest = int(onnx.defs.onnx_opset_version())
     if not isinstance(opset, int) or not MIN_OPSET <= opset <= newest:
         raise LegacyconvError(
             f"opset must be an integer from {MIN_OPSET} to {newest}. Received: opset={opset!r}"
         )
-    if input_layout != "nchw":
+    if not (isinstance(input_layout, str) and input_layout == "nchw"):
         raise LegacyconvError(
             "an ONNX model takes the legacy channels-first arrays: input_layout must be 'nchw' "
             f"(NHWC is for the Keras target). Received: input_layout={input_layout!r}"
