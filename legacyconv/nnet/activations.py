@@ -210,13 +210,7 @@ def relu(x: Any, alpha: Any = 0) -> np.ndarray:
     else:
         al = as_array(alpha, "alpha")
         al = al.astype(float_dtype(al.dtype), copy=False)
-        try:
-            np.broadcast_shapes(al.shape, a.shape)
-        except ValueError:
-            raise LegacyconvError(
-                f"alpha must be a number or broadcastable against x. Received: alpha.shape={al.shape}, "
-                f"x.shape={a.shape}"
-            ) from None
+        check_broadcast(a, "x", al, "alpha")
     f1 = 0.5 * (1 + al)
     f2 = 0.5 * (1 - al)
     with np.errstate(invalid="ignore"):  # inf inputs give nan, as Theano's formula did
