@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._errors import LegacyconvError, UnsupportedLayerError
-from .io._atomic import PathLike, check_output_path
+from .io._atomic import PathLike, check_output_dir, check_output_path
 
 __all__ = [
     "INPUT_LAYOUTS",
@@ -197,6 +197,8 @@ def _choose_target(
         chosen = TARGETS[name]
     if export_savedmodel is not None and chosen.name != "keras":
         raise LegacyconvError("export_savedmodel needs the Keras target (an output ending in .keras)")
+    if export_savedmodel is not None:  # before any output is written: all of them, or none
+        check_output_dir(export_savedmodel, force=force, inputs=inputs, others=[output] if output else [])
     return chosen
 
 

@@ -18,6 +18,7 @@ import pytest
 pytest.importorskip("tensorflow")
 pytest.importorskip("h5py")
 
+from legacyconv import LegacyconvError  # noqa: E402
 from legacyconv.migrate import migrate  # noqa: E402
 from legacyconv.regression import DEFAULT_ATOL, DEFAULT_RTOL, check  # noqa: E402
 
@@ -148,8 +149,21 @@ def test_savedmodel_export(tmp_path: Path) -> None:
         x, want = ref["input"].transpose(0, 2, 3, 1), ref["output"]
     got = np.asarray(loaded.serve(tf.constant(x)))
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
-    with pytest.raises(Exception, match="exists"):
+    with pytest.raises(LegacyconvError, match="served exists; pass force=True"):
         migrate(model, tmp_path / "m2.keras", export_savedmodel=out)
+    assert not (tmp_path / "m2.keras").exists()  # refused before anything was written
+
+
+@pytest.mark.parametrize("where", ["input", "output"])
+def test_a_refused_savedmodel_directory_writes_nothing(tmp_path: Path, where: str) -> None:
+    # the .keras output was written first, then the directory refused: a failed run left it
+    model, _ = _source("k1_merge_graph")
+    keras_out = tmp_path / "m.keras"
+    directory = model if where == "input" else keras_out
+    match = "is also an input" if where == "input" else "is also another output of this run"
+    with pytest.raises(LegacyconvError, match=match):
+        migrate(model, keras_out, export_savedmodel=directory, force=True)
+    assert not keras_out.exists()
 
 
 def test_cli_migrate_json_with_weights_then_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

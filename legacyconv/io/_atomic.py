@@ -17,7 +17,7 @@ from typing import Union
 
 from .._errors import LegacyconvError
 
-__all__ = ["PathLike", "atomic_write", "check_output_path", "describe_os_error"]
+__all__ = ["PathLike", "atomic_write", "check_output_dir", "check_output_path", "describe_os_error"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -88,6 +88,37 @@ def check_output_path(path: PathLike, *, force: bool = False, inputs: Iterable[P
         os.remove(probe)
     except OSError as exc:
         raise LegacyconvError(f"cannot write {out}: {exc.strerror or exc} in {directory}") from None
+    return out
+
+
+def check_output_dir(
+    path: PathLike, *, force: bool = False, inputs: Iterable[PathLike] = (), others: Iterable[PathLike] = ()
+) -> str:
+    """Return ``path`` as a string after checking that a directory output (a SavedModel) may be
+    written there: not one of ``inputs`` nor of the run's ``others`` outputs, existing only with
+    ``force`` and then as a directory, in a directory that can be written. Checked before any
+    output of the run is written, so that a refused directory leaves nothing behind.
+
+    >>> check_output_dir("served", others=["served"])
+    Traceback (most recent call last):
+    ...
+    legacyconv._errors.LegacyconvError: the output served is also another output of this run; choose another directory
+    """
+    out = os.fspath(path)
+    for given in inputs:
+        if os.path.realpath(out) == os.path.realpath(os.fspath(given)):
+            raise LegacyconvError(f"the output {out} is also an input; choose another directory")
+    for other in others:
+        if os.path.realpath(out) == os.path.realpath(os.fspath(other)):
+            raise LegacyconvError(
+                f"the output {out} is also another output of this run; choose another directory"
+            )
+    if os.path.exists(out) and not force:
+        raise LegacyconvError(f"{out} exists; pass force=True (--force) to replace it")
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise LegacyconvError(f"{out} exists and is not a directory")
+    parent = os.path.dirname(os.path.abspath(out))
+    check_output_path(os.path.join(parent, ".legacyconv_probe"), force=True)
     return out
 
 

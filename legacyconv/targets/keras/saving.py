@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..._errors import LegacyconvError
-from ...io._atomic import PathLike, atomic_write, check_output_path
+from ...io._atomic import PathLike, atomic_write, check_output_dir
 from .build import SIDECAR_FORMAT, KerasMigration
 
 __all__ = ["SIDECAR_MEMBER", "export_savedmodel", "read_sidecar", "save"]
@@ -66,16 +66,8 @@ def export_savedmodel(
     Written into a temporary sibling directory and renamed into place when complete; an existing
     directory is replaced only with ``force``.
     """
-    out = os.fspath(directory)
-    for given in inputs:
-        if os.path.realpath(out) == os.path.realpath(os.fspath(given)):
-            raise LegacyconvError(f"the output {out} is also an input; choose another directory")
-    if os.path.exists(out) and not force:
-        raise LegacyconvError(f"{out} exists; pass force=True (--force) to replace it")
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise LegacyconvError(f"{out} exists and is not a directory")
+    out = check_output_dir(directory, force=force, inputs=inputs)
     parent = os.path.dirname(os.path.abspath(out))
-    check_output_path(os.path.join(parent, ".legacyconv_probe"), force=True)
     tmp = tempfile.mkdtemp(prefix=".savedmodel-", dir=parent)
     try:
         built.model.export(os.path.join(tmp, "model"), verbose=False)
