@@ -272,3 +272,24 @@ def test_inspect_json_lists_the_extras(capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["extras"] == {"synset words": "list of 10", "mean value": "array (3,) float64"}
     assert [a["name"] for a in doc["arrays"]] == [f"arr_{i}" for i in range(12)]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x80\x02" + b"]" * 200_000 + b"a" * 199_999 + b".",  # lists 200,000 deep
+        b"\x80\x02]q\x00h\x00a.",  # a list inside itself
+    ],
+    ids=["deep", "cycle"],
+)
+def test_nesting_too_deep_to_walk_is_refused(data):
+    # Python's unpickler builds these without recursing; walking them raised RecursionError,
+    # which the command line reported as an internal error
+    with pytest.raises(
+        LegacyconvError, match=r"nests containers more than 64 levels deep \(or holds a container"
+    ):
+        safe_load(io.BytesIO(data))
+    nested = [[[{"a": (np.ones(2),)}]]]  # a few levels, as weight pickles nest
+    np.testing.assert_array_equal(
+        safe_load(io.BytesIO(pickle.dumps(nested, protocol=2)))[0][0][0]["a"][0], np.ones(2)
+    )

@@ -113,20 +113,30 @@ def _frombuffer(buf: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
     return np._core.numeric._frombuffer(buf, dtype, shape, order)  # type: ignore[attr-defined]
 
 
-def _plain(obj: Any) -> Any:
+#: How deep a pickle's containers may nest: weight pickles nest a few levels (a dict of lists
+#: of arrays); Python's unpickler builds any depth without recursing, walking it would not.
+MAX_NESTING = 64
+
+
+def _plain(obj: Any, depth: int = 0) -> Any:
     """``obj`` with every budgeted array turned back into a plain ndarray (containers rebuilt)."""
     if isinstance(obj, _BudgetedArray):
         return obj.view(np.ndarray)
+    if not isinstance(obj, (list, tuple, dict)):
+        return obj
+    if depth >= MAX_NESTING:
+        raise LegacyconvError(
+            f"the pickle nests containers more than {MAX_NESTING} levels deep (or holds a container "
+            "inside itself); a pickle of weights nests a few"
+        )
     if isinstance(obj, list):
-        return [_plain(v) for v in obj]
+        return [_plain(v, depth + 1) for v in obj]
     if isinstance(obj, tuple):
-        return tuple(_plain(v) for v in obj)
-    if isinstance(obj, dict):
-        out = collections.OrderedDict() if isinstance(obj, collections.OrderedDict) else {}
-        for k, v in obj.items():
-            out[k] = _plain(v)
-        return out
-    return obj
+        return tuple(_plain(v, depth + 1) for v in obj)
+    out = collections.OrderedDict() if isinstance(obj, collections.OrderedDict) else {}
+    for k, v in obj.items():
+        out[k] = _plain(v, depth + 1)
+    return out
 
 
 def _numpy_globals() -> dict[tuple[str, str], Any]:
@@ -277,6 +287,8 @@ def safe_load(
         raise
     except UnsafePickleError as exc:
         raise UnsafePickleError(f"{where}{exc}") from None
+    except LegacyconvError as exc:
+        raise LegacyconvError(f"{where}{exc}") from None
     except FileNotFoundError:
         raise LegacyconvError(f"no such file: {os.fspath(file)}") from None  # type: ignore[arg-type]
     except (
