@@ -82,6 +82,9 @@ def test_epsilon_is_checked_after_rounding_to_the_dtype():
     with pytest.raises(LegacyconvError, match="epsilon must be at least 1e-5"):
         bn.batch_normalization_train(x, np.ones(3, np.float32), np.zeros(3, np.float32), epsilon=1e-5)
     bn.batch_normalization_train(x.astype(np.float64), np.ones(3), np.zeros(3), epsilon=1e-5)
+    # a NumPy scalar or a 0-d array is a number, as Theano's as_tensor_variable took it
+    for eps in (np.float32(1e-3), np.array(1e-3), 1):
+        bn.batch_normalization_train(x, np.ones(3, np.float32), np.zeros(3, np.float32), epsilon=eps)
 
 
 @pytest.mark.parametrize(

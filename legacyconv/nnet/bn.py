@@ -86,9 +86,11 @@ def _prepare_axes(axes: Any, ndim: int) -> tuple[tuple[int, ...], tuple[int, ...
 
 def _check_epsilon(epsilon: Any, dtype: np.dtype) -> Any:
     # Theano cast epsilon to floatX before checking it: float32(1e-5) < 1e-5 is refused
-    if isinstance(epsilon, (bool, np.bool_)) or not isinstance(
-        epsilon, (int, float, np.integer, np.floating)
-    ):
+    try:
+        kind = np.asarray(epsilon).dtype.kind if np.ndim(epsilon) == 0 else ""
+    except (TypeError, ValueError):  # ragged lists and the like
+        kind = ""
+    if kind not in ("i", "u", "f"):  # a number or a 0-d array of one; not a bool or a string
         raise LegacyconvTypeError(f"epsilon must be a number. Received: epsilon={epsilon!r}")
     eps = dtype.type(epsilon)
     if float(eps) < 1e-5:  # compared in double, as NumPy 1 did: float32(1e-5) is refused
