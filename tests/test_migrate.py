@@ -186,6 +186,8 @@ def keras1_forward(layers, weights, x):
             x = ACTIVATIONS[cfg["activation"]](x @ w[0] + w[1])
         elif cls == "Activation":
             x = ACTIVATIONS[cfg["activation"]](x)
+        elif cls == "LeakyReLU":
+            x = np.where(x > 0, x, cfg["alpha"] * x)
         outs.append((name, x))
     return outs
 
@@ -263,6 +265,20 @@ def test_every_supported_layer(tmp_path):
     kinds = {layer.name: type(layer).__name__ for layer in model.layers}
     assert kinds["maxpool_same"] == "Cropping2D"  # Keras 1's crop after Theano's padded pooling
     assert kinds["conv_full"] == "ReLU"  # clip(0.2 x + 0.5) as Rescaling + ReLU(max_value=1)
+
+
+@pytest.mark.parametrize("alpha", [0.3, -0.5])
+def test_leaky_relu_of_any_slope(tmp_path, alpha):
+    # Keras 3's LeakyReLU refuses a negative slope, which Keras 1 (Theano's relu(x, alpha)) took:
+    # the migration raised Keras' ValueError, an internal error; PReLU computes it instead
+    layers = [
+        ("Convolution2D", conv_cfg("conv", 3, 3, 3)),
+        ("LeakyReLU", {"name": "leaky", "alpha": alpha}),
+        ("Flatten", {"name": "flatten"}),
+        ("Dense", dense_cfg("dense", 2)),
+    ]
+    model = migrate_and_compare(tmp_path, layers, (2, 6, 6))
+    assert type(model.get_layer("leaky")).__name__ == ("LeakyReLU" if alpha >= 0 else "PReLU")
 
 
 @pytest.mark.parametrize(
@@ -361,3 +377,74 @@ def test_bad_arguments(tmp_path):
     np.savez(tmp_path / "w.npz", a=np.ones(3))
     with pytest.raises(LegacyconvError, match="w.npz"):
         migrate_keras1(tmp_path / "w.npz")
+
+
+ZOO = Path(__file__).resolve().parent / "data" / "keras_zoo"
+
+
+def _edited(tmp_path, name, edit):
+    """A copy of a zoo model whose model_config ``edit`` changed (a hand-edited or corrupted file)."""
+    import json
+    import shutil
+
+    import h5py
+
+    path = tmp_path / f"{name}.h5"
+    shutil.copy(ZOO / f"{name}.h5", path)
+    with h5py.File(path, "a") as f:
+        cfg = json.loads(f.attrs["model_config"])
+        edit(cfg)
+        f.attrs["model_config"] = json.dumps(cfg).encode()
+    return path
+
+
+def _layer(cfg, cls):
+    layers = cfg["config"]["layers"] if isinstance(cfg["config"], dict) else cfg["config"]
+    return next(entry for entry in layers if entry["class_name"] == cls)
+
+
+@pytest.mark.parametrize(
+    "name, edit, match",
+    [
+        (
+            "k2_merge_bn",
+            lambda c: _layer(c, "Add").__setitem__("inbound_nodes", [True]),
+            r"layer 'add': inbound_nodes\[0\] must be a list of \[layer name, node index, tensor index\]",
+        ),
+        (
+            "k2_merge_bn",
+            lambda c: _layer(c, "Add")["inbound_nodes"][0].__setitem__(0, ["conv", "0", 0, {}]),
+            r"inbound_nodes\[0\] must be a list of",
+        ),
+        (
+            "k2_merge_bn",
+            lambda c: c["config"].__setitem__("output_layers", [[7, 0, 0]]),
+            r"the model's output_layers must be a list of",
+        ),
+        (
+            "k2_merge_bn",
+            lambda c: _layer(c, "InputLayer")["config"].__setitem__("dtype", "relu"),
+            r"declares dtype 'relu'; expected one of",
+        ),
+        (
+            "k1_conv_grid",
+            lambda c: _layer(c, "Convolution2D")["config"].__setitem__("nb_row", {"a": 1}),
+            r"Keras-1 layer .* \(Convolution2D\): its config cannot be read, a value has a type or form Keras never wrote",
+        ),
+        (
+            "k1_decoder",
+            lambda c: _layer(c, "Deconvolution2D")["config"].__setitem__("subsample", [0, 0]),
+            r"\(Deconvolution2D\): its config cannot be read, .*ZeroDivisionError",
+        ),
+    ],
+)
+def test_a_malformed_model_config_is_bad_input(tmp_path, name, edit, match):
+    # each raised Python's TypeError/KeyError/ZeroDivisionError or Keras' ValueError from inside:
+    # the command line called them internal errors (exit 3)
+    from legacyconv.cli import EXIT_BAD_INPUT, main
+
+    path = _edited(tmp_path, name, edit)
+    with pytest.raises(LegacyconvError, match=match):
+        migrate(path, tmp_path / "out.keras")
+    assert main(["migrate", str(path), "-o", str(tmp_path / "out.keras")]) == EXIT_BAD_INPUT
+    assert not (tmp_path / "out.keras").exists()

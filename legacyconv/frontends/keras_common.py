@@ -274,6 +274,30 @@ def _layer_list(model_cfg: dict[str, Any]) -> tuple[str, list[dict[str, Any]], d
     return str(cls), layers, body if isinstance(body, dict) else {}
 
 
+def _node_refs(value: Any, where: str) -> list[list[Any]]:
+    """``value`` checked as a list of tensor references ``[layer name, node index, tensor index]``
+    (Keras 2 adds a kwargs object): what ``inbound_nodes`` entries, ``input_layers`` and
+    ``output_layers`` hold."""
+    ok = isinstance(value, list) and all(
+        isinstance(ref, list)
+        and 2 <= len(ref) <= 4
+        and isinstance(ref[0], str)
+        and all(type(i) is int and i >= 0 for i in ref[1:3])
+        and (len(ref) < 4 or isinstance(ref[3], dict))
+        for ref in value
+    )
+    if not ok:
+        raise LegacyconvError(
+            f"{where} must be a list of [layer name, node index, tensor index] references. "
+            f"Received: {value!r:.120}"
+        )
+    return value
+
+
+#: The dtypes a model input may declare (Keras 1/2's floatX and integer inputs).
+_INPUT_DTYPES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool")
+
+
 class _Builder:
     def __init__(self, graph: Graph, keras: int, weights: dict[str, list[tuple[str, np.ndarray]]]) -> None:
         self.graph = graph
@@ -295,9 +319,14 @@ class _Builder:
                 raise LegacyconvError(f"a {entry['class_name']} layer in the config has no name")
             cfg.setdefault("name", name)
             items = weights.get(name, [])
-            out.append(
-                KerasLayer(name, str(entry["class_name"]), cfg, items, entry.get("inbound_nodes") or [])
-            )
+            inbound = entry.get("inbound_nodes") or []
+            if not isinstance(inbound, list):
+                raise LegacyconvError(
+                    f"layer {name!r}: inbound_nodes must be a list. Received: {inbound!r:.120}"
+                )
+            for rank, node in enumerate(inbound):
+                _node_refs(node, f"layer {name!r}: inbound_nodes[{rank}]")
+            out.append(KerasLayer(name, str(entry["class_name"]), cfg, items, inbound))
         return out
 
     # a model applied to input nodes, returning its output nodes
@@ -326,7 +355,11 @@ class _Builder:
                 f"the model input {name!r} has an unknown size {tuple(shape[1:])}; legacyconv migrates models "
                 "with fixed input sizes"
             )
-        dtype = str(cfg.get("input_dtype") or cfg.get("dtype") or "float32")
+        dtype = cfg.get("input_dtype") or cfg.get("dtype") or "float32"
+        if dtype not in _INPUT_DTYPES:
+            raise LegacyconvError(
+                f"the model input {name!r} declares dtype {dtype!r:.40}; expected one of {', '.join(_INPUT_DTYPES)}"
+            )
         node = self.graph.add(
             "input",
             name,
@@ -395,8 +428,8 @@ class _Builder:
         index = {layer.name: i for i, layer in enumerate(layers)}
         # (layer name, rank among its applications in this model) -> node
         produced: dict[tuple[str, int], str] = {}
-        input_specs = body.get("input_layers") or []
-        output_specs = body.get("output_layers") or []
+        input_specs = _node_refs(body.get("input_layers") or [], "the model's input_layers")
+        output_specs = _node_refs(body.get("output_layers") or [], "the model's output_layers")
         if inputs is not None and len(inputs) != len(input_specs):
             raise LegacyconvError(f"the nested model takes {len(input_specs)} inputs, got {len(inputs)}")
         for k, spec in enumerate(input_specs):
@@ -492,7 +525,17 @@ class _Builder:
             layer.name, layer.class_name, layer.config, short, file_names=[n for n, _ in layer.weights]
         )
         call = LayerCall(self.graph, self.keras, inner, inputs, node_name, reference)
-        node = translator.fn(call)
+        try:
+            node = translator.fn(call)
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError, ArithmeticError) as exc:
+            if isinstance(exc, LegacyconvError):
+                raise
+            # translators read the config as Keras wrote it: a value of another type or form
+            # (a hand-edited or corrupted model_config) fails there; say where, keep what failed
+            raise LegacyconvError(
+                f"{call.source}: its config cannot be read, a value has a type or form Keras never "
+                f"wrote ({type(exc).__name__}: {exc}). Config: {layer.config!r:.200}"
+            ) from None
         if node != node_name:
             raise RuntimeError(f"the translator of {layer.class_name} did not end with the layer's node")
         if reference is not None:

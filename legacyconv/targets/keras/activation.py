@@ -105,6 +105,12 @@ def emit_activation(b: KerasBuild, node: Node) -> tuple[Any, Perm]:
         return b.layers.Activation("log_softmax", name=b.name(node))(x), perm
     if fn == "linear":
         return b.layers.Identity(name=b.name(node))(x), perm
+    if fn == "leaky_relu" and float(node.attrs.get("alpha", 0.3)) < 0:
+        # Keras 3's LeakyReLU refuses a negative slope (Keras 1/2 and Theano took any); PReLU
+        # computes the same max(0, x) + alpha * min(0, x) with one slope shared by every axis
+        alpha = np.full((1,) * (len(perm) - 1), float(node.attrs["alpha"]), np.float32)
+        layer = b.layers.PReLU(shared_axes=list(range(1, len(perm))), name=b.name(node))
+        return b.apply(layer, x, [alpha]), perm
     for layer in activation_layers(b, fn, b.name(node), node.attrs, node.source or node.name):
         x = layer(x)
     return x, perm
