@@ -320,3 +320,44 @@ def test_bulk_convert_script(tmp_path, capsys):
     assert sorted(os.listdir(tmp_path / "new")) == ["lasagne.npz", "lenet.npz"]
     assert np.load(tmp_path / "new" / "lasagne.npz")["arr_0"].shape == (3, 3, 1, 2)
     assert "FAILED" in capsys.readouterr().err
+
+
+def _with_sidecar(migrated, tmp_path, edit):
+    """A copy of the migrated model whose legacyconv.json sidecar ``edit`` changed."""
+    import zipfile
+
+    out = tmp_path / "edited.keras"
+    with zipfile.ZipFile(migrated) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "legacyconv.json":
+                sidecar = json.loads(data)
+                edit(sidecar)
+                data = json.dumps(sidecar).encode()
+            dst.writestr(info.filename, data)
+    return out
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda s: s["nodes"][1].__setitem__("perm", [0, 0, 1, 2]), "a node record must hold"),
+        (lambda s: s["nodes"][2].__setitem__("layer", ["x"]), "a node record must hold"),
+        (lambda s: s["nodes"][0].__setitem__("reference", {}), "a node record must hold"),
+        (lambda s: s["outputs"][0].__setitem__("perm", ["0", 1]), "a node record must hold"),
+        (
+            lambda s: s["nodes"][3].__setitem__("layer", "no_such_layer"),
+            "names layers the model does not hold",
+        ),
+        (
+            lambda s: s["outputs"][0].__setitem__("node", "nowhere"),
+            "the sidecar's outputs name nodes it does not list",
+        ),
+        (lambda s: s.__setitem__("nodes", {"a": 1}), "the sidecar's nodes must be a list of records"),
+    ],
+)
+def test_check_of_a_damaged_sidecar_says_so(migrated, tmp_path, capsys, edit, message):
+    # each was Python's TypeError/KeyError or Keras' 'No such layer' from inside: exit 3
+    edited = _with_sidecar(migrated, tmp_path, edit)
+    assert main(["check", str(edited), str(REFERENCE), "--no-progress"]) == 2
+    one_error_line(capsys.readouterr().err, "edited.keras", message)

@@ -23,7 +23,7 @@ from typing import Any
 
 from .._errors import LegacyconvError
 
-__all__ = ["TARGETS", "Binding", "Target", "register_target", "target_for"]
+__all__ = ["TARGETS", "Binding", "Target", "register_target", "sidecar_bindings", "target_for"]
 
 
 @dataclass(frozen=True)
@@ -44,15 +44,71 @@ class Binding:
     shape: tuple[int | None, ...]
 
     @classmethod
-    def from_record(cls, d: Mapping[str, Any]) -> Binding:
-        """A binding from a sidecar record (``node``, ``reference``, ``layer``, ``perm``, ``shape``)."""
-        return cls(
-            str(d["node"]),
-            d.get("reference"),
-            str(d["layer"]),
-            tuple(int(v) for v in d["perm"]),
-            tuple(None if v is None else int(v) for v in d.get("shape", ())),
+    def from_record(cls, d: Mapping[str, Any], where: str = "the sidecar") -> Binding:
+        """A binding from a sidecar record (``node``, ``reference``, ``layer``, ``perm``, ``shape``),
+        checked: the sidecar is read from the file, which may have been edited or damaged.
+
+        >>> Binding.from_record({"node": "c", "layer": "c", "perm": [0, 0]})
+        Traceback (most recent call last):
+        ...
+        legacyconv._errors.LegacyconvError: the sidecar: a node record must hold a node and a layer name, an optional reference name, perm (a permutation of its axes) and shape (sizes or nulls, one per axis). Received: {'node': 'c', 'layer': 'c', 'perm': [0, 0]}
+        """
+        perm: Any = d.get("perm") if isinstance(d, Mapping) else None
+        shape: Any = d.get("shape", []) if isinstance(d, Mapping) else None
+        ok = (
+            isinstance(d, Mapping)
+            and isinstance(d.get("node"), str)
+            and isinstance(d.get("layer"), str)
+            and (d.get("reference") is None or isinstance(d.get("reference"), str))
+            and isinstance(perm, list)
+            and all(type(v) is int for v in perm)
+            and sorted(perm) == list(range(len(perm)))
+            and isinstance(shape, list)
+            and all(v is None or (type(v) is int and v >= 0) for v in shape)
+            and (not shape or len(shape) == len(perm))
         )
+        if not ok:
+            raise LegacyconvError(
+                f"{where}: a node record must hold a node and a layer name, an optional reference "
+                "name, perm (a permutation of its axes) and shape (sizes or nulls, one per axis). "
+                f"Received: {d!r:.160}"
+            )
+        return cls(d["node"], d.get("reference"), d["layer"], tuple(perm), tuple(shape))
+
+
+def sidecar_bindings(
+    sidecar: Mapping[str, Any], where: str, layers: Any = None
+) -> tuple[list[Binding], list[Binding], list[Mapping[str, Any]]]:
+    """The ``nodes`` and ``inputs`` bindings of a sidecar, and its ``outputs`` records (each
+    naming one of the nodes), all checked; ``layers`` (if given) are the names the model holds,
+    and every binding must name one of them.
+
+    >>> sidecar_bindings({"nodes": [], "inputs": [{"node": "x"}], "outputs": []}, "m.keras")
+    Traceback (most recent call last):
+    ...
+    legacyconv._errors.LegacyconvError: m.keras: the sidecar's inputs name nodes it does not list: ['x']
+    """
+    records: dict[str, Any] = {k: sidecar.get(k) for k in ("nodes", "inputs", "outputs")}
+    for key, value in records.items():
+        if not isinstance(value, list) or not all(isinstance(r, Mapping) for r in value):
+            raise LegacyconvError(
+                f"{where}: the sidecar's {key} must be a list of records. Received: {value!r:.120}"
+            )
+    nodes = [Binding.from_record(d, where) for d in records["nodes"]]
+    by_node = {b.node: b for b in nodes}
+    for key in ("inputs", "outputs"):
+        unknown = [r.get("node") for r in records[key] if r.get("node") not in by_node]
+        if unknown:
+            raise LegacyconvError(
+                f"{where}: the sidecar's {key} name nodes it does not list: {unknown!r:.120}"
+            )
+    if layers is not None:
+        absent = sorted({b.layer for b in nodes} - set(layers))
+        if absent:
+            raise LegacyconvError(
+                f"{where}: the sidecar names layers the model does not hold: {absent!r:.160}"
+            )
+    return nodes, [by_node[r["node"]] for r in records["inputs"]], records["outputs"]
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..._errors import LegacyconvError
-from .. import Binding
+from .. import Binding, sidecar_bindings
 from .build import KerasMigration
 
 __all__ = ["Binding", "KerasRunner"]
@@ -54,21 +54,20 @@ class KerasRunner:
         self.sidecar = sidecar
         #: the outputs depend on the whole batch (statistics over the batch, as Theano computed them)
         self.batch_dependent = bool(sidecar.get("batch_dependent", False))
+        where = self.path or "the migrated model"
+        layers = [layer.name for layer in self.model.layers]
         #: the reachable graph nodes, topological order
-        self.nodes = [Binding.from_record(d) for d in sidecar["nodes"]]
+        self.nodes, self.inputs, outputs = sidecar_bindings(sidecar, where, layers)
         by_node = {b.node: b for b in self.nodes}
-        self.inputs = [by_node[d["node"]] for d in sidecar["inputs"]]
         # the model outputs are the output nodes materialised in the model's output layout
-        self.outputs = [
-            Binding(
-                d["node"],
-                by_node[d["node"]].reference,
-                d["layer"],
-                tuple(d["perm"]),
-                by_node[d["node"]].shape,
-            )
-            for d in sidecar["outputs"]
-        ]
+        self.outputs = []
+        for record in outputs:  # its own layer and perm; the node's reference and legacy shape
+            b = Binding.from_record({**record, "reference": None, "shape": []}, where)
+            node = by_node[b.node]
+            self.outputs.append(Binding(b.node, node.reference, b.layer, b.perm, node.shape))
+        absent = sorted({b.layer for b in self.outputs} - set(layers))
+        if absent:
+            raise LegacyconvError(f"{where}: the sidecar names layers the model does not hold: {absent}")
         self._probes: dict[tuple[str, ...], Any] = {}
 
     def _tensor(self, layer: str) -> Any:

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..._errors import LegacyconvError
 from ...io._atomic import PathLike, atomic_write
-from .. import Binding
+from .. import sidecar_bindings
 from ._imports import import_onnx, import_onnxruntime
 from .export import METADATA_KEY, SIDECAR_FORMAT
 
@@ -134,10 +134,9 @@ class OnnxRunner:
         #: the model normalises with its batch's statistics (outputs depend on the batch split)
         self.batch_dependent = bool(self.sidecar.get("batch_dependent", False))
         #: the reachable graph nodes, topological order
-        self.nodes = [Binding.from_record(d) for d in self.sidecar["nodes"]]
+        self.nodes, self.inputs, outputs = sidecar_bindings(self.sidecar, self.path or "the ONNX model")
         by_node = {b.node: b for b in self.nodes}
-        self.inputs = [by_node[d["node"]] for d in self.sidecar["inputs"]]
-        self.outputs = [by_node[d["node"]] for d in self.sidecar["outputs"]]
+        self.outputs = [by_node[d["node"]] for d in outputs]
         exposed = {o.name for o in model.graph.output} | {b.layer for b in self.inputs}
         hidden = [b.layer for b in self.nodes if b.layer not in exposed]
         if hidden:
