@@ -424,7 +424,7 @@ def _layer(cfg, cls):
         (
             "k2_merge_bn",
             lambda c: _layer(c, "InputLayer")["config"].__setitem__("dtype", "relu"),
-            r"declares dtype 'relu'; expected one of",
+            r"declares dtype 'relu'; expected a bool, integer or float dtype",
         ),
         (
             "k1_conv_grid",

@@ -294,8 +294,14 @@ def _node_refs(value: Any, where: str) -> list[list[Any]]:
     return value
 
 
-#: The dtypes a model input may declare (Keras 1/2's floatX and integer inputs).
-_INPUT_DTYPES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool")
+def _input_dtype(value: Any) -> bool:
+    """True for a dtype name a model input may declare: a NumPy bool, integer or float of up
+    to 64 bits ('float32', 'int32', ...), as Keras 1/2 wrote them."""
+    try:
+        dtype = np.dtype(value) if isinstance(value, str) else None
+    except (TypeError, ValueError, SyntaxError):
+        return False
+    return dtype is not None and dtype.kind in "biuf" and dtype.itemsize <= 8
 
 
 class _Builder:
@@ -356,9 +362,10 @@ class _Builder:
                 "with fixed input sizes"
             )
         dtype = cfg.get("input_dtype") or cfg.get("dtype") or "float32"
-        if dtype not in _INPUT_DTYPES:
+        if not _input_dtype(dtype):
             raise LegacyconvError(
-                f"the model input {name!r} declares dtype {dtype!r:.40}; expected one of {', '.join(_INPUT_DTYPES)}"
+                f"the model input {name!r} declares dtype {dtype!r:.40}; expected a bool, integer or "
+                "float dtype such as 'float32'"
             )
         node = self.graph.add(
             "input",
