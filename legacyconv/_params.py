@@ -397,11 +397,10 @@ def get_conv_output_shape(
     >>> get_conv_output_shape((None, 3, 224, 224), (96, 3, 4, 4), "valid", (4, 4))
     (None, 96, 56, 56)
     """
-    check_shape_helper_args(
+    convdim = check_shape_helper_args(
         image_shape, "image_shape", kernel_shape, "kernel_shape", border_mode, subsample, filter_dilation
     )
     bsize, imshp = image_shape[0], tuple(image_shape[2:])
-    convdim = len(image_shape) - 2
     nkern, kshp = kernel_shape[0], tuple(kernel_shape[-convdim:])
     if filter_dilation is None:
         filter_dilation = (1,) * len(subsample)
@@ -549,10 +548,9 @@ def get_conv_gradinputs_shape(
     >>> get_conv_gradinputs_shape((4, 3, 3, 3), (2, 4, 5, 5), "half", (2, 1))
     (2, 3, None, 5)
     """
-    check_shape_helper_args(
+    convdim = check_shape_helper_args(
         top_shape, "top_shape", kernel_shape, "kernel_shape", border_mode, subsample, filter_dilation
     )
-    convdim = len(top_shape) - 2
     bsize, topshp = top_shape[0], tuple(top_shape[2:])
     nkern, kshp = kernel_shape[1], tuple(kernel_shape[-convdim:])
     if filter_dilation is None:

@@ -888,8 +888,8 @@ def main_runs(args) -> int:
             }
             rows.append(med)
             cells = "  ".join(f"{k} {v:.2f}" for k, v in med["ms"].items())
-            ratios = "  ".join(f"{k}={v:.2f}" for k, v in med["ratios"].items())
-            print(f"{row['case']}\n    ms: {cells}\n    ratios: {ratios}")
+            ratio_cells = "  ".join(f"{k}={v:.2f}" for k, v in med["ratios"].items())
+            print(f"{row['case']}\n    ms: {cells}\n    ratios: {ratio_cells}")
         medians[table] = rows
     medians["targets"] = target_verdicts(medians)
     print_verdicts(medians["targets"], args.runs)

@@ -534,9 +534,9 @@ class _Builder:
         call = LayerCall(self.graph, self.keras, inner, inputs, node_name, reference)
         try:
             node = translator.fn(call)
+        except LegacyconvError:
+            raise
         except (TypeError, ValueError, KeyError, IndexError, AttributeError, ArithmeticError) as exc:
-            if isinstance(exc, LegacyconvError):
-                raise
             # translators read the config as Keras wrote it: a value of another type or form
             # (a hand-edited or corrupted model_config) fails there; say where, keep what failed
             raise LegacyconvError(
